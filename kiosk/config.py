@@ -288,9 +288,8 @@ def _check_value(spec: dataclasses.Field, value: Any, base_dir: Path) -> Any:
     elif kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"expected an integer: {expected}; got {_show(value)}")
-    elif kind is str:
-        if not isinstance(value, str):
-            raise ValueError(f"expected a string: {expected}; got {_show(value)}")
+    elif kind is str and not isinstance(value, str):
+        raise ValueError(f"expected a string: {expected}; got {_show(value)}")
     _check_range(value, meta, expected)
     _check_choices(value, meta, expected)
     pattern = meta.get("pattern")
