@@ -7,7 +7,9 @@ import os
 from pathlib import Path
 
 from kiosk.cli import EXIT_OK, add_config_option, config_from_args
-from kiosk.config import load_config, resolve_config_path
+from kiosk import kivyenv
+from kiosk.config import Config, load_config, resolve_config_path
+from kiosk.logs import setup_logging
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,7 +37,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    config = config_from_args(args)
+    return _run_kiosk(config_from_args(args))
+
+
+def _run_kiosk(config: Config) -> int:
+    setup_logging(config.log.level)
+    kivyenv.prepare(config, headless=False)
     from kiosk.app import run_kiosk
 
     return run_kiosk(config)
@@ -57,9 +64,7 @@ def has_display() -> bool:
 def _demo(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if has_display():
-        from kiosk.app import run_kiosk
-
-        return run_kiosk(config)
+        return _run_kiosk(config)
     from kiosk.tour import run_tour
 
     out = Path(args.tour_out)

@@ -1,0 +1,19 @@
+"""Thin Kivy views: one .py + .kv per screen or dialog. Importing this package needs Kivy."""
+
+from __future__ import annotations
+
+
+def screen_classes() -> dict[str, type]:
+    """Screen name -> class, in the order the tour visits them."""
+    from screens.attract import AttractScreen
+    from screens.home import HomeScreen
+    from screens.menu import MenuScreen
+
+    return {"attract": AttractScreen, "home": HomeScreen, "menu": MenuScreen}
+
+
+def dialog_classes() -> dict[str, type]:
+    from screens.help import HelpDialog
+    from screens.idle_prompt import IdlePrompt
+
+    return {"help": HelpDialog, "idle": IdlePrompt}

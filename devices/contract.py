@@ -1,0 +1,509 @@
+"""The adapter contract every device in `devices/` follows.
+
+An adapter owns one device. Its public state is a `Status` snapshot (state, a stable reason
+code, the action the reason calls for, a Spanish and an English message, supplies, counters,
+last error) that can be read at any time without I/O. Everything that touches the device runs
+on the adapter's own worker thread with a deadline (`Adapter.call`), so the UI thread never
+waits on hardware; a call that overruns its deadline abandons the (daemon) worker and gets a
+fresh one, because a thread stuck in a driver call cannot be interrupted from Python.
+
+Events (card inserted, credit accepted, paper low, device lost...) are handed to subscribers
+through the injected `call_soon(fn)` scheduler: the Kivy app passes one built on
+`Clock.schedule_once`, so callbacks run on the UI thread; tests pass a queue-based one.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+
+from kiosk.logs import event as log_event
+
+from .urls import DeviceUrl
+
+CallSoon = Callable[[Callable[[], None]], None]
+T = TypeVar("T")
+
+log = logging.getLogger("kiosk.devices")
+
+
+class State(enum.StrEnum):
+    UNKNOWN = "unknown"
+    READY = "ready"
+    BUSY = "busy"
+    DEGRADED = "degraded"  # works, but needs attention soon (paper low, no change available)
+    ERROR = "error"  # connected, but cannot do its job (paper out, cover open, jam)
+    OFFLINE = "offline"  # configured, not answering
+    NO_DEVICE = "no_device"  # the port, file or reader is not there at all
+    CLOSED = "closed"
+
+
+USABLE_STATES = frozenset({State.READY, State.DEGRADED, State.BUSY})
+FAILED_STATES = frozenset({State.OFFLINE, State.NO_DEVICE})
+
+
+class Action(enum.StrEnum):
+    NONE = "none"
+    RETRY = "retry"
+    CITIZEN = "citizen"
+    TECHNICIAN = "technician"
+    REPLACE_CONSUMABLE = "replace_consumable"
+
+
+class Supply(enum.StrEnum):
+    FULL = "full"
+    LOW = "low"
+    OUT = "out"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    action: Action
+    es: str
+    en: str
+
+
+def _r(code: str, action: Action, es: str, en: str) -> tuple[str, Reason]:
+    return code, Reason(code, action, es, en)
+
+
+A = Action
+REASONS: dict[str, Reason] = dict(
+    [
+        _r("ok", A.NONE, "Listo.", "Ready."),
+        _r("not_opened", A.NONE, "El dispositivo aún no se ha abierto.", "The device has not been opened yet."),
+        _r("closed", A.NONE, "Dispositivo cerrado.", "Device closed."),
+        _r("busy", A.NONE, "Dispositivo ocupado, espere.", "Device busy, please wait."),
+        _r("status_unknown", A.RETRY, "El dispositivo no informó su estado.", "The device did not report its state."),
+        _r("transport.no_device", A.TECHNICIAN, "Dispositivo no encontrado o desconectado.",
+           "Device not found or unplugged."),
+        _r("transport.timeout", A.RETRY, "El dispositivo no responde a tiempo.", "The device does not answer in time."),
+        _r("transport.connection_lost", A.RETRY, "Se perdió la conexión con el dispositivo.",
+           "The connection to the device was lost."),
+        _r("transport.garbled", A.RETRY, "Respuesta ilegible del dispositivo.", "Unreadable answer from the device."),
+        _r("config.invalid", A.TECHNICIAN, "Configuración del dispositivo no válida.",
+           "Invalid device configuration."),
+        _r("driver.missing", A.TECHNICIAN, "Falta un componente del sistema para este dispositivo.",
+           "A system component this device needs is missing."),
+        _r("printer.paper_low", A.REPLACE_CONSUMABLE, "Queda poco papel en la impresora.",
+           "The printer is running low on paper."),
+        _r("printer.paper_out", A.REPLACE_CONSUMABLE, "La impresora no tiene papel.", "The printer is out of paper."),
+        _r("printer.cover_open", A.TECHNICIAN, "La tapa de la impresora está abierta.", "The printer cover is open."),
+        _r("printer.offline", A.TECHNICIAN, "La impresora está fuera de línea.", "The printer is offline."),
+        _r("printer.cutter_error", A.TECHNICIAN, "Falla del cortador de papel.", "Paper cutter failure."),
+        _r("printer.error", A.TECHNICIAN, "Error de la impresora.", "Printer error."),
+        _r("card.absent", A.NONE, "Inserte su identificación.", "Insert your ID card."),
+        _r("card.mute", A.CITIZEN, "La tarjeta no responde. Retírela y vuelva a insertarla.",
+           "The card does not answer. Remove it and insert it again."),
+        _r("card.foreign", A.CITIZEN, "Esta tarjeta no es una identificación reconocida.",
+           "This card is not a recognised ID card."),
+        _r("card.removed", A.CITIZEN, "La tarjeta se retiró antes de terminar la lectura.",
+           "The card was removed before reading finished."),
+        _r("card.unreadable", A.CITIZEN, "No se pudo leer la tarjeta.", "The card could not be read."),
+        _r("card.service_unavailable", A.TECHNICIAN, "El servicio de lectores de tarjetas (pcscd) no responde.",
+           "The card reader service (pcscd) is not answering."),
+        _r("card.no_reader", A.TECHNICIAN, "No se encuentra el lector de tarjetas.", "The card reader is not found."),
+        _r("cash.jam", A.TECHNICIAN, "Billete o moneda atascada.", "Note or coin jammed."),
+        _r("cash.fraud", A.TECHNICIAN, "Intento de fraude detectado en el aceptador.",
+           "Fraud attempt detected at the acceptor."),
+        _r("cash.no_change", A.NONE, "Solo se acepta el importe exacto: no hay cambio.",
+           "Exact amount only: no change can be given."),
+        _r("cash.rejected", A.CITIZEN, "Billete o moneda rechazada; tome su dinero.",
+           "Note or coin rejected; please take it back."),
+        _r("payment.declined", A.CITIZEN, "Pago rechazado por el banco.", "Payment declined by the bank."),
+        _r("payment.cancelled", A.CITIZEN, "Pago cancelado.", "Payment cancelled."),
+        _r("payment.timeout", A.RETRY, "La terminal de pago no respondió; no se cobró nada que no se informe.",
+           "The payment terminal did not answer in time."),
+        _r("payment.host_unreachable", A.RETRY, "La terminal no pudo contactar al banco.",
+           "The terminal could not reach the bank."),
+        _r("payment.error", A.TECHNICIAN, "Error de la terminal de pago.", "Payment terminal error."),
+        _r("scanner.invalid_code", A.CITIZEN, "Código no válido; intente con otro recibo.",
+           "Invalid code; try another bill."),
+        _r("self_test.failed", A.TECHNICIAN, "La autoprueba falló.", "The self-test failed."),
+    ]
+)
+del A
+
+
+def reason(code: str) -> Reason:
+    """The catalogued reason for `code`; unknown codes are technician matters, never silent."""
+    found = REASONS.get(code)
+    if found is not None:
+        return found
+    return Reason(code, Action.TECHNICIAN, f"Error del dispositivo ({code}).", f"Device error ({code}).")
+
+
+def state_for(code: str) -> State | None:
+    """The device state a failure code implies; None for failures of one operation only."""
+    if code in ("transport.no_device", "card.no_reader"):
+        return State.NO_DEVICE
+    if code.startswith("transport.") or code in ("card.service_unavailable", "status_unknown"):
+        return State.OFFLINE
+    if code == "printer.paper_low":
+        return State.DEGRADED
+    if code.startswith(("printer.", "config.", "driver.")) or code in ("cash.jam", "cash.fraud", "payment.error"):
+        return State.ERROR
+    return None
+
+
+class DeviceError(Exception):
+    """A failure with a stable reason code; `detail` is for logs (never personal data)."""
+
+    def __init__(self, code: str, detail: str = ""):
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code = code
+        self.detail = detail
+
+    @property
+    def reason(self) -> Reason:
+        return reason(self.code)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    kind: str
+    driver: str
+    model: str = "unknown"
+    firmware: str = "unknown"
+    serial_number: str = ""
+    features: frozenset[str] = frozenset()
+    details: tuple[tuple[str, str], ...] = ()  # extra facts, e.g. (("code_page", "CP858"),)
+
+
+@dataclass(frozen=True)
+class Counters:
+    reconnects: int = 0
+    restarts: int = 0
+    failures: int = 0
+    operations: int = 0
+
+
+@dataclass(frozen=True)
+class Status:
+    name: str
+    kind: str
+    driver: str
+    url: str
+    state: State
+    reason: Reason
+    supplies: tuple[tuple[str, Supply], ...] = ()
+    last_error: str = ""
+    last_error_at: float | None = None
+    last_ok_at: float | None = None
+    counters: Counters = field(default_factory=Counters)
+
+    @property
+    def usable(self) -> bool:
+        return self.state in USABLE_STATES
+
+    def supply(self, name: str) -> Supply:
+        return dict(self.supplies).get(name, Supply.UNKNOWN)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "driver": self.driver,
+            "url": self.url,
+            "state": str(self.state),
+            "reason": self.reason.code,
+            "action": str(self.reason.action),
+            "message": {"es": self.reason.es, "en": self.reason.en},
+            "supplies": {key: str(value) for key, value in self.supplies},
+            "last_error": self.last_error,
+            "last_error_at": self.last_error_at,
+            "last_ok_at": self.last_ok_at,
+            "counters": {
+                "reconnects": self.counters.reconnects,
+                "restarts": self.counters.restarts,
+                "failures": self.counters.failures,
+                "operations": self.counters.operations,
+            },
+        }
+
+
+@dataclass(frozen=True)
+class DeviceEvent:
+    device: str
+    kind: str  # e.g. "card.inserted", "credit.accepted", "paper.out", "device.lost", "state.changed"
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class SelfTestReport:
+    device: str
+    ok: bool
+    checks: tuple[Check, ...]
+    reason: Reason
+    duration_ms: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "ok": self.ok,
+            "reason": self.reason.code,
+            "message": {"es": self.reason.es, "en": self.reason.en},
+            "duration_ms": round(self.duration_ms, 1),
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
+        }
+
+
+class _Worker:
+    """One daemon thread running device calls in order; abandoned (not joined) when stuck."""
+
+    def __init__(self, name: str):
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name=f"device-{name}", daemon=True)
+        self._thread.start()
+
+    def submit(self, fn: Callable[[], T]) -> Future:
+        future: Future = Future()
+        self._jobs.put((fn, future))
+        return future
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+
+    def _loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            fn, future = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn())
+            except BaseException as error:  # handed to the caller, who decides
+                future.set_exception(error)
+
+
+def immediate(fn: Callable[[], None]) -> None:
+    """A call_soon that runs callbacks in the calling thread (CLI and benchmarks only)."""
+    fn()
+
+
+class Adapter:
+    """Base class: state bookkeeping, the worker thread, deadlines and event delivery.
+
+    Subclasses implement `_open`, `_close`, `_probe` (refresh state from the device) and
+    `_self_test_checks`; they run on the worker thread and raise DeviceError on failure.
+    """
+
+    kind = "device"
+    supply_names: tuple[str, ...] = ()
+
+    def __init__(self, name: str, driver: str, url: DeviceUrl, call_soon: CallSoon = immediate):
+        self.name = name
+        self.driver = driver
+        self.url = url
+        self.timeout_s = url.float_option("timeout", 3.0)
+        self._call_soon = call_soon
+        self._lock = threading.RLock()
+        self._subscribers: list[Callable[[DeviceEvent], None]] = []
+        self._worker = _Worker(name)
+        self._status = Status(
+            name=name, kind=self.kind, driver=driver, url=url.redacted(), state=State.CLOSED,
+            reason=reason("not_opened"), supplies=tuple((s, Supply.UNKNOWN) for s in self.supply_names),
+        )
+        self._capabilities = Capabilities(kind=self.kind, driver=driver)
+        self._was_usable = False
+
+    # ----- public, callable from any thread (cheap, no I/O) -----
+
+    def status(self) -> Status:
+        with self._lock:
+            return self._status
+
+    def capabilities(self) -> Capabilities:
+        with self._lock:
+            return self._capabilities
+
+    def subscribe(self, callback: Callable[[DeviceEvent], None]) -> Callable[[], None]:
+        with self._lock:
+            self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    # ----- blocking operations with deadlines (call from worker-friendly threads, never the UI) -----
+
+    def open(self) -> Status:
+        try:
+            self.call(self._open, self.timeout_s * 2)
+            self.call(self._probe, self.timeout_s * 2)
+        except DeviceError as error:
+            self._fail(error)
+        return self.status()
+
+    def close(self) -> None:
+        try:
+            self.call(self._close, self.timeout_s)
+        except DeviceError:
+            pass
+        self._set_state(State.CLOSED, "closed")
+        self._worker.stop()
+
+    def refresh(self) -> Status:
+        """Ask the device for its real state now (DLE EOT, reader state, poll...)."""
+        try:
+            self.call(self._probe, self.timeout_s * 2)
+        except DeviceError as error:
+            self._fail(error)
+        return self.status()
+
+    def restart(self) -> bool:
+        """Close and reopen; True when the device is usable again. Used by the supervisor."""
+        try:
+            self.call(self._close, self.timeout_s)
+        except DeviceError:
+            pass
+        self._bump(restarts=1)
+        before_failed = self.status().state in FAILED_STATES or self.status().state == State.ERROR
+        status = self.open()
+        if status.usable and before_failed:
+            self._bump(reconnects=1)
+        return status.usable
+
+    def self_test(self) -> SelfTestReport:
+        started = time.monotonic()
+        try:
+            checks = tuple(self.call(self._self_test_checks, self.timeout_s * 5))
+        except DeviceError as error:
+            self._fail(error)
+            checks = (Check("device", False, f"{error.code} {error.detail}".strip()),)
+        ok = bool(checks) and all(check.ok for check in checks)
+        status = self.status()
+        chosen = status.reason if status.reason.code != "ok" or ok else reason("self_test.failed")
+        log_event(log, "device.self_test", device=self.name, ok=ok, reason=chosen.code)
+        return SelfTestReport(self.name, ok, checks, chosen, (time.monotonic() - started) * 1000)
+
+    def call(self, fn: Callable[[], T], timeout_s: float | None = None) -> T:
+        """Run `fn` on the worker with a deadline; a stuck worker is replaced, not waited for."""
+        deadline = self.timeout_s if timeout_s is None else timeout_s
+        future = self._worker.submit(fn)
+        try:
+            return future.result(timeout=deadline)
+        except FutureTimeout:
+            self._replace_stuck_worker()
+            raise DeviceError("transport.timeout", f"no answer within {deadline:.1f} s") from None
+        except DeviceError:
+            raise
+        except OSError as error:
+            raise DeviceError("transport.connection_lost", type(error).__name__) from None
+
+    def request(self, fn: Callable[[], T], on_done: Callable[[T | None, DeviceError | None], None],
+                timeout_s: float | None = None) -> None:
+        """The UI's entry point: run `fn` off the UI thread, deliver the outcome via call_soon."""
+
+        def run() -> None:
+            try:
+                result = self.call(fn, timeout_s)
+            except DeviceError as error:
+                self._call_soon(lambda: on_done(None, error))
+                return
+            self._call_soon(lambda: on_done(result, None))
+
+        threading.Thread(target=run, name=f"request-{self.name}", daemon=True).start()
+
+    # ----- for subclasses -----
+
+    def _open(self) -> None:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        raise NotImplementedError
+
+    def _probe(self) -> None:
+        raise NotImplementedError
+
+    def _self_test_checks(self) -> list[Check]:
+        self._probe()
+        status = self.status()
+        return [Check("state", status.usable, f"{status.state} {status.reason.code}")]
+
+    def _set_capabilities(self, **changes: Any) -> None:
+        with self._lock:
+            self._capabilities = replace(self._capabilities, **changes)
+
+    def _set_state(self, state: State, reason_code: str) -> None:
+        with self._lock:
+            old = self._status
+            now = time.time()
+            changes: dict[str, Any] = {"state": state, "reason": reason(reason_code)}
+            if state in USABLE_STATES:
+                changes["last_ok_at"] = now
+            self._status = replace(old, **changes)
+            was_usable, self._was_usable = self._was_usable, state in USABLE_STATES
+        if old.state != state or old.reason.code != reason_code:
+            log_event(log, "device.state", level=logging.INFO if state in USABLE_STATES else logging.WARNING,
+                      device=self.name, state=str(state), reason=reason_code)
+            self._emit("state.changed", state=str(state), reason=reason_code, previous=str(old.state))
+            if was_usable and state in FAILED_STATES:
+                self._emit("device.lost", reason=reason_code)
+            elif not was_usable and state in USABLE_STATES and old.state in FAILED_STATES:
+                self._emit("device.found")
+
+    def _set_supply(self, name: str, level: Supply) -> None:
+        with self._lock:
+            supplies = dict(self._status.supplies)
+            previous = supplies.get(name, Supply.UNKNOWN)
+            supplies[name] = level
+            self._status = replace(self._status, supplies=tuple(supplies.items()))
+        if previous != level and level in (Supply.LOW, Supply.OUT):
+            self._emit(f"{name}.{level}", previous=str(previous))
+
+    def _fail(self, error: DeviceError) -> None:
+        """Record a failure; transport and device faults change the state, citizen-level ones don't."""
+        with self._lock:
+            self._status = replace(
+                self._status, last_error=error.code, last_error_at=time.time(),
+                counters=replace(self._status.counters, failures=self._status.counters.failures + 1),
+            )
+        state = state_for(error.code)
+        if state is not None:
+            self._set_state(state, error.code)
+
+    def _note_error(self, code: str) -> None:
+        """Remember an operation's failure without changing the device's state."""
+        with self._lock:
+            self._status = replace(self._status, last_error=code, last_error_at=time.time())
+
+    def _bump(self, **increments: int) -> None:
+        with self._lock:
+            counters = self._status.counters
+            values = {key: getattr(counters, key) + amount for key, amount in increments.items()}
+            self._status = replace(self._status, counters=replace(counters, **values))
+
+    def _emit(self, kind: str, **data: Any) -> None:
+        event = DeviceEvent(self.name, kind, data)
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for callback in subscribers:
+            self._call_soon(lambda cb=callback: cb(event))
+
+    def _replace_stuck_worker(self) -> None:
+        with self._lock:
+            stuck, self._worker = self._worker, _Worker(self.name)
+        stuck.stop()  # it exits when (if) its current call ever returns

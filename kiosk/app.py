@@ -1,0 +1,154 @@
+"""The Kivy application: wires the core services to the views and does little else.
+
+Kivy is imported here (and in kiosk.tour / kiosk.uidriver) only; call `kiosk.kivyenv.prepare`
+before importing this module so Kivy starts with the kiosk's settings.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.properties import ObjectProperty
+from kivy.uix.screenmanager import NoTransition
+
+from kiosk import sdnotify
+from kiosk.context import KioskContext, build_context
+from kiosk.i18n import endonym
+from kiosk.idle import IdlePhase
+from kiosk.logs import event
+from kiosk.navigation import HOME, Place
+from screens import dialog_classes, screen_classes
+from screens.common import KioskDialog, KioskRoot, KioskScreen, tr
+
+log = logging.getLogger("kiosk.app")
+IDLE_CHECK_S = 0.25
+# Keys that would leave or disturb a kiosk if a keyboard is ever plugged in.
+BLOCKED_KEYS = {27, 9} | set(range(282, 294))  # Escape, Tab, F1-F12
+
+
+class KioskApp(App):
+    theme = ObjectProperty(None)
+    ctx: KioskContext
+
+    def __init__(self, ctx: KioskContext, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.ctx = ctx
+        self.theme = ctx.base_theme
+        self.title = "Kiosco"
+        self.screens: dict[str, KioskScreen] = {}
+        self.dialogs: dict[str, KioskDialog] = {}
+        self._ready_sent = False
+
+    # -- building ---------------------------------------------------------------------------
+    def build(self) -> KioskRoot:
+        tr.attach(self.ctx.translator)
+        views = screen_classes()  # importing the views loads their kv rules, KioskRoot's included
+        root = KioskRoot(ctx=self.ctx)
+        root.manager.transition = NoTransition()  # instant: no motion for elderly users to wait on
+        for name, screen_class in views.items():
+            screen = screen_class(name=name, ctx=self.ctx)
+            self.screens[name] = screen
+            root.manager.add_widget(screen)
+        for name, dialog_class in dialog_classes().items():
+            self.dialogs[name] = dialog_class(ctx=self.ctx)
+        self.ctx.navigator.add_listener(self._show)
+        self.ctx.translator.add_listener(self._language_switched)
+        self.ctx.sessions.on_wipe(self._wipe_views)
+        self._refresh_chrome(root)
+        return root
+
+    def on_start(self) -> None:
+        Window.bind(on_touch_down=self._any_touch, on_request_close=self._refuse_close,
+                    on_keyboard=self._swallow_key)
+        Clock.schedule_interval(self._check_idle, IDLE_CHECK_S)
+        Clock.schedule_once(self._first_frame_drawn, 0)
+        self._show(self.ctx.navigator.current)
+        interval = sdnotify.watchdog_interval_s()
+        if interval:
+            # Pinged from the UI clock: a frozen UI stops the pings and systemd restarts us.
+            Clock.schedule_interval(lambda _dt: sdnotify.ping_watchdog(), interval)
+
+    def on_stop(self) -> None:
+        sdnotify.stopping()
+
+    def _first_frame_drawn(self, _dt: float) -> None:
+        if not self._ready_sent:
+            self._ready_sent = True
+            sdnotify.ready("first screen drawn")
+            event(log, "app.ready", screen=self.ctx.navigator.current.screen)
+
+    # -- actions the views call ---------------------------------------------------------------
+    def switch_language(self) -> None:
+        self.ctx.sessions.set_language(self.ctx.next_language())
+
+    def open_dialog(self, name: str) -> KioskDialog:
+        dialog = self.dialogs[name]
+        if dialog.parent is None:
+            dialog.open(animation=False)
+        return dialog
+
+    def close_dialogs(self) -> None:
+        for dialog in self.dialogs.values():
+            if dialog.parent is not None:
+                dialog.dismiss(animation=False)
+
+    # -- reacting to the core ---------------------------------------------------------------
+    def _show(self, place: Place) -> None:
+        screen = self.screens[place.screen]
+        screen.show(place.params)
+        manager = self.root.manager
+        if manager.current != place.screen:
+            manager.current = place.screen
+        self._refresh_chrome(self.root)
+
+    def _refresh_chrome(self, root: KioskRoot) -> None:
+        navigator = self.ctx.navigator
+        root.chrome = self.screens[navigator.current.screen].chrome
+        root.can_go_back = navigator.can_go_back
+        root.at_home = navigator.current.screen == HOME
+        root.next_language = endonym(self.ctx.next_language())
+
+    def _language_switched(self, _language: str) -> None:
+        self._show(self.ctx.navigator.current)  # views re-read data that is not bound to tr
+
+    def _wipe_views(self) -> None:
+        self.close_dialogs()
+        for screen in self.screens.values():
+            screen.reset()
+        self.theme = self.ctx.base_theme
+        Clock.schedule_once(lambda _dt: gc.collect(), 0)
+
+    def _any_touch(self, _window: Any, _touch: Any) -> bool:
+        if self.ctx.sessions.session.active:
+            self.ctx.sessions.touched()
+        return False  # observe only; the touch goes on to the widgets
+
+    def _check_idle(self, _dt: float) -> None:
+        state = self.ctx.idle.state()
+        prompt = self.dialogs["idle"]
+        if state.phase is IdlePhase.WARNING:
+            prompt.show_seconds(state.seconds_left)
+            self.open_dialog("idle")
+        elif prompt.parent is not None:
+            prompt.dismiss(animation=False)
+        if state.phase is IdlePhase.EXPIRED:
+            self.ctx.sessions.end("idle")
+
+    def _refuse_close(self, *_args: Any, **_kwargs: Any) -> bool:
+        event(log, "app.close_refused", level=logging.WARNING)
+        return True
+
+    def _swallow_key(self, _window: Any, key: int, _scancode: int, _codepoint: str, modifiers: list[str]) -> bool:
+        return key in BLOCKED_KEYS or "alt" in modifiers or "ctrl" in modifiers or "meta" in modifiers
+
+
+def run_kiosk(config) -> int:
+    """`kiosk run`: the full-screen kiosk until the system stops it (kivyenv already prepared)."""
+    app = KioskApp(build_context(config))
+    app.run()
+    return 0

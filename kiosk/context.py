@@ -1,0 +1,61 @@
+"""The services a kiosk runs on, built once from the configuration and handed to the views.
+
+This is wiring only: each service is its own small object; views get the context and use the
+parts they need. Tests build it with a fake clock to move time without sleeping.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kiosk.config import Config
+from kiosk.helpdesk import HelpDesk
+from kiosk.i18n import Translator
+from kiosk.idle import IdleMonitor
+from kiosk.navigation import Navigator
+from kiosk.navtree import NavNode, starter_tree
+from kiosk.session import SessionController
+from kiosk.theme import Theme
+
+
+@dataclass
+class KioskContext:
+    config: Config
+    translator: Translator
+    navigator: Navigator
+    idle: IdleMonitor
+    sessions: SessionController
+    help: HelpDesk
+    base_theme: Theme
+    nav_tree: NavNode
+    now: Callable[[], float]
+
+    def next_language(self) -> str:
+        """The language the language button offers: the next one in the configured list."""
+        languages = self.config.kiosk.languages
+        current = self.translator.language
+        index = languages.index(current) if current in languages else -1
+        return languages[(index + 1) % len(languages)]
+
+
+def build_context(config: Config, now: Callable[[], float] = time.monotonic) -> KioskContext:
+    translator = Translator(config.kiosk.language)
+    navigator = Navigator()
+    idle = IdleMonitor(config.kiosk.idle_timeout_s, config.kiosk.idle_warning_s, now=now)
+    sessions = SessionController(config.kiosk.language, translator, navigator, idle)
+    help_desk = HelpDesk(config.kiosk.id, config.kiosk.location, idle)
+    sessions.on_wipe(lambda: help_desk.close("wiped"))
+    theme = Theme(dpi=config.display.dpi, viewing_distance_mm=config.display.viewing_distance_mm)
+    return KioskContext(
+        config=config,
+        translator=translator,
+        navigator=navigator,
+        idle=idle,
+        sessions=sessions,
+        help=help_desk,
+        base_theme=theme,
+        nav_tree=starter_tree(),
+        now=now,
+    )

@@ -1,0 +1,87 @@
+"""One citizen's visit, from the first touch to the wipe.
+
+Everything a citizen leaves behind (language, path, what they typed, a help request, identity
+read from a card) lives in `Session` or in the views, and `SessionController.end()` discards all
+of it: a new empty Session, the default language, the attract screen, and every listener (the
+views) told to clear itself. Nothing of the previous citizen survives into the next session.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kiosk.i18n import Translator
+from kiosk.idle import IdleMonitor
+from kiosk.logs import event
+from kiosk.navigation import HOME, Navigator
+
+log = logging.getLogger("kiosk.session")
+
+
+@dataclass
+class Session:
+    language: str
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    started_at: float = field(default_factory=time.monotonic)
+    data: dict[str, Any] = field(default_factory=dict)
+    touches: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.touches > 0
+
+
+class SessionController:
+    def __init__(self, default_language: str, translator: Translator, navigator: Navigator, idle: IdleMonitor):
+        self.default_language = default_language
+        self.translator = translator
+        self.navigator = navigator
+        self.idle = idle
+        self.session = Session(language=default_language)
+        self._wipe_listeners: list[Callable[[], None]] = []
+
+    def on_wipe(self, listener: Callable[[], None]) -> None:
+        self._wipe_listeners.append(listener)
+
+    def begin(self) -> None:
+        """The first touch on the attract screen: it wakes the kiosk and does nothing else."""
+        self.session = Session(language=self.default_language)
+        self.session.touches = 1
+        self.idle.start()
+        self.navigator.home()
+        event(log, "session.started", session=self.session.id[:8])
+
+    def touched(self) -> None:
+        self.session.touches += 1
+        self.idle.touch()
+
+    def set_language(self, language: str) -> None:
+        self.session.language = language
+        self.translator.switch(language)
+
+    def end(self, reason: str) -> None:
+        """Wipe every trace of the citizen and return to the attract screen."""
+        ended = self.session
+        self.idle.stop()
+        self.session = Session(language=self.default_language)
+        self.translator.switch(self.default_language)
+        for listener in list(self._wipe_listeners):
+            listener()
+        self.navigator.reset()
+        event(
+            log,
+            "session.ended",
+            reason=reason,
+            session=ended.id[:8],
+            touches=ended.touches,
+            seconds=round(time.monotonic() - ended.started_at, 1),
+        )
+
+    @property
+    def on_home(self) -> bool:
+        return self.navigator.current.screen == HOME

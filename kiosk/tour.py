@@ -1,0 +1,73 @@
+"""`kiosk tour`: drive the real app headless through every screen and dialog, one PNG each.
+
+The tour is a script of steps; each step brings one screen or dialog up with real touches and
+photographs it as `<name>.png`. A screen or dialog without a step makes the tour fail, so a
+new view cannot be forgotten. Time is a manual clock, so the idle prompt appears on demand.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from kiosk import kivyenv
+from kiosk.config import Config
+from kiosk.idle import ManualClock
+from kiosk.logs import setup_logging
+
+
+class TourIncomplete(Exception):
+    pass
+
+
+def run_tour(config: Config, out_dir: Path) -> list[Path]:
+    setup_logging(config.log.level)
+    kivyenv.prepare(config, headless=True)
+    from kivy.base import EventLoop
+
+    from kiosk import uidriver
+    from kiosk.app import KioskApp
+    from kiosk.context import build_context
+
+    EventLoop.ensure_window()
+    clock = ManualClock()
+    app = uidriver.start_app(KioskApp(build_context(config, now=clock)))
+    try:
+        return _visit_all(app, clock, out_dir)
+    finally:
+        uidriver.stop_app(app)
+
+
+def _visit_all(app, clock: ManualClock, out_dir: Path) -> list[Path]:
+    from kiosk import uidriver as ui
+
+    written: list[Path] = []
+    shoot: Callable[[str], None] = lambda name: written.append(ui.screenshot(out_dir / f"{name}.png"))  # noqa: E731
+    ctx = app.ctx
+
+    shoot("attract")
+    ui.tap(ui.find(id="invitation"))
+    shoot("home")
+    ui.tap(ui.find(contains=ctx.translator.gettext("Trámites y requisitos")))
+    shoot("menu")
+    ui.tap(ui.find(id="help_button"))
+    shoot("help")
+    ui.tap(ui.find(id="cancel_button"))
+    clock.advance(ctx.config.kiosk.idle_timeout_s + 1)
+    ui.pump(3)
+    shoot("idle")
+    ui.tap(ui.find(id="continue_button"))
+
+    expected = set(_view_names())
+    missing = expected - {path.stem for path in written}
+    if missing:
+        raise TourIncomplete(f"the tour has no step for: {', '.join(sorted(missing))}")
+    logging.getLogger("kiosk.tour").info("tour.done", extra={"fields": {"screens": len(written)}})
+    return written
+
+
+def _view_names() -> list[str]:
+    from screens import dialog_classes, screen_classes
+
+    return [*screen_classes(), *dialog_classes()]

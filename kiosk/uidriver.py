@@ -1,0 +1,120 @@
+"""Drives the real Kivy app the way a finger would: for the UI tests, the tour and benchmarks.
+
+Touches go through Kivy's real input path (UnitTestTouch posts to the event loop, the window
+dispatches to widgets); nothing moves unless `pump()` runs the loop (clock, input, drawing).
+Widgets are found by kv id or by their visible text in what is on screen now.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from kivy.app import App
+from kivy.base import EventLoop
+from kivy.core.window import Window
+from kivy.tests.common import UnitTestTouch
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.widget import Widget
+
+_MARKUP = re.compile(r"\[/?[a-z_]+(=[^\]]*)?\]")
+
+
+def pump(frames: int = 2) -> None:
+    for _ in range(frames):
+        EventLoop.idle()
+
+
+def start_app(app: App) -> App:
+    """Build the app into the existing window and run on_start, without entering the loop."""
+    app._run_prepare()  # the one private call, kept in one place
+    pump(3)
+    return app
+
+
+def stop_app(app: App) -> None:
+    for child in Window.children[:]:
+        Window.remove_widget(child)
+    pump(1)
+    app.dispatch("on_stop")
+    App._running_app = None
+
+
+def plain(text: str) -> str:
+    return _MARKUP.sub("", text or "")
+
+
+def visible(widget: Widget) -> bool:
+    node = widget
+    while node is not None and node is not Window:
+        if getattr(node, "opacity", 1) == 0 or getattr(node, "disabled", False):
+            return False
+        node = node.parent
+    return True
+
+
+def walk(root: Widget | None = None) -> Iterator[Widget]:
+    """Every widget in the window (modal dialogs included), front-most last."""
+    roots = [root] if root is not None else list(reversed(Window.children))
+    for top in roots:
+        yield from top.walk(restrict=True)
+
+
+def find_all(id: str | None = None, text: str | None = None, contains: str | None = None,
+             root: Widget | None = None) -> list[Widget]:
+    found = []
+    for widget in walk(root):
+        if id is not None:
+            named = [child.__self__ for name, child in widget.ids.items() if name == id]
+            found += [w for w in named if w not in found]
+            continue
+        label = plain(getattr(widget, "text", "") or "")
+        if (text is not None and label.strip() == text) or (contains is not None and contains in label):
+            found.append(widget)
+    return [widget for widget in found if _attached(widget)]
+
+
+def _attached(widget: Widget) -> bool:
+    node = widget
+    while node.parent is not None and node.parent is not node:
+        node = node.parent
+    return node is Window
+
+
+def find(id: str | None = None, text: str | None = None, contains: str | None = None,
+         root: Widget | None = None) -> Widget:
+    matches = [w for w in find_all(id=id, text=text, contains=contains, root=root) if visible(w)]
+    if not matches:
+        shown = sorted({plain(getattr(w, "text", "")) for w in walk() if getattr(w, "text", "")})
+        raise LookupError(f"no visible widget with id={id!r} text={text!r} contains={contains!r}; on screen: {shown}")
+    return matches[-1]
+
+
+def tap(widget: Widget, frames: int = 2) -> None:
+    """Press and release at the widget's centre, as a finger would."""
+    if not visible(widget):
+        raise AssertionError(f"cannot tap {widget!r}: it is hidden or disabled")
+    x, y = widget.to_window(*widget.center)
+    tap_at(x, y, frames)
+
+
+def tap_at(x: float, y: float, frames: int = 2) -> None:
+    touch = UnitTestTouch(x, y)
+    touch.touch_down()
+    pump(1)
+    touch.touch_up()
+    pump(frames)
+
+
+def touch_targets(root: Widget | None = None) -> list[Widget]:
+    return [w for w in walk(root) if isinstance(w, ButtonBehavior) and visible(w)]
+
+
+def screenshot(path: Path) -> Path:
+    """Write exactly `path` (Window.screenshot adds a counter to the name; undo that)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pump(2)
+    written = Path(Window.screenshot(name=str(path)))  # Kivy inserts a counter before the suffix
+    written.replace(path)
+    return path

@@ -1,0 +1,122 @@
+"""Widgets and bindings every screen shares; no business logic.
+
+- `tr`: live translation for kv (`text: tr._("Pagar")` updates when the language switches).
+- `KioskButton`: a large touch target drawn in theme colours; `role` picks the colour pair.
+- `KioskScreen`: base screen; receives the app context, shows a Place, clears itself on wipe.
+- `KioskDialog`: base modal dialog.
+- `KioskRoot`: top bar (title, language) and bottom bar (back, home, help) at fixed places
+  around the screen manager, so help is in the same spot on every screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from kivy.lang import Builder, Observable
+from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.label import Label
+from kivy.uix.modalview import ModalView
+from kivy.uix.screenmanager import Screen
+
+from kiosk.i18n import Translator
+
+
+class LiveTranslation(Observable):
+    """kv bindings on `tr._(...)` are re-evaluated when the translator switches language."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._translator = Translator()
+        self._observers: list[tuple[Callable, Any, dict]] = []
+
+    def attach(self, translator: Translator) -> None:
+        self._translator = translator
+        translator.add_listener(lambda _language: self._refresh())
+
+    def _(self, message: str) -> str:
+        return self._translator.gettext(message)
+
+    # The kv builder passes the bound arguments as one tuple (see research §1.5).
+    def fbind(self, name: str, func: Callable, args: Any = (), **kwargs: Any) -> Any:
+        if name == "_":
+            self._observers.append((func, args, kwargs))
+            return None
+        return super().fbind(name, func, *args, **kwargs)
+
+    def funbind(self, name: str, func: Callable, args: Any = (), **kwargs: Any) -> Any:
+        if name == "_":
+            key = (func, args, kwargs)
+            if key in self._observers:
+                self._observers.remove(key)
+            return None
+        return super().funbind(name, func, *args, **kwargs)
+
+    def _refresh(self) -> None:
+        alive = []
+        for func, args, kwargs in self._observers:
+            try:
+                func(args, None, None)
+            except ReferenceError:  # the widget was collected; drop its binding
+                continue
+            alive.append((func, args, kwargs))
+        self._observers = alive
+
+
+tr = LiveTranslation()
+
+
+def load_kv(module_file: str) -> None:
+    """Load the .kv next to a screen module, once per process (rules are global).
+
+    The shared rules in common.kv go first; they cannot load while this module is still being
+    imported because they import `tr` from it.
+    """
+    for path in (str(Path(__file__).with_suffix(".kv")), str(Path(module_file).with_suffix(".kv"))):
+        if path not in Builder.files:
+            Builder.load_file(path)
+
+
+class KioskButton(ButtonBehavior, Label):
+    role = StringProperty("primary")
+    """primary, secondary or help: which theme colour pair draws this button."""
+    speak = StringProperty("")
+    """What audio guidance says for this control, when it differs from its text."""
+
+
+class KioskScreen(Screen):
+    """A view of one Place. Subclasses override show() and reset(); they hold no logic."""
+
+    ctx = ObjectProperty(None, rebind=True)
+    title = StringProperty("")
+    chrome = BooleanProperty(True)
+    """Whether the top and bottom bars are shown (the attract screen hides them)."""
+
+    def show(self, params: Mapping[str, Any]) -> None:
+        """Fill the view for this visit; params come from the navigator's Place."""
+
+    def reset(self) -> None:
+        """Forget everything shown to the last citizen."""
+
+
+class KioskDialog(ModalView):
+    ctx = ObjectProperty(None, rebind=True)
+    name = StringProperty("")
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_dismiss", False)
+        super().__init__(**kwargs)
+        self._anim_duration = 0  # dialogs appear and go at once; no fade to wait through
+
+
+class KioskRoot(BoxLayout):
+    ctx = ObjectProperty(None, rebind=True)
+    manager = ObjectProperty(None)
+    chrome = BooleanProperty(False)
+    can_go_back = BooleanProperty(False)
+    at_home = BooleanProperty(True)
+    next_language = StringProperty("")
+

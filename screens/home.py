@@ -1,0 +1,21 @@
+"""Home: the three general choices, built from the navigation tree's first level."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from screens.common import KioskScreen, load_kv
+from screens.menu import fill_options
+
+
+class HomeScreen(KioskScreen):
+    def show(self, params: Mapping[str, Any]) -> None:
+        tree = self.ctx.nav_tree
+        fill_options(self.ids.options, tree.children[:3], self.ctx)
+
+    def reset(self) -> None:
+        self.ids.options.clear_widgets()
+
+
+load_kv(__file__)
