@@ -145,6 +145,25 @@ class ApiSection:
 
 
 @dataclass(frozen=True)
+class RetentionSection:
+    """How long the kiosk keeps what it stores; the stores prune themselves to these limits."""
+
+    receipts_days: int = field(
+        default=90,
+        metadata=rule("days a copy of each receipt is kept for reprints and reconciliation", minimum=1, maximum=3650),
+    )
+    audit_days: int = field(
+        default=365,
+        metadata=rule("days the audit log is kept", minimum=30, maximum=3650),
+    )
+    queue_history_days: int = field(
+        default=30,
+        metadata=rule("days a delivered transaction stays in the queue history (undelivered: kept until sent)",
+                      minimum=1, maximum=365),
+    )
+
+
+@dataclass(frozen=True)
 class DeviceEntry:
     driver: str = field(default="", metadata=rule("the device protocol, e.g. escpos, pcsc, cctalk"))
     url: str = field(default="sim://", metadata=rule("the transport URL, e.g. tcp://host:9100 or sim://"))
@@ -158,6 +177,7 @@ class Config:
     display: DisplaySection = field(default_factory=DisplaySection)
     log: LogSection = field(default_factory=LogSection)
     api: ApiSection = field(default_factory=ApiSection)
+    retention: RetentionSection = field(default_factory=RetentionSection)
     devices: Mapping[str, DeviceEntry] = field(default_factory=dict)
     source: str = "(defaults)"
 
@@ -171,6 +191,7 @@ SECTIONS: dict[str, type] = {
     "display": DisplaySection,
     "log": LogSection,
     "api": ApiSection,
+    "retention": RetentionSection,
 }
 NAMED_TABLES: dict[str, type] = {"devices": DeviceEntry}
 
