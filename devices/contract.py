@@ -14,6 +14,7 @@ through the injected `call_soon(fn)` scheduler: the Kivy app passes one built on
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import queue
@@ -358,10 +359,8 @@ class Adapter:
         return self.status()
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(DeviceError):
             self.call(self._close, self.timeout_s)
-        except DeviceError:
-            pass
         self._set_state(State.CLOSED, "closed")
         self._worker.stop()
 
@@ -375,10 +374,8 @@ class Adapter:
 
     def restart(self) -> bool:
         """Close and reopen; True when the device is usable again. Used by the supervisor."""
-        try:
+        with contextlib.suppress(DeviceError):
             self.call(self._close, self.timeout_s)
-        except DeviceError:
-            pass
         self._bump(restarts=1)
         before_failed = self.status().state in FAILED_STATES or self.status().state == State.ERROR
         status = self.open()
@@ -421,7 +418,8 @@ class Adapter:
             try:
                 result = self.call(fn, timeout_s)
             except DeviceError as error:
-                self._call_soon(lambda: on_done(None, error))
+                failure = error
+                self._call_soon(lambda: on_done(None, failure))
                 return
             self._call_soon(lambda: on_done(result, None))
 

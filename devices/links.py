@@ -8,6 +8,7 @@ which is how an unplugged USB-serial device is told apart from a silent one.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -130,10 +131,8 @@ class SerialLink:
 
     def close(self) -> None:
         if self._port is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._port.close()
-            except OSError:
-                pass
             self._port = None
 
     def _serial(self):
