@@ -42,3 +42,12 @@ $(STAMP): setup.cfg pyproject.toml
 
 clean:
 	rm -rf $(VENV) build *.egg-info $(TOUR_DIR) .pytest_cache .ruff_cache
+
+# Installs the kiosk on this machine (as root): user, /opt/kiosk, /etc/kiosk, udev, kiosk.service.
+# DESTDIR=DIR installs into a staging root instead. See docs/deployment.md.
+install:
+	DESTDIR="$(DESTDIR)" bash scripts/install.sh
+
+# Reverses `make install`; keeps /etc/kiosk and /var/lib/kiosk unless PURGE=1.
+uninstall:
+	DESTDIR="$(DESTDIR)" PURGE="$(PURGE)" bash scripts/uninstall.sh
