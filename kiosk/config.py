@@ -142,6 +142,18 @@ class ApiSection:
         default=64 * 1024 * 1024,
         metadata=rule("the largest catalog download accepted, in bytes", minimum=1024, maximum=2**32),
     )
+    connect_timeout_s: float = field(
+        default=5.0, metadata=rule("seconds to wait for the API's TCP connection", minimum=0.1, maximum=60)
+    )
+    retry_attempts: int = field(
+        default=4, metadata=rule("tries per sync when the network or the server fails", minimum=1, maximum=10)
+    )
+    retry_backoff_s: float = field(
+        default=1.0, metadata=rule("first retry delay ceiling (full jitter, doubling)", minimum=0.0, maximum=60)
+    )
+    retry_backoff_max_s: float = field(
+        default=60.0, metadata=rule("largest retry delay ceiling in seconds", minimum=0.0, maximum=3600)
+    )
 
 
 @dataclass(frozen=True)
