@@ -6,8 +6,8 @@ import argparse
 import os
 from pathlib import Path
 
-from kiosk.cli import EXIT_OK, add_config_option, config_from_args
 from kiosk import kivyenv
+from kiosk.cli import EXIT_OK, add_config_option, config_from_args
 from kiosk.config import Config, load_config, resolve_config_path
 from kiosk.logs import setup_logging
 

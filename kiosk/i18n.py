@@ -71,7 +71,7 @@ def endonym(language: str) -> str:
 
 
 # Marks a string for extraction without translating it now (translated when shown).
-def N_(message: str) -> str:  # noqa: N802 - gettext convention
+def N_(message: str) -> str:
     return message
 
 

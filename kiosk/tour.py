@@ -8,7 +8,7 @@ new view cannot be forgotten. Time is a manual clock, so the idle prompt appears
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 
 from kiosk import kivyenv
@@ -39,35 +39,37 @@ def run_tour(config: Config, out_dir: Path) -> list[Path]:
         uidriver.stop_app(app)
 
 
+def tour_steps(app, clock: ManualClock) -> Iterator[str]:
+    """Bring up each screen and dialog with real touches; yield its name while it is shown."""
+    from kiosk import uidriver as ui
+
+    ctx = app.ctx
+    yield "attract"
+    ui.tap(ui.find(id="invitation"))
+    yield "home"
+    ui.tap(ui.find(contains=ctx.translator.gettext("Trámites y requisitos")))
+    yield "menu"
+    ui.tap(ui.find(id="help_button"))
+    yield "help"
+    ui.tap(ui.find(id="cancel_button"))
+    clock.advance(ctx.config.kiosk.idle_timeout_s + 1)
+    ui.pump_until(lambda: app.dialogs["idle"].parent is not None)
+    yield "idle"
+    ui.tap(ui.find(id="continue_button"))
+
+
 def _visit_all(app, clock: ManualClock, out_dir: Path) -> list[Path]:
     from kiosk import uidriver as ui
 
-    written: list[Path] = []
-    shoot: Callable[[str], None] = lambda name: written.append(ui.screenshot(out_dir / f"{name}.png"))  # noqa: E731
-    ctx = app.ctx
-
-    shoot("attract")
-    ui.tap(ui.find(id="invitation"))
-    shoot("home")
-    ui.tap(ui.find(contains=ctx.translator.gettext("Trámites y requisitos")))
-    shoot("menu")
-    ui.tap(ui.find(id="help_button"))
-    shoot("help")
-    ui.tap(ui.find(id="cancel_button"))
-    clock.advance(ctx.config.kiosk.idle_timeout_s + 1)
-    ui.pump(3)
-    shoot("idle")
-    ui.tap(ui.find(id="continue_button"))
-
-    expected = set(_view_names())
-    missing = expected - {path.stem for path in written}
+    written = [ui.screenshot(out_dir / f"{name}.png") for name in tour_steps(app, clock)]
+    missing = set(view_names()) - {path.stem for path in written}
     if missing:
         raise TourIncomplete(f"the tour has no step for: {', '.join(sorted(missing))}")
     logging.getLogger("kiosk.tour").info("tour.done", extra={"fields": {"screens": len(written)}})
     return written
 
 
-def _view_names() -> list[str]:
+def view_names() -> list[str]:
     from screens import dialog_classes, screen_classes
 
     return [*screen_classes(), *dialog_classes()]

@@ -8,7 +8,8 @@ Widgets are found by kv id or by their visible text in what is on screen now.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from kivy.app import App
@@ -23,6 +24,15 @@ _MARKUP = re.compile(r"\[/?[a-z_]+(=[^\]]*)?\]")
 
 def pump(frames: int = 2) -> None:
     for _ in range(frames):
+        EventLoop.idle()
+
+
+def pump_until(condition: Callable[[], bool], timeout_s: float = 3.0) -> None:
+    """Run the loop until `condition()` holds (timers fire on real time), or fail clearly."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout_s} s: {condition}")
         EventLoop.idle()
 
 

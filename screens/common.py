@@ -2,6 +2,7 @@
 
 - `tr`: live translation for kv (`text: tr._("Pagar")` updates when the language switches).
 - `KioskButton`: a large touch target drawn in theme colours; `role` picks the colour pair.
+- `OptionButton`: a main choice with a title and a subtitle.
 - `KioskScreen`: base screen; receives the app context, shows a Place, clears itself on wipe.
 - `KioskDialog`: base modal dialog.
 - `KioskRoot`: top bar (title, language) and bottom bar (back, home, help) at fixed places
@@ -85,6 +86,26 @@ class KioskButton(ButtonBehavior, Label):
     """primary, secondary or help: which theme colour pair draws this button."""
     speak = StringProperty("")
     """What audio guidance says for this control, when it differs from its text."""
+
+    def on_touch_down(self, touch: Any) -> bool:
+        # A second finger on a pressed button must not press it again (kivy#5609): one press,
+        # one action, even when an elderly hand rests two fingers on the glass.
+        if self.state == "down" and self.collide_point(*touch.pos):
+            return True
+        return super().on_touch_down(touch)
+
+
+class OptionButton(ButtonBehavior, BoxLayout):
+    """A main choice: a bold title and a plain subtitle saying what is behind it."""
+
+    text = StringProperty("")
+    subtitle = StringProperty("")
+    speak = StringProperty("")
+
+    def on_touch_down(self, touch: Any) -> bool:
+        if self.state == "down" and self.collide_point(*touch.pos):
+            return True  # see KioskButton: one press per button, however many fingers
+        return super().on_touch_down(touch)
 
 
 class KioskScreen(Screen):

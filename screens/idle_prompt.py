@@ -18,6 +18,7 @@ class IdlePrompt(KioskDialog):
     def on_touch_down(self, touch) -> bool:
         # Anywhere counts, inside or outside the box: the citizen is still here.
         self.ctx.sessions.touched()
+        self.dismiss()
         return True
 
     def on_touch_up(self, touch) -> bool:

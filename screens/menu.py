@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kiosk.navtree import NavNode
-from screens.common import KioskButton, KioskScreen, load_kv, tr
+from screens.common import KioskScreen, OptionButton, load_kv, tr
 
 
 def node_text(node: NavNode, ctx) -> tuple[str, str]:
@@ -20,16 +20,10 @@ def fill_options(container, nodes: Iterable[NavNode], ctx) -> None:
     container.clear_widgets()
     for node in nodes:
         title, subtitle = node_text(node, ctx)
-        text = f"[b]{escape(title)}[/b]" + (f"\n{escape(subtitle)}" if subtitle else "")
-        button = KioskButton(text=text, role="primary", speak=f"{title}. {subtitle}".strip(" ."))
+        button = OptionButton(text=title, subtitle=subtitle, speak=f"{title}. {subtitle}".strip(" ."))
         button.node_id = node.id
         button.bind(on_release=lambda _button, target=node: ctx.navigator.go(target.screen, node=target.id))
         container.add_widget(button)
-
-
-def escape(text: str) -> str:
-    """Catalog text must not be read as Kivy markup."""
-    return text.replace("&", "&amp;").replace("[", "&bl;").replace("]", "&br;")
 
 
 class MenuScreen(KioskScreen):

@@ -1,0 +1,86 @@
+"""UI harness: the real kiosk app in one offscreen SDL2 window for the whole process.
+
+Kivy reads its environment at import, so the test configuration is applied here, before any
+Kivy import. Each test gets a fresh app (new context, manual clock) in the shared window and
+drives it with real touches through kiosk.uidriver. A failing test leaves a screenshot in
+tests/screenshots/<test name>.png.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kiosk import kivyenv
+from kiosk.config import load_config
+from kiosk.idle import ManualClock
+
+SCREENSHOT_DIR = Path(__file__).resolve().parent.parent / "screenshots"
+_DATA_DIR = tempfile.mkdtemp(prefix="kiosk-ui-tests-")
+
+
+def _test_config():
+    config = load_config()  # the bundled default, as `make demo` uses it
+    kiosk = dataclasses.replace(config.kiosk, data_dir=_DATA_DIR)
+    display = dataclasses.replace(config.display, fullscreen=False)
+    return dataclasses.replace(config, kiosk=kiosk, display=display)
+
+
+TEST_CONFIG = _test_config()
+kivyenv.prepare(TEST_CONFIG, headless=True)
+
+
+@pytest.fixture(scope="session")
+def window():
+    from kivy.base import EventLoop
+
+    EventLoop.ensure_window()
+    return EventLoop.window
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def config():
+    return TEST_CONFIG
+
+
+@pytest.fixture
+def app(window, clock, config) -> Iterator:
+    from kiosk import uidriver
+    from kiosk.app import KioskApp
+    from kiosk.context import build_context
+
+    kiosk_app = uidriver.start_app(KioskApp(build_context(config, now=clock)))
+    yield kiosk_app
+    uidriver.stop_app(kiosk_app)
+
+
+@pytest.fixture
+def ui():
+    from kiosk import uidriver
+
+    return uidriver
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed and "app" in item.fixturenames:
+        from kiosk import uidriver
+
+        path = uidriver.screenshot(SCREENSHOT_DIR / f"{item.name}.png")
+        report.sections.append(("screenshot", str(path)))
+
+
+def wake(ui) -> None:
+    """Touch the attract screen so a session starts on home."""
+    ui.tap(ui.find(id="invitation"))
