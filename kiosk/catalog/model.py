@@ -43,7 +43,8 @@ ACCOUNT_KINDS = ("clave_catastral", "numero_contrato_agua", "placa", "folio_infr
 LEGAL_ORDERS = ("federal", "state", "municipal")
 # ISO 4217 codes a Latin-American municipality plausibly uses; extend as deployments need.
 CURRENCIES = frozenset(
-    "MXN CLP CLF COP UYU UYI ARS PEN BOB BRL PYG GTQ HNL NIO CRC PAB DOP CUP VES USD EUR".split()
+    ["MXN", "CLP", "CLF", "COP", "UYU", "UYI", "ARS", "PEN", "BOB", "BRL", "PYG", "GTQ", "HNL", "NIO",
+     "CRC", "PAB", "DOP", "CUP", "VES", "USD", "EUR"]
 )
 
 ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9:._/-]{0,119}"
@@ -78,8 +79,9 @@ class Invalid(ValueError):
 
 
 def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null",
-            int: "an integer", float: "a number"}.get(type(value), type(value).__name__)
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null",
+             int: "an integer", float: "a number"}
+    return names.get(type(value), type(value).__name__)
 
 
 def _short(value: Any) -> str:

@@ -1,0 +1,202 @@
+"""Ed25519 keys and the signed catalog manifest.
+
+The manifest says which bytes are the catalog: `{type, kind, revision, since, issued_at, expires_at,
+length, sha256, digest, count}`. It travels in a DSSE-style envelope
+`{"payloadType", "payload" (base64), "signatures": [{"keyid", "sig"}]}`; the signature covers
+`PAE(payloadType, payload)` so a manifest can't be replayed as another kind of document, and the
+JSON inside is parsed only after the signature checks out. On the wire the envelope rides in the
+`Catalog-Manifest` response header, base64url-encoded, next to the body it describes, so a
+snapshot and its manifest can never come from two different revisions.
+
+Key files: `signing.key` is PKCS#8 PEM (mode 0600); `signing.pub` is one line, `ed25519:<base64>`,
+short enough to paste into `[api] public_key`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+PAYLOAD_TYPE = "application/vnd.kiosk.catalog-manifest+json"
+MANIFEST_TYPE = "kiosk-catalog-manifest/1"
+MANIFEST_HEADER = "Catalog-Manifest"
+MAX_ENVELOPE_BYTES = 16 * 1024
+PUBLIC_PREFIX = "ed25519:"
+
+
+class SignatureError(ValueError):
+    """The manifest is missing, malformed, or not signed by the pinned key."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    kind: str  # "snapshot" or "changes"
+    revision: int
+    since: int | None
+    issued_at: dt.datetime
+    expires_at: dt.datetime
+    length: int
+    sha256: str
+    digest: str
+    count: int
+    keyid: str
+
+
+def _pae(payload_type: str, payload: bytes) -> bytes:
+    kind = payload_type.encode()
+    return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
+
+
+def key_id(public: Ed25519PublicKey) -> str:
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+# ---- key files --------------------------------------------------------------------------------
+
+def generate_keys(directory: Path, overwrite: bool = False) -> tuple[Path, Path]:
+    """Write DIR/signing.key (private, 0600) and DIR/signing.pub; refuse to overwrite by default."""
+    directory.mkdir(parents=True, exist_ok=True)
+    private_path, public_path = directory / "signing.key", directory / "signing.pub"
+    if not overwrite and (private_path.exists() or public_path.exists()):
+        raise FileExistsError(f"{private_path} or {public_path} already exists")
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    descriptor = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(pem)
+    public_path.write_text(public_text(key.public_key()) + "\n", encoding="ascii")
+    return private_path, public_path
+
+
+def public_text(public: Ed25519PublicKey) -> str:
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return PUBLIC_PREFIX + base64.b64encode(raw).decode("ascii")
+
+
+def load_private_key(path: Path) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{path} does not hold an Ed25519 private key")
+    return key
+
+
+def parse_public_key(value: str, base_dir: Path | None = None) -> Ed25519PublicKey:
+    """Accept `ed25519:<base64>`, bare base64, PEM text, or a path to a file holding one of those."""
+    value = value.strip()
+    if not value:
+        raise ValueError("no public key configured: set [api] public_key to the key or to the signing.pub path")
+    candidate = _key_from_text(value)
+    if candidate is not None:
+        return candidate
+    path = Path(value)
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    try:
+        content = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"public key is neither a key nor a readable file: {value} ({error})") from None
+    candidate = _key_from_text(content)
+    if candidate is None:
+        raise ValueError(f"{path} does not hold an Ed25519 public key")
+    return candidate
+
+
+def _key_from_text(text: str) -> Ed25519PublicKey | None:
+    if text.startswith("-----BEGIN"):
+        key = serialization.load_pem_public_key(text.encode())
+        return key if isinstance(key, Ed25519PublicKey) else None
+    body = text.removeprefix(PUBLIC_PREFIX)
+    try:
+        raw = base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return Ed25519PublicKey.from_public_bytes(raw) if len(raw) == 32 else None
+
+
+# ---- manifests ---------------------------------------------------------------------------------
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def build_manifest(kind: str, revision: int, body: bytes, digest: str, count: int,
+                   since: int | None = None, lifetime: dt.timedelta = dt.timedelta(days=7),
+                   now: dt.datetime | None = None) -> dict[str, Any]:
+    issued = now or dt.datetime.now(dt.UTC)
+    return {"type": MANIFEST_TYPE, "kind": kind, "revision": revision, "since": since,
+            "issued_at": _iso(issued), "expires_at": _iso(issued + lifetime), "length": len(body),
+            "sha256": hashlib.sha256(body).hexdigest(), "digest": digest, "count": count}
+
+
+def sign_manifest(manifest: dict[str, Any], key: Ed25519PrivateKey) -> str:
+    """Return the envelope as a base64url string ready for the `Catalog-Manifest` header."""
+    payload = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
+    signature = key.sign(_pae(PAYLOAD_TYPE, payload))
+    envelope = {"payloadType": PAYLOAD_TYPE, "payload": base64.b64encode(payload).decode(),
+                "signatures": [{"keyid": key_id(key.public_key()), "sig": base64.b64encode(signature).decode()}]}
+    return base64.urlsafe_b64encode(json.dumps(envelope, separators=(",", ":")).encode()).decode()
+
+
+def verify_manifest(header: str | None, public: Ed25519PublicKey) -> Manifest:
+    """Check the envelope's signature with the pinned key, then parse the manifest inside."""
+    if not header:
+        raise SignatureError("the response carries no signed manifest (Catalog-Manifest header missing)")
+    if len(header) > MAX_ENVELOPE_BYTES:
+        raise SignatureError("the signed manifest is larger than 16 KiB")
+    try:
+        envelope = json.loads(base64.urlsafe_b64decode(header.encode("ascii")))
+        payload = base64.b64decode(envelope["payload"], validate=True)
+        payload_type = envelope["payloadType"]
+        signatures = envelope["signatures"]
+    except (ValueError, KeyError, TypeError, UnicodeEncodeError, binascii.Error):
+        raise SignatureError("the signed manifest is not a readable envelope") from None
+    if payload_type != PAYLOAD_TYPE:
+        raise SignatureError(f"the manifest has the wrong payload type {payload_type!r}")
+    expected_id = key_id(public)
+    if not isinstance(signatures, list) or not signatures:
+        raise SignatureError("the manifest carries no signature")
+    for entry in signatures:
+        if not isinstance(entry, dict) or entry.get("keyid") != expected_id:
+            continue
+        try:
+            public.verify(base64.b64decode(entry.get("sig", ""), validate=True), _pae(payload_type, payload))
+        except (InvalidSignature, binascii.Error, ValueError, TypeError):
+            raise SignatureError("the manifest signature does not verify with the pinned key") from None
+        return _parse_manifest(payload, expected_id)
+    raise SignatureError("the manifest is not signed by the pinned key (key id mismatch)")
+
+
+def _parse_manifest(payload: bytes, keyid: str) -> Manifest:
+    try:
+        data = json.loads(payload)
+        if data["type"] != MANIFEST_TYPE or data["kind"] not in ("snapshot", "changes"):
+            raise ValueError
+        manifest = Manifest(
+            kind=data["kind"], revision=int(data["revision"]),
+            since=None if data.get("since") is None else int(data["since"]),
+            issued_at=_parse_time(data["issued_at"]), expires_at=_parse_time(data["expires_at"]),
+            length=int(data["length"]), sha256=str(data["sha256"]), digest=str(data["digest"]),
+            count=int(data["count"]), keyid=keyid)
+    except (ValueError, KeyError, TypeError):
+        raise SignatureError("the signed manifest has missing or malformed fields") from None
+    return manifest
+
+
+def _parse_time(value: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError("naive time")
+    return moment
