@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import signal
 from typing import Any
 
 from kivy.app import App
@@ -42,7 +43,6 @@ class KioskApp(App):
         self.title = "Kiosco"
         self.screens: dict[str, KioskScreen] = {}
         self.dialogs: dict[str, KioskDialog] = {}
-        self._ready_sent = False
 
     # -- building ---------------------------------------------------------------------------
     def build(self) -> KioskRoot:
@@ -66,7 +66,7 @@ class KioskApp(App):
         Window.bind(on_touch_down=self._any_touch, on_request_close=self._refuse_close,
                     on_keyboard=self._swallow_key)
         Clock.schedule_interval(self._check_idle, IDLE_CHECK_S)
-        Clock.schedule_once(self._first_frame_drawn, 0)
+        Window.bind(on_flip=self._first_frame_drawn)
         self._show(self.ctx.navigator.current)
         interval = sdnotify.watchdog_interval_s()
         if interval:
@@ -76,11 +76,10 @@ class KioskApp(App):
     def on_stop(self) -> None:
         sdnotify.stopping()
 
-    def _first_frame_drawn(self, _dt: float) -> None:
-        if not self._ready_sent:
-            self._ready_sent = True
-            sdnotify.ready("first screen drawn")
-            event(log, "app.ready", screen=self.ctx.navigator.current.screen)
+    def _first_frame_drawn(self, *_args: Any) -> None:
+        Window.unbind(on_flip=self._first_frame_drawn)
+        sdnotify.ready("first screen drawn")
+        event(log, "app.ready", screen=self.ctx.navigator.current.screen)
 
     # -- actions the views call ---------------------------------------------------------------
     def switch_language(self) -> None:
@@ -150,5 +149,11 @@ class KioskApp(App):
 def run_kiosk(config) -> int:
     """`kiosk run`: the full-screen kiosk until the system stops it (kivyenv already prepared)."""
     app = KioskApp(build_context(config))
+
+    def stop_on_signal(signum: int, _frame: Any) -> None:
+        event(log, "app.stopping", signal=signal.Signals(signum).name)
+        Clock.schedule_once(lambda _dt: app.stop(), 0)
+
+    signal.signal(signal.SIGTERM, stop_on_signal)
     app.run()
     return 0

@@ -25,13 +25,18 @@ def prepare(config: Config, headless: bool) -> None:
             "KIVY_NO_CONSOLELOG": "1",
             "KIVY_NO_FILELOG": "1",
             "KIVY_LOG_MODE": "PYTHON",
-            "KIVY_USE_DEFAULTCONFIG": "1",
+            # Kivy's own config.ini lives in our data dir (KIVY_HOME); our settings are applied
+            # over it at every start, so a stale file cannot change the kiosk's behaviour.
+            "KCFG_KIVY_LOG_LEVEL": "debug" if config.log.level == "DEBUG" else "warning",
             "KIVY_HOME": str(kivy_home),
             "KIVY_DPI": str(config.display.dpi),
             "KIVY_METRICS_DENSITY": "1",
             "KIVY_METRICS_FONTSCALE": "1",
         }
     )
+    # SDL would turn SIGTERM into a window-close request, which the kiosk refuses; the app
+    # handles SIGTERM itself so systemd can stop it cleanly.
+    os.environ["SDL_NO_SIGNAL_HANDLERS"] = "1"
     os.environ.setdefault("SDL_AUDIODRIVER", "dummy" if headless else "alsa")
     if headless:
         os.environ["SDL_VIDEODRIVER"] = "offscreen"
