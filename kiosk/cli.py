@@ -26,6 +26,7 @@ EXIT_USAGE = 2
 
 COMMAND_MODULES = (
     "kiosk.commands",
+    "kiosk.catalog.cli",
 )
 
 log = logging.getLogger("kiosk.cli")
