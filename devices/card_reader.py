@@ -275,6 +275,7 @@ READERS_BY_PROFILE = {"esteid": read_esteid_personal_data, "auth_cert": read_aut
 
 class CardReaderAdapter(Adapter):
     kind = "card_reader"
+    self_healing = True  # its monitor reconnects to pcscd by itself
 
     def __init__(self, name: str, driver: str, url: DeviceUrl, call_soon: CallSoon = immediate,
                  backend: CardBackend | None = None):
@@ -321,6 +322,8 @@ class CardReaderAdapter(Adapter):
         self._monitor = None
 
     def alive(self) -> bool:
+        if self.status().state == State.CLOSED:
+            return True  # not opened yet: the supervisor opens it, nothing has died
         return self._monitor is not None and self._monitor.is_alive()
 
     def _find_reader(self) -> str:

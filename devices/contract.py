@@ -337,6 +337,10 @@ class Adapter:
         with self._lock:
             return self._capabilities
 
+    def alive(self) -> bool:
+        """False when a background thread the adapter depends on has died (supervisor restarts it)."""
+        return True
+
     def subscribe(self, callback: Callable[[DeviceEvent], None]) -> Callable[[], None]:
         with self._lock:
             self._subscribers.append(callback)
@@ -362,10 +366,16 @@ class Adapter:
         with contextlib.suppress(DeviceError):
             self.call(self._close, self.timeout_s)
         self._set_state(State.CLOSED, "closed")
-        self._worker.stop()
+        # The worker stays: an idle daemon thread costs nothing and open() may follow.
 
     def refresh(self) -> Status:
-        """Ask the device for its real state now (DLE EOT, reader state, poll...)."""
+        """Ask the device for its real state now (DLE EOT, reader state, poll...).
+
+        While an operation runs (BUSY) the worker is taken; the status is returned as it is
+        rather than queueing a probe that would overrun its deadline.
+        """
+        if self.status().state == State.BUSY:
+            return self.status()
         try:
             self.call(self._probe, self.timeout_s * 2)
         except DeviceError as error:
@@ -386,6 +396,7 @@ class Adapter:
     def self_test(self) -> SelfTestReport:
         started = time.monotonic()
         try:
+            self.call(self._probe, self.timeout_s * 2)  # a device that is not there fails here
             checks = tuple(self.call(self._self_test_checks, self.timeout_s * 5))
         except DeviceError as error:
             self._fail(error)
@@ -455,7 +466,8 @@ class Adapter:
             self._status = replace(old, **changes)
             was_usable, self._was_usable = self._was_usable, state in USABLE_STATES
         if old.state != state or old.reason.code != reason_code:
-            log_event(log, "device.state", level=logging.INFO if state in USABLE_STATES else logging.WARNING,
+            quiet = state in USABLE_STATES or state == State.CLOSED
+            log_event(log, "device.state", level=logging.INFO if quiet else logging.WARNING,
                       device=self.name, state=str(state), reason=reason_code)
             self._emit("state.changed", state=str(state), reason=reason_code, previous=str(old.state))
             if was_usable and state in FAILED_STATES:

@@ -19,6 +19,7 @@ Sim faults: paper=low|out, cover=open, offline=1, mute=1, cutter=error, paper_ou
 
 from __future__ import annotations
 
+import functools
 import itertools
 import textwrap
 import time
@@ -167,6 +168,14 @@ def render_blocks(receipt: Receipt, code_page: str = "CP858", width: int = 42, q
     return blocks
 
 
+@functools.lru_cache(maxsize=4)
+def _warm_up_renderer(profile: str) -> None:
+    """python-escpos loads its printer database on first use (~0.3 s): do it at open, not mid-receipt."""
+    from escpos.printer import Dummy
+
+    Dummy(profile=profile).text("")
+
+
 def render_receipt(receipt: Receipt, **options: str | int) -> bytes:
     return b"".join(render_blocks(receipt, **options))  # type: ignore[arg-type]
 
@@ -242,6 +251,7 @@ class PrinterAdapter(Adapter):
 
     def _open(self) -> None:
         self.link.open()
+        _warm_up_renderer(self.profile)
 
     def _close(self) -> None:
         self.link.close()

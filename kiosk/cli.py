@@ -27,6 +27,7 @@ EXIT_USAGE = 2
 COMMAND_MODULES = (
     "kiosk.commands",
     "kiosk.catalog.cli",
+    "devices.cli",
 )
 
 log = logging.getLogger("kiosk.cli")

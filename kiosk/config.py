@@ -177,8 +177,16 @@ class RetentionSection:
 
 @dataclass(frozen=True)
 class DeviceEntry:
-    driver: str = field(default="", metadata=rule("the device protocol, e.g. escpos, pcsc, cctalk"))
-    url: str = field(default="sim://", metadata=rule("the transport URL, e.g. tcp://host:9100 or sim://"))
+    driver: str = field(
+        default="",
+        metadata=rule("the device protocol: escpos, pcsc, transbank, cctalk or scanner",
+                      choices=("escpos", "pcsc", "transbank", "cctalk", "scanner")),
+    )
+    url: str = field(
+        default="sim://",
+        metadata=rule("the transport URL: tcp://, serial://, usb://, file://, pcsc:// or sim:// (docs/devices.md)",
+                      pattern=r"(tcp|serial|usb|file|pcsc|sim)://.*"),
+    )
 
 
 @dataclass(frozen=True)

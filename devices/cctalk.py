@@ -1,0 +1,86 @@
+"""ccTalk framing (public generic specification, 8-bit checksum variant).
+
+A message is: destination, data length, source, header, data..., checksum; all bytes sum to 0
+modulo 256. The bus is a single wire, so on real hardware the host reads its own message back
+(the echo) before the answer; over a pty there is no echo. Both are handled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+HOST = 1
+COIN_ACCEPTOR = 2
+HOPPER = 3
+BILL_VALIDATOR = 40
+
+H_ACK = 0
+H_NAK = 5
+H_BUSY = 6
+H_SIMPLE_POLL = 254
+H_EQUIPMENT_CATEGORY = 245
+H_MANUFACTURER = 246
+H_PRODUCT_CODE = 244
+H_SERIAL_NUMBER = 242
+H_SOFTWARE_REVISION = 241
+H_READ_BUFFERED_CREDIT = 229
+H_READ_BUFFERED_BILL_EVENTS = 159
+H_MODIFY_INHIBIT = 231
+H_REQUEST_INHIBIT = 230
+H_MODIFY_MASTER_INHIBIT = 228
+H_REQUEST_COIN_ID = 184
+H_REQUEST_BILL_ID = 157
+H_ROUTE_BILL = 154
+H_PAYOUT_STATUS = 217  # request payout high / low status (hoppers)
+
+
+@dataclass(frozen=True)
+class Message:
+    destination: int
+    source: int
+    header: int
+    data: bytes
+
+    def encode(self) -> bytes:
+        body = bytes([self.destination, len(self.data), self.source, self.header]) + self.data
+        return body + bytes([(-sum(body)) % 256])
+
+
+def find_message(buffer: bytes, destination: int) -> tuple[Message | None, int]:
+    """The first valid message to `destination` in `buffer` and the bytes it ends at.
+
+    Noise and messages with bad checksums are skipped by sliding one byte at a time, which is
+    how a host resynchronises on a ccTalk bus. (None, 0) means "need more bytes".
+    """
+    for start in range(len(buffer)):
+        if len(buffer) - start < 5:
+            break
+        size = 5 + buffer[start + 1]
+        end = start + size
+        if end > len(buffer):
+            continue
+        if buffer[start] == destination and sum(buffer[start:end]) % 256 == 0:
+            chunk = buffer[start:end]
+            return Message(chunk[0], chunk[2], chunk[3], bytes(chunk[4:-1])), end
+    return None, 0
+
+
+def coin_value_cents(coin_id: str) -> int | None:
+    """'MX100A' -> 100 (1 peso), 'MX1K0A' -> 1000 (10 pesos); None for an empty position."""
+    value = coin_id[2:5] if len(coin_id) >= 5 else ""
+    if not value.strip(" .") or coin_id.startswith("..") or value == "000":
+        return None
+    for letter, factor in (("K", 1000), ("M", 1_000_000)):
+        if letter in value:
+            whole, _, fraction = value.partition(letter)
+            return int(float(f"{whole or 0}.{fraction or 0}") * factor)
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def bill_value_cents(bill_id: str) -> int | None:
+    """'MX0020A' -> 2000 (20 pesos)."""
+    digits = bill_id[2:6] if len(bill_id) >= 6 else ""
+    return int(digits) * 100 if digits.isdigit() and int(digits) > 0 else None

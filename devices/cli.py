@@ -1,0 +1,103 @@
+"""`kiosk devices [--json]` and `kiosk devices test NAME`: diagnostics for technicians."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+
+from kiosk.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, add_config_option, config_from_args
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    devices = subparsers.add_parser("devices", help="list configured devices with state, supplies and last error")
+    add_config_option(devices)
+    devices.add_argument("--json", action="store_true", help="machine-readable output")
+    devices.set_defaults(handler=_list)
+    actions = devices.add_subparsers(dest="devices_command", metavar="ACTION")
+    test = actions.add_parser("test", help="run a device's self-test; exits 1 when it fails")
+    test.add_argument("name", metavar="NAME", help="the device's name in [devices.NAME]")
+    test.add_argument("--json", action="store_true", help="machine-readable output")
+    add_config_option(test)
+    test.set_defaults(handler=_test)
+
+
+def _adapters(args: argparse.Namespace):
+    from devices.contract import DeviceError
+    from devices.registry import create_adapter
+    from kiosk.logs import setup_logging
+
+    config = config_from_args(args)
+    # The report is the output; device log lines would only interleave with it.
+    setup_logging("ERROR", stream=sys.stderr)
+    adapters = {}
+    for name, entry in config.devices.items():
+        try:
+            adapters[name] = create_adapter(name, entry.driver, entry.url)
+        except DeviceError as error:
+            raise CommandError(f"device {name}: {error.detail or error.code}", EXIT_USAGE) from None
+    return config, adapters
+
+
+def _open_all(adapters) -> None:
+    """Open in parallel: each open has its own deadline, so the slowest device bounds the wait."""
+    threads = [threading.Thread(target=adapter.open, daemon=True) for adapter in adapters.values()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+
+def _list(args: argparse.Namespace) -> int:
+    config, adapters = _adapters(args)
+    _open_all(adapters)
+    statuses = {name: adapter.status() for name, adapter in adapters.items()}
+    capabilities = {name: adapter.capabilities() for name, adapter in adapters.items()}
+    for adapter in adapters.values():
+        adapter.close()
+    if args.json:
+        rows = []
+        for name, status in statuses.items():
+            row = status.to_dict()
+            row["model"] = capabilities[name].model
+            rows.append(row)
+        print(json.dumps({"devices": rows}, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not statuses:
+        print("no devices configured (add [devices.<name>] tables to the configuration)")
+        return EXIT_OK
+    language = config.kiosk.language
+    header = ("NAME", "DRIVER", "STATE", "REASON", "ACTION", "SUPPLIES", "LAST ERROR", "MESSAGE")
+    rows = [header]
+    for name, status in statuses.items():
+        supplies = ",".join(f"{key}={value}" for key, value in status.supplies) or "-"
+        message = status.reason.es if language == "es" else status.reason.en
+        rows.append((name, status.driver, str(status.state), status.reason.code, str(status.reason.action),
+                     supplies, status.last_error or "-", message))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)) + "  " + row[-1])
+    return EXIT_OK
+
+
+def _test(args: argparse.Namespace) -> int:
+    _config, adapters = _adapters(args)
+    if args.name not in adapters:
+        known = ", ".join(adapters) or "none"
+        raise CommandError(f"no device named {args.name!r} in the configuration (configured: {known})", EXIT_USAGE)
+    adapter = adapters[args.name]
+    adapter.open()
+    report = adapter.self_test()
+    adapter.close()
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(f"{report.device}: {'PASS' if report.ok else 'FAIL'} ({report.duration_ms:.0f} ms)")
+        for check in report.checks:
+            print(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
+        if not report.ok:
+            reason = report.reason
+            print(f"  reason: {reason.code} (action: {reason.action})")
+            print(f"  {reason.es} / {reason.en}")
+    return EXIT_OK if report.ok else EXIT_FAILED

@@ -1,0 +1,275 @@
+"""Card payment terminal: Transbank's self-service ("POS Autoservicio") serial protocol.
+
+Frames are STX, ASCII fields separated by "|", ETX and an LRC byte (XOR of everything after
+STX up to and including ETX). The receiver answers ACK (0x06) or NAK (0x15, bad LRC); the sender
+retries up to three times. Commands used: 0100 polling, 0200 sale (answer 0210, with 0900
+progress messages on the way), 0250 last sale (0260), 1200 cancellation (1210).
+
+The kiosk sends an amount and a reference and gets back approved (authorisation code, last
+four digits, brand), declined, cancelled or timed out. The terminal never hands over a full card
+number, and this adapter keeps only the last four digits of whatever arrives in that field
+(defence in depth, PCI). When a sale answer never comes, the adapter asks for the last sale
+before reporting a timeout, so a sale approved at the terminal is not lost.
+
+URL options: ack_timeout (s, default 2), sale_timeout (s, default 120), baudrate (19200).
+Sim faults: result=approved|declined|cancelled|timeout|host_down, brand=VI, no_ack=1, offline=1.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from dataclasses import dataclass
+
+from kiosk.logs import event as log_event
+
+from .contract import Adapter, CallSoon, Check, DeviceError, State, immediate, log
+from .links import Link, SimLink, link_for_url
+from .urls import DeviceUrl
+
+STX, ETX, ACK, NAK = 0x02, 0x03, 0x06, 0x15
+RETRIES = 3
+
+# Response codes of the public Transbank reference that the kiosk must tell apart.
+APPROVED = "00"
+CANCELLED_CODES = {"07"}  # cancelled at the terminal by the citizen
+HOST_DOWN_CODES = {"02", "03", "14"}  # authoriser not answering, connection failed, no line
+BRANDS = {"VI": "VISA", "MC": "Mastercard", "AX": "American Express", "DC": "Diners", "RP": "Redcompra",
+          "MG": "Magna", "TC": "Tarjeta"}
+
+
+def lrc(body: bytes) -> int:
+    value = 0
+    for byte in body:
+        value ^= byte
+    return value
+
+
+def frame(fields: list[str]) -> bytes:
+    body = ("|".join(fields) + "|").encode("ascii") + bytes([ETX])
+    return bytes([STX]) + body + bytes([lrc(body)])
+
+
+def unframe(raw: bytes) -> list[str]:
+    """Fields of a complete frame (STX ... ETX LRC); raises ValueError on a bad LRC."""
+    body, check = raw[1:-1], raw[-1]
+    if raw[0] != STX or body[-1] != ETX or lrc(body) != check:
+        raise ValueError("bad LRC")
+    text = body[:-1].decode("ascii", "replace")
+    return text[:-1].split("|") if text.endswith("|") else text.split("|")
+
+
+class Outcome(enum.StrEnum):
+    APPROVED = "approved"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+    TIMEOUT = "timeout"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    outcome: Outcome
+    reason: str
+    amount: int
+    reference: str
+    authorization_code: str = ""
+    masked_card: str = ""
+    brand: str = ""
+    operation_number: str = ""
+    response_code: str = ""
+
+    @property
+    def approved(self) -> bool:
+        return self.outcome == Outcome.APPROVED
+
+
+def _last4(value: str) -> str:
+    return "".join(c for c in value if c.isdigit())[-4:]
+
+
+def result_from_fields(fields: list[str], amount: int, reference: str) -> PaymentResult:
+    """0210/0260: code|resp|commerce|terminal|ticket|auth|amount|shares|share amount|last4|operation|
+    card type|accounting date|account|brand|date|time|..."""
+    padded = fields + [""] * (17 - len(fields))
+    response_code, auth, last4, operation, brand = padded[1], padded[5], padded[9], padded[10], padded[14]
+    brand_name = BRANDS.get(brand, brand)
+    if response_code == APPROVED:
+        outcome, reason_code = Outcome.APPROVED, "ok"
+    elif response_code in CANCELLED_CODES:
+        outcome, reason_code = Outcome.CANCELLED, "payment.cancelled"
+    elif response_code in HOST_DOWN_CODES:
+        outcome, reason_code = Outcome.DECLINED, "payment.host_unreachable"
+    else:
+        outcome, reason_code = Outcome.DECLINED, "payment.declined"
+    masked = f"{brand_name} **** {_last4(last4)}".strip() if last4 else ""
+    return PaymentResult(outcome, reason_code, amount, reference, auth if outcome == Outcome.APPROVED else "",
+                         masked, brand_name, operation, response_code)
+
+
+class PaymentAdapter(Adapter):
+    kind = "payment"
+
+    def __init__(self, name: str, driver: str, url: DeviceUrl, call_soon: CallSoon = immediate,
+                 link: Link | None = None):
+        super().__init__(name, driver, url, call_soon)
+        self.ack_timeout = url.float_option("ack_timeout", 2.0)
+        self.sale_timeout = url.float_option("sale_timeout", 120.0)
+        self.simulator = None
+        if link is None and url.is_sim:
+            from .sim.transbank import TransbankPeer
+
+            self.simulator = TransbankPeer.from_options(url.options)
+            link = SimLink(self.simulator, offline=url.flag("offline"))
+        self.link = link or link_for_url(url, default_baudrate=19200)
+        self._buffer = bytearray()
+        self._set_capabilities(model="Transbank POS Autoservicio", features=frozenset(
+            {"sale", "last_sale", "cancellation", "masked_card_only"}))
+
+    # --- framing over the link ---
+
+    def _byte(self, deadline: float) -> int | None:
+        while not self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self._buffer.extend(self.link.read(256, left))
+        return self._buffer.pop(0)
+
+    def _read_frame(self, deadline: float) -> bytes | None:
+        """Skip noise up to STX, then read through ETX and the LRC byte."""
+        while True:
+            byte = self._byte(deadline)
+            if byte is None:
+                return None
+            if byte == STX:
+                break
+        raw = bytearray([STX])
+        while True:
+            byte = self._byte(deadline)
+            if byte is None:
+                return None
+            raw.append(byte)
+            if byte == ETX:
+                check = self._byte(deadline)
+                return None if check is None else bytes(raw) + bytes([check])
+
+    def _send(self, request: bytes) -> None:
+        """Send a frame until the terminal ACKs it (NAK or silence: resend, three tries)."""
+        for _attempt in range(RETRIES):
+            self.link.write(request)
+            deadline = time.monotonic() + self.ack_timeout
+            while True:
+                byte = self._byte(deadline)
+                if byte is None or byte == NAK:
+                    break
+                if byte == ACK:
+                    return
+        raise DeviceError("transport.timeout", "no ACK from the terminal")
+
+    def _receive(self, expected: str, timeout_s: float) -> list[str] | None:
+        """Wait for the `expected` answer, ACKing good frames and NAKing bad ones."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            raw = self._read_frame(deadline)
+            if raw is None:
+                return None
+            try:
+                fields = unframe(raw)
+            except ValueError:
+                self.link.write(bytes([NAK]))
+                continue
+            self.link.write(bytes([ACK]))
+            if fields[0] == "0900":
+                self._emit("payment.progress", code=fields[1] if len(fields) > 1 else "")
+                continue
+            if fields[0] == expected:
+                return fields
+
+    def _exchange(self, fields: list[str], expected: str | None, timeout_s: float) -> list[str] | None:
+        self._buffer.clear()
+        self.link.reset_input()
+        self._send(frame(fields))
+        if expected is None:
+            return []
+        return self._receive(expected, timeout_s)
+
+    # --- adapter contract ---
+
+    def _open(self) -> None:
+        self.link.open()
+
+    def _close(self) -> None:
+        self.link.close()
+
+    def _probe(self) -> None:
+        if not self.link.present():
+            raise DeviceError("transport.no_device", "terminal port is gone")
+        self._exchange(["0100"], None, self.ack_timeout)  # polling: an ACK means alive
+        self._set_state(State.READY, "ok")
+
+    def _self_test_checks(self) -> list[Check]:
+        started = time.monotonic()
+        self._probe()
+        checks = [Check("polling (0100)", True, f"ACK in {(time.monotonic() - started) * 1000:.0f} ms")]
+        last = self._exchange(["0250"], "0260", self.ack_timeout * 3)
+        checks.append(Check("last sale (0250)", last is not None, "answered" if last else "no answer"))
+        return checks
+
+    # --- payments (blocking, with deadlines; the UI uses Adapter.request) ---
+
+    def sale(self, amount: int, reference: str) -> PaymentResult:
+        """Charge `amount` (terminal currency units) for `reference` (ticket, max 20 chars)."""
+        if amount <= 0 or not reference or len(reference) > 20 or "|" in reference:
+            raise DeviceError("config.invalid", "amount must be positive and reference 1-20 chars without '|'")
+        deadline = self.sale_timeout + self.ack_timeout * (RETRIES + 2)
+        try:
+            result = self.call(lambda: self._sale(amount, reference), deadline)
+        except DeviceError as error:
+            if error.code != "transport.timeout":
+                raise
+            result = PaymentResult(Outcome.TIMEOUT, "payment.timeout", amount, reference)
+        log_event(log, "payment.result", device=self.name, outcome=str(result.outcome), reason=result.reason,
+                  reference=reference, amount=amount)
+        if result.outcome != Outcome.APPROVED:
+            self._note_error(result.reason)
+        self._bump(operations=1)
+        return result
+
+    def _sale(self, amount: int, reference: str) -> PaymentResult:
+        self._set_state(State.BUSY, "busy")
+        try:
+            fields = self._exchange(["0200", str(amount), reference, "0", "1"], "0210", self.sale_timeout)
+        finally:
+            self._set_state(State.READY, "ok")
+        if fields is None:
+            return self._reconcile(amount, reference)
+        return result_from_fields(fields, amount, reference)
+
+    def _reconcile(self, amount: int, reference: str) -> PaymentResult:
+        """The sale answer never came: did the terminal approve it anyway?"""
+        try:
+            fields = self._exchange(["0250"], "0260", self.ack_timeout * 3)
+        except DeviceError:
+            fields = None
+        if fields is not None and len(fields) > 4 and fields[4] == reference:
+            return result_from_fields(fields, amount, reference)
+        return PaymentResult(Outcome.TIMEOUT, "payment.timeout", amount, reference)
+
+    def last_sale(self) -> PaymentResult | None:
+        fields = self.call(lambda: self._exchange(["0250"], "0260", self.ack_timeout * 3), self.timeout_s * 4)
+        if not fields:
+            return None
+        padded = fields + [""] * 17
+        return result_from_fields(fields, int(padded[6] or 0), padded[4])
+
+    def cancel(self, operation_number: str) -> PaymentResult:
+        """Cancellation (anulación) of an approved sale by its operation number."""
+        fields = self.call(lambda: self._exchange(["1200", operation_number], "1210", self.ack_timeout * 5),
+                           self.timeout_s * 5)
+        if fields is None:
+            return PaymentResult(Outcome.TIMEOUT, "payment.timeout", 0, operation_number)
+        code = fields[1] if len(fields) > 1 else ""
+        ok = code == APPROVED
+        return PaymentResult(Outcome.CANCELLED if ok else Outcome.ERROR, "ok" if ok else "payment.error", 0,
+                             operation_number, fields[4] if len(fields) > 4 else "", "", "", operation_number, code)
