@@ -9,6 +9,7 @@
 #   /etc/udev/rules.d/99-kiosk.rules     device permissions and stable names
 #   /etc/systemd/system/kiosk.service    enabled for multi-user.target
 #   journald, logind and sysctl drop-ins for bounded logs and OS-level lock-down
+#   /etc/pam.d/kiosk                     the minimal PAM stack of the kiosk's logind session
 #
 # Running it again upgrades (or repairs) in place; docs/deployment.md has upgrade and rollback.
 #
@@ -178,11 +179,12 @@ else
   say "wrote $CONFDIR/kiosk.toml from the template: edit it (docs/deployment.md, first boot)"
 fi
 
-# --- 5. udev rules, journald/logind/sysctl drop-ins ------------------------------------------
+# --- 5. udev rules, journald/logind/sysctl drop-ins, the PAM stack of the kiosk session ------
 install -D -m 0644 "$repo/deploy/udev/99-kiosk.rules" "$D/etc/udev/rules.d/99-kiosk.rules"
 install -D -m 0644 "$repo/deploy/journald-kiosk.conf" "$D/etc/systemd/journald.conf.d/kiosk.conf"
 install -D -m 0644 "$repo/deploy/logind-kiosk.conf" "$D/etc/systemd/logind.conf.d/kiosk.conf"
 install -D -m 0644 "$repo/deploy/sysctl-kiosk.conf" "$D/etc/sysctl.d/90-kiosk.conf"
+install -D -m 0644 "$repo/deploy/pam-kiosk" "$D/etc/pam.d/kiosk"
 if udev_running; then
   udevadm control --reload-rules && udevadm trigger --subsystem-match=usb --subsystem-match=usbmisc \
     --subsystem-match=tty --subsystem-match=input || say "warning: udev did not reload the rules"

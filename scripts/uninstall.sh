@@ -65,7 +65,8 @@ fi
 rm -f "$D/etc/udev/rules.d/99-kiosk.rules" \
   "$D/etc/systemd/journald.conf.d/kiosk.conf" \
   "$D/etc/systemd/logind.conf.d/kiosk.conf" \
-  "$D/etc/sysctl.d/90-kiosk.conf"
+  "$D/etc/sysctl.d/90-kiosk.conf" \
+  "$D/etc/pam.d/kiosk"
 for dir in /etc/systemd/journald.conf.d /etc/systemd/logind.conf.d; do
   rmdir "$D$dir" 2>/dev/null || true
 done

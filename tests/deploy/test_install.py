@@ -22,6 +22,7 @@ COPIES = {
     "/etc/systemd/journald.conf.d/kiosk.conf": "deploy/journald-kiosk.conf",
     "/etc/systemd/logind.conf.d/kiosk.conf": "deploy/logind-kiosk.conf",
     "/etc/sysctl.d/90-kiosk.conf": "deploy/sysctl-kiosk.conf",
+    "/etc/pam.d/kiosk": "deploy/pam-kiosk",
     "/etc/kiosk/kiosk.toml": "deploy/kiosk.toml",
     "/etc/kiosk/kiosk.toml.dist": "deploy/kiosk.toml",
     f"{RELEASE}/share/kiosk/kiosk.service": "kiosk.service",
@@ -85,7 +86,7 @@ def test_uninstall_twice_keeps_config_and_data(staged: Path) -> None:
     for gone in ("/etc/systemd/system/kiosk.service", "/etc/systemd/system/multi-user.target.wants/kiosk.service",
                  "/etc/systemd/system/ctrl-alt-del.target", "/etc/udev/rules.d/99-kiosk.rules",
                  "/etc/systemd/journald.conf.d/kiosk.conf", "/etc/systemd/logind.conf.d/kiosk.conf",
-                 "/etc/sysctl.d/90-kiosk.conf", "/etc/kiosk/kiosk.toml.dist"):
+                 "/etc/sysctl.d/90-kiosk.conf", "/etc/pam.d/kiosk", "/etc/kiosk/kiosk.toml.dist"):
         assert gone not in left, gone
     assert read(staged, "/etc/kiosk/kiosk.toml") == (REPO / "deploy/kiosk.toml").read_text()
     assert (staged / "var/lib/kiosk/outbox.sqlite").read_bytes() == b"queued payments"

@@ -131,6 +131,10 @@ def test_the_unit_says_what_the_issue_asks() -> None:
     assert env["KIOSK_CONFIG"] == "/etc/kiosk/kiosk.toml"
     assert "getty@tty1.service" in one(found, "Unit.Conflicts")
     assert one(found, "Service.TTYPath") == "/dev/tty1"
+    assert one(found, "Service.PAMName") == "kiosk"
+    assert "pam_systemd.so" in (REPO / "deploy/pam-kiosk").read_text()
+    for key in ("Unit.Wants", "Unit.Requires", "Unit.After"):
+        assert "network-online.target" not in " ".join(found.get(key, [])), "an offline kiosk must not wait"
     assert one(found, "Install.WantedBy") == "multi-user.target"
 
 
