@@ -16,6 +16,7 @@ URL: pcsc://<reader name pattern>?profile=esteid ; the pattern is a case-insensi
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
@@ -400,10 +401,9 @@ class CardReaderAdapter(Adapter):
         try:
             identity = READERS_BY_PROFILE[self.profile](session)
         finally:
-            try:
+            # The card may be gone already; then there is nothing to release.
+            with contextlib.suppress(Exception):
                 session.disconnect()
-            except Exception:  # the card may be gone already; nothing to release then
-                pass
         return identity
 
     def read_identity(self) -> Identity:

@@ -47,6 +47,13 @@ class SimPrinter:
             answer, self._answer = bytes(self._answer), bytearray()
             return answer
 
+    def forget_output(self) -> None:
+        """Start a fresh record of what was printed (e.g. after loading a new roll)."""
+        with self._lock:
+            self.received.clear()
+            self._decoder = EscPosDecoder()
+            self._decoder.on_status_request = self._on_status
+
     def decoded(self) -> Decoded:
         with self._lock:
             return self._decoder.result

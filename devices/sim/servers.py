@@ -18,10 +18,10 @@ from ..links import Peer
 class TcpPeerServer:
     """A peer listening on 127.0.0.1 (port chosen by the OS), one connection at a time."""
 
-    def __init__(self, peer: Peer, lifetime_s: float = 60.0):
+    def __init__(self, peer: Peer, lifetime_s: float = 60.0, port: int = 0):
         self.peer = peer
         self.lifetime_s = lifetime_s
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener = socket.create_server(("127.0.0.1", port))
         self._listener.settimeout(0.1)
         self.port = self._listener.getsockname()[1]
         self._stop = threading.Event()
