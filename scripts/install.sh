@@ -162,7 +162,8 @@ mv -T "$D$PREFIX/current.new" "$D$PREFIX/current"
 say "current release: $version"
 
 # Keep the newest $KEEP releases (and always the current one).
-mapfile -t releases < <(cd "$D$PREFIX/releases" && ls -1t | grep -v '\.previous$' || true)
+mapfile -t releases < <(find "$D$PREFIX/releases" -mindepth 1 -maxdepth 1 -type d ! -name '*.previous' \
+  -printf '%T@ %f\n' | sort -rn | cut -d' ' -f2-)
 for old in "${releases[@]:$KEEP}"; do
   [[ "$old" == "$version" ]] && continue
   rm -rf "$D$PREFIX/releases/${old:?}"
@@ -186,8 +187,10 @@ install -D -m 0644 "$repo/deploy/logind-kiosk.conf" "$D/etc/systemd/logind.conf.
 install -D -m 0644 "$repo/deploy/sysctl-kiosk.conf" "$D/etc/sysctl.d/90-kiosk.conf"
 install -D -m 0644 "$repo/deploy/pam-kiosk" "$D/etc/pam.d/kiosk"
 if udev_running; then
-  udevadm control --reload-rules && udevadm trigger --subsystem-match=usb --subsystem-match=usbmisc \
-    --subsystem-match=tty --subsystem-match=input || say "warning: udev did not reload the rules"
+  if ! { udevadm control --reload-rules && udevadm trigger --subsystem-match=usb \
+      --subsystem-match=usbmisc --subsystem-match=tty --subsystem-match=input; }; then
+    say "warning: udev did not reload the rules; they apply at the next boot"
+  fi
 fi
 if ! staging && command -v sysctl >/dev/null; then
   sysctl -q -p "$D/etc/sysctl.d/90-kiosk.conf" || say "warning: sysctl settings apply at next boot"

@@ -170,3 +170,10 @@ def test_a_real_install_refuses_to_run_without_root(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert "run as root" in done.stderr
+
+
+@pytest.mark.skipif(not shutil.which("shellcheck"), reason="shellcheck is not installed (scripts/apt-packages.txt)")
+def test_the_scripts_pass_shellcheck() -> None:
+    done = subprocess.run(["shellcheck", "scripts/install.sh", "scripts/uninstall.sh"], cwd=REPO,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stdout
