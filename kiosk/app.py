@@ -13,6 +13,7 @@ from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
+from kivy.core.audio import SoundLoader
 from kivy.core.window import Window
 from kivy.properties import ObjectProperty
 from kivy.uix.screenmanager import NoTransition
@@ -24,7 +25,7 @@ from kiosk.idle import IdlePhase
 from kiosk.logs import event
 from kiosk.navigation import HOME, Place
 from screens import dialog_classes, screen_classes
-from screens.common import KioskDialog, KioskRoot, KioskScreen, tr
+from screens.common import KioskDialog, KioskRoot, KioskScreen, spoken_text, tr
 
 log = logging.getLogger("kiosk.app")
 IDLE_CHECK_S = 0.25
@@ -33,7 +34,7 @@ BLOCKED_KEYS = {27, 9} | set(range(282, 294))  # Escape, Tab, F1-F12
 
 
 class KioskApp(App):
-    theme = ObjectProperty(None)
+    theme = ObjectProperty(None, rebind=True)  # kv binds through it: app.theme.body_px
     ctx: KioskContext
 
     def __init__(self, ctx: KioskContext, **kwargs: Any):
@@ -47,6 +48,7 @@ class KioskApp(App):
     # -- building ---------------------------------------------------------------------------
     def build(self) -> KioskRoot:
         tr.attach(self.ctx.translator)
+        self.ctx.speaker.attach(SoundPlayer(), call_soon=lambda work: Clock.schedule_once(lambda _dt: work(), 0))
         views = screen_classes()  # importing the views loads their kv rules, KioskRoot's included
         root = KioskRoot(ctx=self.ctx)
         root.manager.transition = NoTransition()  # instant: no motion for elderly users to wait on
@@ -89,7 +91,27 @@ class KioskApp(App):
         dialog = self.dialogs[name]
         if dialog.parent is None:
             dialog.open(animation=False)
+            self.ctx.speaker.say(spoken_text(dialog))
         return dialog
+
+    def toggle_audio(self) -> None:
+        options = self.ctx.sessions.session.accessibility
+        options.audio = not options.audio
+        self.ctx.speaker.enable(options.audio)
+        self.root.audio_on = options.audio
+        if options.audio:
+            self.ctx.speaker.repeat()
+
+    def repeat_speech(self) -> None:
+        self.ctx.speaker.repeat()
+
+    def set_text_step(self, step: int) -> None:
+        self.ctx.sessions.session.accessibility.text_step = step
+        self.theme = self.ctx.theme()
+
+    def set_high_contrast(self, on: bool) -> None:
+        self.ctx.sessions.session.accessibility.high_contrast = on
+        self.theme = self.ctx.theme()
 
     def close_dialogs(self) -> None:
         for dialog in self.dialogs.values():
@@ -104,6 +126,7 @@ class KioskApp(App):
         if manager.current != place.screen:
             manager.current = place.screen
         self._refresh_chrome(self.root)
+        self.ctx.speaker.say(spoken_text(screen))
 
     def _refresh_chrome(self, root: KioskRoot) -> None:
         navigator = self.ctx.navigator
@@ -111,6 +134,7 @@ class KioskApp(App):
         root.can_go_back = navigator.can_go_back
         root.at_home = navigator.current.screen == HOME
         root.next_language = endonym(self.ctx.next_language())
+        root.audio_on = self.ctx.sessions.session.accessibility.audio
 
     def _language_switched(self, _language: str) -> None:
         self._show(self.ctx.navigator.current)  # views re-read data that is not bound to tr
@@ -119,10 +143,12 @@ class KioskApp(App):
         self.close_dialogs()
         for screen in self.screens.values():
             screen.reset()
-        self.theme = self.ctx.base_theme
+        self.theme = self.ctx.theme()
+        self.root.audio_on = False
         Clock.schedule_once(lambda _dt: gc.collect(), 0)
 
     def _any_touch(self, _window: Any, _touch: Any) -> bool:
+        self.ctx.speaker.stop()  # any touch interrupts speech (EN 301 549 5.1.3.5)
         if self.ctx.sessions.session.active:
             self.ctx.sessions.touched()
         return False  # observe only; the touch goes on to the widgets
@@ -144,6 +170,25 @@ class KioskApp(App):
 
     def _swallow_key(self, _window: Any, key: int, _scancode: int, _codepoint: str, modifiers: list[str]) -> bool:
         return key in BLOCKED_KEYS or "alt" in modifiers or "ctrl" in modifiers or "meta" in modifiers
+
+
+class SoundPlayer:
+    """Plays speech through SDL2's mixer; stop() cuts it off at once."""
+
+    def __init__(self) -> None:
+        self._sound = None
+
+    def play(self, wav) -> None:
+        self.stop()
+        self._sound = SoundLoader.load(str(wav))
+        if self._sound is not None:
+            self._sound.play()
+
+    def stop(self) -> None:
+        if self._sound is not None:
+            self._sound.stop()
+            self._sound.unload()
+            self._sound = None
 
 
 def run_kiosk(config) -> int:

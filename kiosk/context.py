@@ -17,7 +17,8 @@ from kiosk.idle import IdleMonitor
 from kiosk.navigation import Navigator
 from kiosk.navtree import NavNode, starter_tree
 from kiosk.session import SessionController
-from kiosk.theme import Theme
+from kiosk.speech import EspeakSynthesizer, Speaker
+from kiosk.theme import TEXT_SCALES, Theme
 
 
 @dataclass
@@ -30,7 +31,14 @@ class KioskContext:
     help: HelpDesk
     base_theme: Theme
     nav_tree: NavNode
+    speaker: Speaker
     now: Callable[[], float]
+
+    def theme(self) -> Theme:
+        """The base theme with the current citizen's text size and contrast applied."""
+        options = self.sessions.session.accessibility
+        return self.base_theme.with_options(high_contrast=options.high_contrast,
+                                            text_scale=TEXT_SCALES[options.text_step])
 
     def next_language(self) -> str:
         """The language the language button offers: the next one in the configured list."""
@@ -48,6 +56,16 @@ def build_context(config: Config, now: Callable[[], float] = time.monotonic) -> 
     help_desk = HelpDesk(config.kiosk.id, config.kiosk.location, idle)
     sessions.on_wipe(lambda: help_desk.close("wiped"))
     theme = Theme(dpi=config.display.dpi, viewing_distance_mm=config.display.viewing_distance_mm)
+    synthesizer = EspeakSynthesizer()
+    speaker = Speaker(synthesizer, _SilentPlayer(), call_soon=lambda work: work())
+    speaker.language = config.kiosk.language
+    translator.add_listener(lambda language: setattr(speaker, "language", language))
+
+    def forget_citizen_audio() -> None:
+        speaker.reset(config.kiosk.language)
+        synthesizer.forget()
+
+    sessions.on_wipe(forget_citizen_audio)
     return KioskContext(
         config=config,
         translator=translator,
@@ -57,5 +75,16 @@ def build_context(config: Config, now: Callable[[], float] = time.monotonic) -> 
         help=help_desk,
         base_theme=theme,
         nav_tree=starter_tree(),
+        speaker=speaker,
         now=now,
     )
+
+
+class _SilentPlayer:
+    """Until the app attaches its sound output (and in headless tools), speech goes nowhere."""
+
+    def play(self, wav) -> None:
+        return None
+
+    def stop(self) -> None:
+        return None

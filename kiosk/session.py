@@ -24,11 +24,21 @@ log = logging.getLogger("kiosk.session")
 
 
 @dataclass
+class Accessibility:
+    """What a citizen turned on to use the kiosk; back to defaults for the next one."""
+
+    audio: bool = False
+    text_step: int = 0  # index into kiosk.theme.TEXT_SCALES
+    high_contrast: bool = False
+
+
+@dataclass
 class Session:
     language: str
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     started_at: float = field(default_factory=time.monotonic)
     data: dict[str, Any] = field(default_factory=dict)
+    accessibility: Accessibility = field(default_factory=Accessibility)
     touches: int = 0
 
     @property

@@ -52,6 +52,9 @@ def tour_steps(app, clock: ManualClock) -> Iterator[str]:
     ui.tap(ui.find(id="help_button"))
     yield "help"
     ui.tap(ui.find(id="cancel_button"))
+    ui.tap(ui.find(id="display_button"))
+    yield "display"
+    ui.tap(ui.find(id="done_button"))
     clock.advance(ctx.config.kiosk.idle_timeout_s + 1)
     ui.pump_until(lambda: app.dialogs["idle"].parent is not None)
     yield "idle"

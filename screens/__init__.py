@@ -13,7 +13,8 @@ def screen_classes() -> dict[str, type]:
 
 
 def dialog_classes() -> dict[str, type]:
+    from screens.display import DisplayDialog
     from screens.help import HelpDialog
     from screens.idle_prompt import IdlePrompt
 
-    return {"help": HelpDialog, "idle": IdlePrompt}
+    return {"help": HelpDialog, "display": DisplayDialog, "idle": IdlePrompt}

@@ -133,8 +133,25 @@ class KioskDialog(ModalView):
         self._anim_duration = 0  # dialogs appear and go at once; no fade to wait through
 
 
+def spoken_text(view: Any) -> str:
+    """What audio guidance says for a screen or dialog: its texts in reading order, buttons
+    included (their `speak` text when they have one). Masked fields are skipped."""
+    parts: list[str] = []
+    skip: set[int] = set()
+    for widget in view.walk(restrict=True):
+        if id(widget) in skip or getattr(widget, "opacity", 1) == 0 or getattr(widget, "masked", False):
+            continue
+        if isinstance(widget, (KioskButton, OptionButton)):
+            skip.update(id(child) for child in widget.walk(restrict=True))
+            parts.append(widget.speak or " ".join(filter(None, (widget.text, getattr(widget, "subtitle", "")))))
+        elif isinstance(widget, Label) and widget.text.strip():
+            parts.append(widget.text)
+    return ". ".join(part.strip().rstrip(".") for part in parts if part.strip()) + ("." if parts else "")
+
+
 class KioskRoot(BoxLayout):
     ctx = ObjectProperty(None, rebind=True)
+    audio_on = BooleanProperty(False)
     manager = ObjectProperty(None)
     chrome = BooleanProperty(False)
     can_go_back = BooleanProperty(False)
