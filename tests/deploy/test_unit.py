@@ -170,11 +170,3 @@ def test_drop_in_keys_are_known_to_this_systemd(source: str, daemon: str) -> Non
         name = key.split(".", 1)[1]
         assert name.encode() in blob, f"{source}: {daemon} does not know {name}"
 
-
-def test_sysctl_settings_name_real_kernel_tunables() -> None:
-    for line in (REPO / "deploy/sysctl-kiosk.conf").read_text().splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        key, _, value = line.partition("=")
-        assert Path("/proc/sys", *key.strip().split(".")).exists(), key
-        assert value.strip(), key
