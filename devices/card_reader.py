@@ -88,10 +88,13 @@ class _PcscSession:
 def _card_error_code(scard, hresult: int) -> str:
     if hresult in (scard.SCARD_W_REMOVED_CARD, scard.SCARD_E_NO_SMARTCARD, scard.SCARD_S_SUCCESS):
         return "card.removed"
-    if hresult in (scard.SCARD_E_NO_SERVICE, scard.SCARD_E_SERVICE_STOPPED):
+    if hresult in (scard.SCARD_E_NO_SERVICE, scard.SCARD_E_SERVICE_STOPPED, scard.SCARD_F_COMM_ERROR,
+                   scard.SCARD_E_INVALID_HANDLE):
         return "card.service_unavailable"
     if hresult in (scard.SCARD_W_UNRESPONSIVE_CARD, scard.SCARD_W_UNSUPPORTED_CARD):
         return "card.mute"
+    if hresult in (scard.SCARD_E_NOT_TRANSACTED, scard.SCARD_W_RESET_CARD):
+        return "card.stale"  # the handle belongs to a card swapped a moment ago: connect again
     if hresult == scard.SCARD_E_UNKNOWN_READER:
         return "card.no_reader"
     return "card.unreadable"
@@ -383,6 +386,8 @@ class CardReaderAdapter(Adapter):
             if self.card_present:
                 self.card_present = False
                 self._emit("card.removed")
+            if error.code not in ("card.no_reader", "card.service_unavailable"):
+                error = DeviceError("card.service_unavailable", error.detail)  # the monitor only fails with pcscd
             self._fail(error)
 
     def _recovered(self) -> None:
@@ -395,6 +400,18 @@ class CardReaderAdapter(Adapter):
     # --- reads ---
 
     def _read(self) -> Identity:
+        try:
+            return self._read_once()
+        except DeviceError as error:
+            if error.code != "card.stale":
+                raise
+        time.sleep(0.2)  # the reader is still settling after a quick remove and re-insert
+        try:
+            return self._read_once()
+        except DeviceError as error:
+            raise DeviceError("card.unreadable" if error.code == "card.stale" else error.code, error.detail) from None
+
+    def _read_once(self) -> Identity:
         if self.backend is None or self.reader is None:
             raise DeviceError("card.no_reader", "reader not open")
         session = self.backend.connect(self.reader)

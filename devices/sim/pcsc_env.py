@@ -7,6 +7,7 @@ started is ever stopped or restarted. vpcd listens on all interfaces: test machi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -89,10 +90,8 @@ class PcscDaemon:
     def stop(self) -> None:
         if self.process is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, 15)
-        except ProcessLookupError:
-            pass
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
