@@ -141,6 +141,8 @@ class SerialLink:
         return self._port
 
     def write(self, data: bytes) -> None:
+        import termios
+
         import serial
 
         try:
@@ -148,25 +150,35 @@ class SerialLink:
             self._serial().flush()
         except serial.SerialTimeoutException:
             raise DeviceError("transport.timeout", "write") from None
-        except (serial.SerialException, OSError) as error:
+        except (serial.SerialException, OSError, termios.error) as error:
             self.close()
             raise DeviceError("transport.connection_lost", f"write: {error}") from None
 
     def read(self, size: int, timeout: float) -> bytes:
+        import termios
+
         import serial
 
         port = self._serial()
         try:
+            # pyserial's read(n) waits for all n bytes; wait for the first, then take what is there.
             port.timeout = max(timeout, 0.001)
-            return port.read(size)
-        except (serial.SerialException, OSError) as error:
+            first = port.read(1)
+            if not first or size == 1:
+                return first
+            waiting = min(port.in_waiting, size - 1)
+            return first + (port.read(waiting) if waiting else b"")
+        except (serial.SerialException, OSError, termios.error) as error:
             self.close()
             raise DeviceError("transport.connection_lost", f"read: {error}") from None
 
     def reset_input(self) -> None:
+        import termios
+
         try:
             self._serial().reset_input_buffer()
-        except OSError as error:
+        except (OSError, termios.error) as error:  # termios.error is not an OSError
+            self.close()
             raise DeviceError("transport.connection_lost", str(error)) from None
 
     def present(self) -> bool:

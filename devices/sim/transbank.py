@@ -17,6 +17,7 @@ class TransbankPeer:
         self.last4 = last4
         self.no_ack = no_ack
         self.requests: list[list[str]] = []
+        self.naks_received = 0
         self._buffer = bytearray()
         self._last_answer = b""
         self._last_sale: list[str] | None = None
@@ -39,6 +40,7 @@ class TransbankPeer:
                     continue
                 if first == NAK:
                     del self._buffer[0]
+                    self.naks_received += 1
                     out.extend(self._last_answer)  # the host could not read our answer: resend it
                     continue
                 if first != STX:

@@ -1,0 +1,163 @@
+"""Transbank self-service terminal over a socat pty pair with a simulated terminal on the far end."""
+
+from __future__ import annotations
+
+import pytest
+
+from devices.contract import DeviceError, State
+from devices.payment import Outcome, PaymentAdapter, frame, lrc, unframe
+from devices.sim.servers import SerialPeerThread
+from devices.sim.transbank import TransbankPeer
+from devices.urls import parse_device_url
+
+
+def test_lrc_matches_the_published_example():
+    # <STX>0200|123|<ETX>: XOR of "0200|123|" and ETX is 0x31 in Transbank's reference.
+    assert lrc(b"0200|123|\x03") == 0x31
+    assert frame(["0200", "123"]) == b"\x020200|123|\x03\x31"
+    assert unframe(frame(["0210", "00", "x"])) == ["0210", "00", "x"]
+    with pytest.raises(ValueError):
+        unframe(b"\x020200|123|\x03\x32")
+
+
+@pytest.fixture
+def terminal(pty_pair):
+    peer = TransbankPeer()
+    with SerialPeerThread(peer, pty_pair.device, lifetime_s=30) as wire:
+        yield peer, wire, pty_pair
+
+
+def adapter_for(pair, ui=None, query: str = "") -> PaymentAdapter:
+    url = parse_device_url(f"serial://{pair.host}?baudrate=19200&ack_timeout=0.3&sale_timeout=1.5&timeout=1{query}")
+    adapter = PaymentAdapter("payment", "transbank", url, ui.call_soon) if ui else PaymentAdapter(
+        "payment", "transbank", url)
+    if ui:
+        adapter.subscribe(ui.record)
+    return adapter
+
+
+def test_approved_sale_returns_auth_code_and_only_a_masked_card(terminal, ui):
+    peer, _, pair = terminal
+    peer.last4 = "4111111111111111"  # even if a terminal misbehaved, only four digits may survive
+    adapter = adapter_for(pair, ui)
+    assert adapter.open().state == State.READY
+    result = adapter.sale(12500, "F-000123")
+    adapter.close()
+    assert result.outcome == Outcome.APPROVED and result.approved
+    assert result.authorization_code == "A1B2C3"
+    assert result.masked_card == "VISA **** 1111" and result.brand == "VISA"
+    assert "4111111111111111" not in repr(result)
+    assert peer.requests[-1][:3] == ["0200", "12500", "F-000123"]
+    ui.wait_event("payment.progress")  # the 0900 messages reach the UI ("insert card", ...)
+
+
+@pytest.mark.parametrize(("behaviour", "outcome", "reason"), [
+    ("declined", Outcome.DECLINED, "payment.declined"),
+    ("cancelled", Outcome.CANCELLED, "payment.cancelled"),
+    ("host_down", Outcome.DECLINED, "payment.host_unreachable"),
+])
+def test_declined_and_cancelled_sales(terminal, behaviour, outcome, reason):
+    peer, _, pair = terminal
+    peer.result = behaviour
+    adapter = adapter_for(pair)
+    adapter.open()
+    result = adapter.sale(5000, "F-000124")
+    adapter.close()
+    assert (result.outcome, result.reason) == (outcome, reason)
+    assert result.authorization_code == ""
+
+
+def test_sale_never_answered_times_out(terminal):
+    peer, _, pair = terminal
+    peer.result = "timeout"
+    adapter = adapter_for(pair)
+    adapter.open()
+    result = adapter.sale(5000, "F-000125")
+    adapter.close()
+    assert result.outcome == Outcome.TIMEOUT and result.reason == "payment.timeout"
+
+
+def test_lost_answer_is_recovered_with_last_sale_instead_of_charging_twice(terminal):
+    peer, _, pair = terminal
+    peer.result = "lost_answer"
+    adapter = adapter_for(pair)
+    adapter.open()
+    result = adapter.sale(7000, "F-000126")
+    adapter.close()
+    assert result.outcome == Outcome.APPROVED  # approved at the terminal; the kiosk learns it via 0250
+    assert [r[0] for r in peer.requests] == ["0100", "0200", "0250"]
+
+
+def test_garbage_before_the_answer_is_skipped(terminal):
+    _, wire, pair = terminal
+    adapter = adapter_for(pair)
+    adapter.open()
+    wire.garbage_before_answer = b"\x00\xff\x13garbage\x03\x7f"
+    assert adapter.sale(100, "F-1").approved
+    adapter.close()
+
+
+def test_bad_lrc_in_the_answer_is_naked_and_the_terminal_resends(terminal):
+    peer, wire, pair = terminal
+    adapter = adapter_for(pair)
+    adapter.open()
+    wire.corrupt_next = 1  # flips the LRC of the sale answer
+    result = adapter.sale(100, "F-2")
+    adapter.close()
+    assert result.approved
+    assert peer.naks_received >= 1
+
+
+def test_terminal_that_never_acks_is_a_timeout(terminal):
+    _, wire, pair = terminal
+    adapter = adapter_for(pair)
+    adapter.open()
+    wire.silent = True
+    result = adapter.sale(100, "F-3")
+    adapter.close()
+    assert result.outcome == Outcome.TIMEOUT
+
+
+def test_last_sale_and_cancellation(terminal):
+    _, _, pair = terminal
+    adapter = adapter_for(pair)
+    adapter.open()
+    sale = adapter.sale(9900, "F-4")
+    last = adapter.last_sale()
+    assert last is not None and last.reference == "F-4" and last.approved
+    cancelled = adapter.cancel(sale.operation_number)
+    assert cancelled.outcome == Outcome.CANCELLED and cancelled.reason == "ok"
+    wrong = adapter.cancel("999999")
+    adapter.close()
+    assert wrong.outcome == Outcome.ERROR
+
+
+def test_unplugged_terminal_is_reported_and_a_sale_is_refused(terminal, ui):
+    _, _, pair = terminal
+    adapter = adapter_for(pair, ui)
+    adapter.open()
+    pair.stop()  # USB cable pulled: the port disappears
+    status = adapter.refresh()
+    assert status.state in (State.OFFLINE, State.NO_DEVICE)
+    ui.wait_event("device.lost")
+    with pytest.raises(DeviceError):
+        adapter.sale(100, "F-5")
+    adapter.close()
+
+
+def test_invalid_sale_request_is_refused_before_reaching_the_terminal():
+    adapter = PaymentAdapter("payment", "transbank", parse_device_url("sim://"))
+    adapter.open()
+    with pytest.raises(DeviceError):
+        adapter.sale(100, "bad|reference")
+    with pytest.raises(DeviceError):
+        adapter.sale(0, "F-6")
+    adapter.close()
+
+
+def test_simulated_twin_declines_on_request():
+    adapter = PaymentAdapter("payment", "transbank", parse_device_url("sim://?result=declined"))
+    adapter.open()
+    assert adapter.sale(100, "F-7").outcome == Outcome.DECLINED
+    adapter.close()
+
