@@ -364,5 +364,12 @@ def _complete(record: dict[str, Any]) -> dict[str, Any]:
     record["categories"] = [_slug(cat.rsplit("/", 1)[-1]) for cat in record["categories"]]
     record.setdefault("authority", {"id": "desconocida", "name": {"es": "Autoridad no indicada"}})
     record.setdefault("popularity", 0)
+    for cost in record.get("costs", []):
+        if "kind" not in cost:  # CPSV-AP has no cost kind: a value with a currency is a fixed amount
+            if cost.get("amount") and cost.get("currency"):
+                cost["kind"] = "fixed"
+            else:
+                cost["kind"] = "variable"
+                cost.setdefault("text", {"es": "Consultar el costo en la oficina"})
     record["meta"] = {"rev": 1, "reviewed_at": dt.date.today().isoformat()}
     return with_content_hash(record)

@@ -82,7 +82,7 @@ def synced(make_sync, store: CatalogStore) -> CatalogSync:
     return sync
 
 
-def write_config(path: Path, url: str, key_path: Path, data_dir: Path, **extra: object) -> Path:
+def write_config(path: Path, url: str, key_path: Path | str, data_dir: Path, **extra: object) -> Path:
     lines = ["[kiosk]", f'data_dir = "{data_dir}"', "[api]", f'base_url = "{url}"', f'public_key = "{key_path}"',
              "retry_attempts = 1", "timeout_s = 2"]
     lines += [f"{key} = {json.dumps(value)}" for key, value in extra.items()]
