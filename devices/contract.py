@@ -506,8 +506,8 @@ class Adapter:
             values = {key: getattr(counters, key) + amount for key, amount in increments.items()}
             self._status = replace(self._status, counters=replace(counters, **values))
 
-    def _emit(self, kind: str, **data: Any) -> None:
-        event = DeviceEvent(self.name, kind, data)
+    def _emit(self, event_kind: str, /, **data: Any) -> None:
+        event = DeviceEvent(self.name, event_kind, data)
         with self._lock:
             subscribers = list(self._subscribers)
         for callback in subscribers:

@@ -1,0 +1,179 @@
+"""ccTalk coin acceptor + bill validator over a socat pty pair with a simulated bus."""
+
+from __future__ import annotations
+
+import pytest
+
+from devices import cctalk as cc
+from devices.cash import CashAdapter
+from devices.contract import Action, State
+from devices.sim.cctalk import CcTalkBus
+from devices.sim.servers import SerialPeerThread
+from devices.supervisor import Supervisor
+from devices.urls import parse_device_url
+from tests.devices.conftest import wait_until
+
+ALL_COINS = (50, 100, 200, 500, 1000, 2000)
+ALL_BILLS = (2000, 5000, 10000, 20000, 50000)
+
+
+def test_framing_checksum_and_resync_over_noise():
+    message = cc.Message(cc.HOST, cc.COIN_ACCEPTOR, cc.H_ACK, b"\x01\x02").encode()
+    assert sum(message) % 256 == 0
+    echo = cc.Message(cc.COIN_ACCEPTOR, cc.HOST, cc.H_SIMPLE_POLL, b"").encode()
+    found, _end = cc.find_message(b"\xff\x00" + echo + b"\x13" + message, cc.HOST)
+    assert found is not None and found.data == b"\x01\x02" and found.source == cc.COIN_ACCEPTOR
+    broken = message[:-1] + bytes([(message[-1] + 1) % 256])
+    assert cc.find_message(broken, cc.HOST) == (None, 0)
+    assert cc.coin_value_cents("MX1K0A") == 1000 and cc.coin_value_cents("MX050A") == 50
+    assert cc.bill_value_cents("MX0200A") == 20000 and cc.bill_value_cents(".......") is None
+
+
+@pytest.fixture
+def bus(pty_pair):
+    simulated = CcTalkBus(hopper=3)
+    with SerialPeerThread(simulated, pty_pair.device, lifetime_s=30) as wire:
+        yield simulated, wire, pty_pair
+
+
+def cash_for(pair, ui=None, query: str = "&hopper=3") -> CashAdapter:
+    url = parse_device_url(f"serial://{pair.host}?baudrate=9600&timeout=0.6&poll_ms=20{query}")
+    adapter = CashAdapter("cash", "cctalk", url, ui.call_soon) if ui else CashAdapter("cash", "cctalk", url)
+    if ui:
+        adapter.subscribe(ui.record)
+    return adapter
+
+
+def test_denominations_identity_and_change_are_known_before_any_money(bus):
+    _, _, pair = bus
+    adapter = cash_for(pair)
+    assert adapter.open().state == State.READY
+    acceptance = adapter.acceptance()
+    assert acceptance.coins_cents == ALL_COINS and acceptance.bills_cents == ALL_BILLS
+    assert acceptance.can_give_change
+    capabilities = adapter.capabilities()
+    assert "SIMCOIN-MX" in capabilities.model and "SIMBILL-MX" in capabilities.model
+    assert "Coin Acceptor" in capabilities.model and "rev 1.4.2" in capabilities.model
+    adapter.close()
+
+
+def test_configured_subset_and_no_change_without_a_hopper(bus):
+    _, _, pair = bus
+    adapter = cash_for(pair, query="&accept=1,5,10,50,100")
+    adapter.open()
+    acceptance = adapter.acceptance()
+    adapter.close()
+    assert acceptance.coins_cents == (100, 500, 1000)
+    assert acceptance.bills_cents == (5000, 10000)
+    assert not acceptance.can_give_change and acceptance.reason == "cash.no_change"
+
+
+def test_empty_hopper_means_no_change_and_a_degraded_device(bus):
+    simulated, _, pair = bus
+    simulated.devices[3].level = "low"
+    adapter = cash_for(pair)
+    status = adapter.open()
+    adapter.close()
+    assert not adapter.acceptance().can_give_change
+    assert status.state == State.DEGRADED and status.reason.code == "cash.no_change"
+
+
+def test_inhibits_credits_and_bill_events_reach_the_ui(bus, ui):
+    simulated, _, pair = bus
+    adapter = cash_for(pair, ui)
+    adapter.open()
+    assert not simulated.coins.master_enabled  # nothing accepted until the kiosk asks for money
+    simulated.insert_coin(2)
+    adapter.poll()
+    ui.pump()
+    assert ui.kinds("credit.accepted") == [] and ui.kinds("cash.rejected")  # inhibited coin: returned
+
+    adapter.enable()
+    assert simulated.coins.master_enabled and simulated.coins.inhibit_mask == 0b111111
+    assert simulated.bills.inhibit_mask == 0b11111
+    simulated.insert_coin(4)  # $5
+    simulated.insert_bill(3)  # $100
+    ui.wait_event("credit.accepted", count=2)
+    credits = [(e.data["kind"], e.data["cents"]) for e in ui.kinds("credit.accepted")]
+    assert sorted(credits) == [("bill", 10000), ("coin", 500)]
+    assert adapter.total_cents == 10500
+    adapter.disable()
+    assert not simulated.bills.master_enabled
+    adapter.close()
+
+
+def test_bill_jam_is_a_technician_error_with_an_event(bus, ui):
+    simulated, _, pair = bus
+    adapter = cash_for(pair, ui)
+    adapter.open()
+    adapter.enable()
+    simulated.jam()
+    ui.wait_event("cash.jam")
+    assert wait_until(lambda: adapter.status().state == State.ERROR, 2)
+    assert adapter.status().reason.code == "cash.jam"
+    assert adapter.status().reason.action == Action.TECHNICIAN
+    adapter.close()
+
+
+def test_garbage_and_bad_checksums_are_retried(bus):
+    simulated, wire, pair = bus
+    adapter = cash_for(pair)
+    adapter.open()
+    wire.garbage_before_answer = b"\x01\x05\xffnoise"
+    wire.corrupt_next = 2  # two answers in a row arrive with a broken checksum
+    adapter.enable()
+    simulated.insert_coin(1)
+    credits = adapter.poll()
+    adapter.close()
+    assert credits == [("coin", 50)]
+
+
+def test_host_frames_with_bad_checksums_get_no_answer(bus):
+    simulated, _, _ = bus
+    bad = bytearray(cc.Message(cc.COIN_ACCEPTOR, cc.HOST, cc.H_SIMPLE_POLL, b"").encode())
+    bad[-1] ^= 0xFF
+    assert simulated.feed(bytes(bad)) == b"" and simulated.bad_checksums == 1
+
+
+def test_silent_bus_is_a_timeout_and_the_device_goes_offline(bus, ui):
+    _, wire, pair = bus
+    adapter = cash_for(pair, ui)
+    adapter.open()
+    wire.silent = True
+    status = adapter.refresh()
+    assert status.state == State.OFFLINE and status.reason.code == "transport.timeout"
+    ui.wait_event("device.lost")
+    wire.silent = False
+    assert adapter.refresh().usable
+    adapter.close()
+
+
+def test_echo_of_a_single_wire_bus_is_ignored():
+    adapter = CashAdapter("cash", "cctalk", parse_device_url("sim://?echo=1&hopper=3"))
+    adapter.open()
+    assert adapter.status().state == State.READY
+    assert adapter.acceptance().can_give_change
+    adapter.close()
+
+
+def test_unplugged_and_plugged_back_without_restarting(bus, ui):
+    simulated, _, pair = bus
+    adapter = cash_for(pair, ui)
+    adapter.open()
+    supervisor = Supervisor({"cash": adapter}, interval_s=0.05, backoff_max_s=0.1)
+    pair.stop()  # cable pulled: the device node disappears
+    supervisor.check_once()
+    assert adapter.status().state in (State.NO_DEVICE, State.OFFLINE)
+    ui.wait_event("device.lost")
+
+    pair.start()  # plugged back in: same path, new pty
+    with SerialPeerThread(simulated, pair.device, lifetime_s=30):
+
+        def back() -> bool:
+            supervisor.check_once()
+            return adapter.status().usable
+
+        assert wait_until(back, 5, 0.05)
+    ui.wait_event("device.found")
+    assert adapter.status().counters.reconnects == 1
+    adapter.close()
