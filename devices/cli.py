@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import sys
+import logging
 import threading
+from collections.abc import Iterator
 
 from kiosk.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, add_config_option, config_from_args
 
@@ -26,11 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _adapters(args: argparse.Namespace):
     from devices.contract import DeviceError
     from devices.registry import create_adapter
-    from kiosk.logs import setup_logging
 
     config = config_from_args(args)
-    # The report is the output; device log lines would only interleave with it.
-    setup_logging("ERROR", stream=sys.stderr)
     adapters = {}
     for name, entry in config.devices.items():
         try:
@@ -49,7 +48,30 @@ def _open_all(adapters) -> None:
         thread.join(timeout=30)
 
 
+@contextlib.contextmanager
+def _quiet_device_logs() -> Iterator[None]:
+    """The report is the output; device log lines (e.g. a WARNING per failed device) would only
+    interleave with it. Restored afterwards, so an app running in the same process keeps its logs."""
+    logger = logging.getLogger("kiosk.devices")
+    previous = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
 def _list(args: argparse.Namespace) -> int:
+    with _quiet_device_logs():
+        return _list_devices(args)
+
+
+def _test(args: argparse.Namespace) -> int:
+    with _quiet_device_logs():
+        return _test_device(args)
+
+
+def _list_devices(args: argparse.Namespace) -> int:
     config, adapters = _adapters(args)
     _open_all(adapters)
     statuses = {name: adapter.status() for name, adapter in adapters.items()}
@@ -81,7 +103,7 @@ def _list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _test(args: argparse.Namespace) -> int:
+def _test_device(args: argparse.Namespace) -> int:
     _config, adapters = _adapters(args)
     if args.name not in adapters:
         known = ", ".join(adapters) or "none"

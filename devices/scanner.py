@@ -2,8 +2,9 @@
 
 Serial mode is preferred to keyboard-wedge mode: a wedge types into whatever widget has the
 focus. A reader thread collects bytes up to CR or LF, drops STX/ETX framing and control bytes,
-and extracts the reference with a pattern (URL option `pattern`, a regular expression with one
-group; the default takes the `ref=` value of a URL or the whole code). A good code is
+and extracts the reference (URL option `pattern`: a regular expression
+the reference must match; by default 4-40 letters, digits, '-', '/' or '.'). A URL (a QR code)
+gives its `ref` query parameter; any other code is the reference itself. A good code is
 delivered as a "scan" event, a bad one as "scan.invalid" (reason scanner.invalid_code).
 
 URL: serial:///dev/ttyACM0?baudrate=9600. Sim: sim:// (then `adapter.simulator.scan("REF")`),
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import re
 import threading
+from urllib.parse import parse_qs, urlsplit
 
 from kiosk.logs import event as log_event
 
@@ -21,14 +23,17 @@ from .contract import Adapter, CallSoon, Check, DeviceError, State, immediate, l
 from .links import Link, SimLink, link_for_url
 from .urls import DeviceUrl
 
-DEFAULT_PATTERN = r"(?:.*[?&]ref=)?([A-Za-z0-9][A-Za-z0-9\-/.]{3,39})"
+DEFAULT_PATTERN = r"[A-Za-z0-9][A-Za-z0-9\-/.]{3,39}"
 MAX_CODE = 512
 
 
 def extract_reference(raw: bytes, pattern: re.Pattern[str]) -> str | None:
+    """The bill reference in a scanned code: the `ref` parameter of a URL, or the whole code."""
     text = "".join(chr(b) for b in raw if 0x20 <= b < 0x7F).strip()
-    match = pattern.fullmatch(text)
-    return match.group(1) if match else None
+    if "://" in text or "?" in text:
+        values = parse_qs(urlsplit(text).query).get("ref", [])
+        text = values[0] if values else ""
+    return text if pattern.fullmatch(text) else None
 
 
 class ScannerAdapter(Adapter):

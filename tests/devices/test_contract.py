@@ -1,0 +1,196 @@
+"""The adapter contract: URLs, reasons, deadlines, events on the UI thread, supervision, config, CLI."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from devices.contract import REASONS, Action, Adapter, DeviceError, State, Supply, reason
+from devices.printer import PrinterAdapter
+from devices.registry import DRIVERS, create_adapter, create_adapters, validate_entry
+from devices.supervisor import Supervisor
+from devices.urls import UrlError, parse_device_url
+from kiosk.cli import main
+from kiosk.config import ConfigError, load_config, parse_config
+
+
+@pytest.mark.parametrize(("text", "scheme", "where"), [
+    ("tcp://10.0.0.5:9100?timeout=2", "tcp", ("10.0.0.5", 9100, "")),
+    ("serial:///dev/serial/by-id/usb-Acme-if00?baudrate=38400", "serial",
+     ("", None, "/dev/serial/by-id/usb-Acme-if00")),
+    ("usb://04b8:0202", "usb", ("04b8:0202", None, "")),
+    ("file:///dev/usb/lp0", "file", ("", None, "/dev/usb/lp0")),
+    ("pcsc://Virtual PCD?profile=auth_cert", "pcsc", ("", None, "Virtual PCD")),
+    ("sim://?paper=low&cover=open", "sim", ("", None, "")),
+])
+def test_device_urls(text, scheme, where):
+    url = parse_device_url(text)
+    assert url.scheme == scheme and (url.host, url.port, url.path) == where
+
+
+def test_url_options_and_errors():
+    url = parse_device_url("serial:///dev/ttyUSB0?baudrate=9600&timeout=1.5&offline=1")
+    assert url.int_option("baudrate", 0) == 9600 and url.float_option("timeout", 0) == 1.5 and url.flag("offline")
+    for bad in ("http://x", "tcp://nohost", "usb://zz:1", "serial://", "/dev/ttyUSB0"):
+        with pytest.raises(UrlError):
+            parse_device_url(bad)
+
+
+def test_every_reason_has_an_action_and_both_languages():
+    for code, entry in REASONS.items():
+        assert entry.code == code and isinstance(entry.action, Action)
+        assert (entry.es.strip() and entry.en.strip() and entry.es != entry.en) or code == "ok"
+    unknown = reason("vendor.weird_thing")
+    assert unknown.action == Action.TECHNICIAN and "vendor.weird_thing" in unknown.en
+
+
+def test_registry_checks_driver_and_transport():
+    validate_entry("printer", "escpos", "tcp://127.0.0.1:9100")
+    with pytest.raises(ValueError, match="driver"):
+        validate_entry("printer", "star", "sim://")
+    with pytest.raises(ValueError, match="cannot use"):
+        validate_entry("card_reader", "pcsc", "tcp://127.0.0.1:1")
+    with pytest.raises(DeviceError) as caught:
+        create_adapter("printer", "escpos", "tcp://x")
+    assert caught.value.code == "config.invalid"
+    assert set(DRIVERS) == {"escpos", "pcsc", "transbank", "cctalk", "scanner"}
+
+
+class _Slow(Adapter):
+    kind = "slow"
+
+    def __init__(self, **kwargs):
+        super().__init__("slow", "test", parse_device_url("sim://?timeout=0.2"), **kwargs)
+        self.release = threading.Event()
+        self.fail_open = False
+
+    def _open(self):
+        if self.fail_open:
+            raise DeviceError("transport.no_device", "not plugged")
+
+    def _close(self):
+        pass
+
+    def _probe(self):
+        self._set_state(State.READY, "ok")
+
+    def hang(self):
+        self.release.wait(10)
+
+
+def test_a_call_that_overruns_its_deadline_fails_fast_and_the_next_call_works():
+    adapter = _Slow()
+    adapter.open()
+    started = time.monotonic()
+    with pytest.raises(DeviceError) as caught:
+        adapter.call(adapter.hang, 0.2)
+    assert caught.value.code == "transport.timeout"
+    assert time.monotonic() - started < 1.0
+    assert adapter.call(lambda: 42) == 42  # a fresh worker replaced the stuck one
+    adapter.release.set()
+
+
+def test_events_and_request_results_are_delivered_through_call_soon(ui):
+    adapter = _Slow(call_soon=ui.call_soon)
+    adapter.subscribe(ui.record)
+    adapter.open()
+    results = []
+    adapter.request(lambda: threading.current_thread().name, lambda value, error: results.append(
+        (value, error, threading.current_thread().name)))
+    assert ui.pump_until(lambda: bool(results), 3)
+    worker_thread, error, delivered_on = results[0]
+    assert error is None and worker_thread.startswith("device-") and delivered_on == ui.thread.name
+    assert ui.kinds("state.changed") and ui.threads_seen == {ui.thread.name}
+
+
+def test_supervisor_restarts_a_failed_adapter_and_counts_reconnects(ui):
+    adapter = _Slow(call_soon=ui.call_soon)
+    adapter.subscribe(ui.record)
+    adapter.fail_open = True
+    adapter.open()
+    assert adapter.status().state == State.NO_DEVICE
+    ticks = [0.0]
+    supervisor = Supervisor({"slow": adapter}, interval_s=1.0, backoff_max_s=4.0, clock=lambda: ticks[0])
+    supervisor.check_once()  # still unplugged: backoff starts
+    assert adapter.status().counters.restarts == 1
+    supervisor.check_once()  # within the backoff: no new attempt
+    assert adapter.status().counters.restarts == 1
+    adapter.fail_open = False  # plugged back
+    ticks[0] = 10.0
+    supervisor.check_once()
+    status = adapter.status()
+    assert status.usable and status.counters.reconnects == 1 and status.counters.restarts == 2
+    ui.wait_event("device.found")
+
+
+def test_supervisor_thread_opens_everything_off_the_calling_thread(ui):
+    adapters = create_adapters({"printer": type("E", (), {"driver": "escpos", "url": "sim://"})()}, ui.call_soon)
+    supervisor = Supervisor(adapters, interval_s=0.05)
+    supervisor.start()
+    try:
+        assert ui.pump_until(lambda: adapters["printer"].status().state == State.READY, 5)
+    finally:
+        supervisor.stop()
+    assert adapters["printer"].status().state == State.CLOSED
+
+
+def test_sim_printer_faults_from_the_url():
+    printer = PrinterAdapter("printer", "escpos", parse_device_url("sim://?paper=low"))
+    status = printer.open()
+    assert status.state == State.DEGRADED and status.supply("paper") == Supply.LOW
+    offline = PrinterAdapter("printer", "escpos", parse_device_url("sim://?offline=1"))
+    assert offline.open().state == State.NO_DEVICE
+
+
+def test_config_validates_device_driver_and_url(tmp_path: Path):
+    good = parse_config('[devices.printer]\ndriver = "escpos"\nurl = "sim://?paper=low"\n', tmp_path / "k.toml")
+    assert good.devices["printer"].driver == "escpos"
+    with pytest.raises(ConfigError, match="driver"):
+        parse_config('[devices.printer]\ndriver = "star"\n', tmp_path / "k.toml")
+    with pytest.raises(ConfigError, match="url"):
+        parse_config('[devices.printer]\ndriver = "escpos"\nurl = "lpt1"\n', tmp_path / "k.toml")
+
+
+def test_bundled_configs_list_the_five_simulated_devices():
+    devices = load_config().devices
+    assert set(devices) == {"printer", "card_reader", "payment", "cash", "scanner"}
+    assert all(entry.url.startswith("sim://") for entry in devices.values())
+    example = load_config(Path(__file__).resolve().parents[2] / "config" / "example.toml").devices
+    assert {name: entry.driver for name, entry in example.items()} == {
+        "printer": "escpos", "card_reader": "pcsc", "payment": "transbank", "cash": "cctalk", "scanner": "scanner"}
+
+
+def test_cli_lists_devices_as_json(capsys):
+    assert main(["devices", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["devices"]
+    assert [row["name"] for row in rows] == ["printer", "card_reader", "payment", "cash", "scanner"]
+    assert all(row["state"] == "ready" and row["message"]["es"] and row["message"]["en"] for row in rows)
+    assert rows[0]["supplies"] == {"paper": "full"}
+
+
+def test_cli_table_and_self_tests(capsys):
+    assert main(["devices"]) == 0
+    table = capsys.readouterr().out
+    assert "printer" in table and "paper=full" in table
+    for name in ("printer", "card_reader", "payment", "cash", "scanner"):
+        assert main(["devices", "test", name]) == 0, name
+    out = capsys.readouterr().out
+    assert "PASS" in out and "FAIL" not in out
+
+
+def test_cli_self_test_fails_with_a_reason_and_unknown_names_are_usage_errors(tmp_path: Path, capsys):
+    config = tmp_path / "faulty.toml"
+    config.write_text('[devices.printer]\ndriver = "escpos"\nurl = "sim://?cover=open"\n'
+                      '[devices.card_reader]\ndriver = "pcsc"\nurl = "sim://?card=mute&timeout=0.3"\n')
+    assert main(["devices", "test", "printer", "--config", str(config)]) == 1
+    assert "printer.cover_open" in capsys.readouterr().out
+    assert main(["devices", "test", "card_reader", "--config", str(config), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False
+    assert main(["devices", "test", "nothing", "--config", str(config)]) == 2
+    assert main(["devices", "--config", str(config)]) == 0
+    assert "printer.cover_open" in capsys.readouterr().out
