@@ -151,7 +151,12 @@ def _sync(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     store = _open_store(args)
     try:
-        result = CatalogSync(SyncSettings.from_config(config), store).sync_once(full=args.full)
+        settings = SyncSettings.from_config(config)
+    except SyncError as error:
+        store.record_failure(error.reason, str(error), config.api.base_url)  # so `catalog status` shows it
+        raise CommandError(f"sync failed ({error.reason}): {error}") from None
+    try:
+        result = CatalogSync(settings, store).sync_once(full=args.full)
     except SyncError as error:
         kept = store.revision()
         keeping = f"keeping revision {kept}" if kept is not None else "no catalog stored yet"

@@ -20,10 +20,14 @@ import logging
 import random
 import threading
 from collections.abc import Callable
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from kiosk.catalog.sync import SyncError, SyncResult
 from kiosk.logs import event
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
 log = logging.getLogger("kiosk.catalog.service")
 
@@ -118,3 +122,18 @@ class CatalogSyncService:
             callback(value)
         except Exception as error:  # the app's callback failing must not kill the sync thread
             event(log, "catalog.callback_failed", level=logging.ERROR, error=type(error).__name__)
+
+
+def store_path(config: Config) -> Path:
+    """Where the kiosk keeps its catalog: `<data_dir>/catalog.sqlite`."""
+    return config.data_path / "catalog.sqlite"
+
+
+def service_from_config(config: Config, on_change: Callable[[SyncResult], None] | None = None,
+                        on_error: Callable[[SyncError], None] | None = None) -> CatalogSyncService:
+    """Wire store, sync and schedule from `[api]`; raises SyncError if no public key is pinned."""
+    from kiosk.catalog.sync import CatalogSync, SyncSettings
+    from offline_cache.catalog_store import CatalogStore
+
+    sync = CatalogSync(SyncSettings.from_config(config), CatalogStore(store_path(config)))
+    return CatalogSyncService(sync, config.api.sync_interval_s, on_change=on_change, on_error=on_error)

@@ -60,3 +60,17 @@ def test_schedule_spreads_polls_and_backs_off():
     assert service.next_delay() == 40.0
     service.failures = 20
     assert service.next_delay() == 300.0
+
+
+def test_service_from_config_syncs_into_the_data_dir(tmp_path, sandbox, key_dir):
+    from kiosk.catalog.service import service_from_config, store_path
+    from kiosk.config import load_config
+
+    from .conftest import write_config
+
+    config = load_config(write_config(tmp_path / "k.toml", sandbox.url, key_dir / "signing.pub", tmp_path / "d"))
+    service = service_from_config(config)
+    result = service.run_once()
+    assert result is not None and result.revision == 1
+    assert store_path(config) == tmp_path / "d" / "catalog.sqlite" and store_path(config).exists()
+    service.sync.store.close()
