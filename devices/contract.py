@@ -103,6 +103,9 @@ REASONS: dict[str, Reason] = dict(
         _r("printer.offline", A.TECHNICIAN, "La impresora está fuera de línea.", "The printer is offline."),
         _r("printer.cutter_error", A.TECHNICIAN, "Falla del cortador de papel.", "Paper cutter failure."),
         _r("printer.error", A.TECHNICIAN, "Error de la impresora.", "Printer error."),
+        _r("printer.no_status", A.TECHNICIAN,
+           "La impresora no puede informar si tiene papel (conexión de solo escritura).",
+           "The printer cannot report its paper (write-only connection)."),
         _r("card.absent", A.NONE, "Inserte su identificación.", "Insert your ID card."),
         _r("card.mute", A.CITIZEN, "La tarjeta no responde. Retírela y vuelva a insertarla.",
            "The card does not answer. Remove it and insert it again."),
@@ -150,7 +153,7 @@ def state_for(code: str) -> State | None:
         return State.NO_DEVICE
     if code.startswith("transport.") or code in ("card.service_unavailable", "status_unknown"):
         return State.OFFLINE
-    if code == "printer.paper_low":
+    if code in ("printer.paper_low", "printer.no_status"):
         return State.DEGRADED
     if code.startswith(("printer.", "config.", "driver.")) or code in ("cash.jam", "cash.fraud", "payment.error"):
         return State.ERROR

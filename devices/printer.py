@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from .contract import Adapter, CallSoon, Check, DeviceError, State, Supply, immediate
-from .links import Link, SimLink, link_for_url, read_exactly
+from .links import FileLink, Link, SimLink, link_for_url, read_exactly
 from .urls import DeviceUrl
 
 ESC_T = {"CP437": 0, "CP850": 2, "CP1252": 16, "CP858": 19}
@@ -264,6 +264,11 @@ class PrinterAdapter(Adapter):
     def _probe(self) -> None:
         if not self.link.present():
             raise DeviceError("transport.no_device", "printer node is gone")
+        if isinstance(self.link, FileLink):
+            # A write-only device file cannot answer DLE EOT: paper stays "unknown", never "full".
+            self._set_supply("paper", Supply.UNKNOWN)
+            self._set_state(State.DEGRADED, "printer.no_status")
+            return
         self._apply(self._read_state())
 
     def _apply(self, status: PrinterState) -> None:

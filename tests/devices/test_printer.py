@@ -217,3 +217,14 @@ def test_render_is_pure_and_fast_enough_to_call_before_payment():
     first = render_receipt(make_receipt())
     second = render_receipt(make_receipt())
     assert first == second and len(first) > 200
+
+
+def test_write_only_device_file_prints_with_paper_unknown(tmp_path):
+    target = tmp_path / "lp0"
+    adapter = PrinterAdapter("printer", "escpos", parse_device_url(f"file://{target}"))
+    status = adapter.open()
+    assert status.state == State.DEGRADED and status.reason.code == "printer.no_status"
+    assert status.supply("paper") == Supply.UNKNOWN
+    assert adapter.print_receipt(make_receipt()).completed
+    adapter.close()
+    assert decode(target.read_bytes()).qr_codes == ["https://verifica.sanandres.gob.mx/r/F-2026-000123?h=9f2c1a"]
