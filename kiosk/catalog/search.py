@@ -4,7 +4,8 @@ then popularity.
 The index is built in memory from the store once per catalog revision (10,000 procedures take a
 fraction of a second) and then answers in about a millisecond:
 
-- text is folded (NFKD, accents and case dropped, punctuation to spaces) before indexing and querying;
+- text is folded (NFKD, accents and case dropped, punctuation to spaces) and lightly stemmed
+  ("pagar" and "pago" meet) before indexing and querying;
 - synonyms are groups of words or phrases ("luz" = "alumbrado"; "impuesto predial" = "predial");
   a document containing any member gets the group's token, and a query phrase that is a member
   is replaced by that token, so multi-word synonyms cost nothing at query time;
@@ -60,8 +61,24 @@ def fold(text: str) -> str:
     return _NON_WORD.sub(" ", stripped).strip()
 
 
+def stem(word: str) -> str:
+    """A deliberately light Spanish stemmer: plurals, a final vowel, infinitives.
+
+    'pago', 'pagos', 'pagar' -> 'pag'; 'multas' -> 'mult'; 'licencias' -> 'licenci'. Short words stay
+    whole so 'luz' or 'dif' are not mangled. Documents and queries go through the same function."""
+    if len(word) > 4 and word.endswith("es") and word[-3] not in "aeiou":
+        word = word[:-2]
+    elif len(word) > 4 and word.endswith("s"):
+        word = word[:-1]
+    if len(word) >= 5 and word[-2:] in ("ar", "er", "ir"):
+        return word[:-2]
+    if len(word) >= 4 and word[-1] in "aeo":
+        return word[:-1]
+    return word
+
+
 def tokens(text: str) -> list[str]:
-    return [word for word in fold(text).split() if word not in STOPWORDS]
+    return [stem(word) for word in fold(text).split() if word not in STOPWORDS]
 
 
 def _group_token(index: int) -> str:
