@@ -76,6 +76,7 @@ class CashAdapter(Adapter):
         self._acceptors: list[_Acceptor] = []
         self._acceptance = Acceptance((), (), False, "cash.no_change")
         self._enabled = False
+        self._wanted_enabled = False
         self._poller: threading.Thread | None = None
         self._stop = threading.Event()
         self.total_cents = 0
@@ -115,6 +116,9 @@ class CashAdapter(Adapter):
         if self.bill_address:
             self._acceptors.append(self._discover(self.bill_address, "bill"))
         self._acceptance = self._build_acceptance()
+        if self._wanted_enabled:  # reconnected in the middle of a payment: accept money again
+            self._set_inhibits(True)
+            self._start_poller()
         self._set_capabilities(
             model=" + ".join(a.identity for a in self._acceptors),
             features=frozenset({"coins" if self.coin_address else "", "bills" if self.bill_address else "",
@@ -163,6 +167,8 @@ class CashAdapter(Adapter):
     def _probe(self) -> None:
         if not self.link.present():
             raise DeviceError("transport.no_device", "cash port is gone")
+        if not self._acceptors:
+            raise DeviceError("transport.timeout", "no acceptor answered when the bus was opened")
         for acceptor in self._acceptors:
             self._command(acceptor.address, cc.H_SIMPLE_POLL)
         if self.status().reason.code in ("cash.jam", "cash.fraud"):
@@ -180,14 +186,20 @@ class CashAdapter(Adapter):
         return self._acceptance
 
     def enable(self) -> None:
+        """Accept the denominations in `acceptance()` and start polling for credits."""
+        self._wanted_enabled = True
         self.call(lambda: self._set_inhibits(True))
+        self._start_poller()
+
+    def disable(self) -> None:
+        self._wanted_enabled = False
+        self.call(lambda: self._set_inhibits(False))
+
+    def _start_poller(self) -> None:
         self._stop.clear()
         if self._poller is None or not self._poller.is_alive():
             self._poller = threading.Thread(target=self._poll_loop, name=f"cctalk-{self.name}", daemon=True)
             self._poller.start()
-
-    def disable(self) -> None:
-        self.call(lambda: self._set_inhibits(False))
 
     def _set_inhibits(self, accept: bool) -> None:
         for acceptor in self._acceptors:
@@ -208,6 +220,7 @@ class CashAdapter(Adapter):
                 self.call(self._poll_once)
             except DeviceError as error:
                 self._fail(error)
+                return  # the supervisor reopens the bus; a new poller starts with it
 
     def _poll_once(self) -> list[tuple[str, int]]:
         credits: list[tuple[str, int]] = []

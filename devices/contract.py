@@ -94,6 +94,8 @@ REASONS: dict[str, Reason] = dict(
         _r("transport.garbled", A.RETRY, "Respuesta ilegible del dispositivo.", "Unreadable answer from the device."),
         _r("config.invalid", A.TECHNICIAN, "Configuración del dispositivo no válida.",
            "Invalid device configuration."),
+        _r("driver.fault", A.TECHNICIAN, "Error interno del controlador del dispositivo.",
+           "Internal error in the device driver."),
         _r("driver.missing", A.TECHNICIAN, "Falta un componente del sistema para este dispositivo.",
            "A system component this device needs is missing."),
         _r("printer.paper_low", A.REPLACE_CONSUMABLE, "Queda poco papel en la impresora.",
@@ -423,6 +425,9 @@ class Adapter:
             raise
         except OSError as error:
             raise DeviceError("transport.connection_lost", type(error).__name__) from None
+        except Exception as error:  # a driver bug must still end as a state with a reason, not a crash
+            log.error("device.driver_fault", exc_info=True, extra={"fields": {"device": self.name}})
+            raise DeviceError("driver.fault", type(error).__name__) from None
 
     def request(self, fn: Callable[[], T], on_done: Callable[[T | None, DeviceError | None], None],
                 timeout_s: float | None = None) -> None:

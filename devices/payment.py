@@ -12,7 +12,8 @@ number, and this adapter keeps only the last four digits of whatever arrives in 
 before reporting a timeout, so a sale approved at the terminal is not lost.
 
 URL options: ack_timeout (s, default 2), sale_timeout (s, default 120), baudrate (19200).
-Sim faults: result=approved|declined|cancelled|timeout|host_down, brand=VI, no_ack=1, offline=1.
+Sim faults: result=approved|declined|cancelled|timeout|lost_answer|host_down, brand=VI, last4,
+no_ack=1, offline=1.
 """
 
 from __future__ import annotations
@@ -226,6 +227,7 @@ class PaymentAdapter(Adapter):
         try:
             result = self.call(lambda: self._sale(amount, reference), deadline)
         except DeviceError as error:
+            self._fail(error)  # the terminal stopped answering or went away: it is offline now
             if error.code != "transport.timeout":
                 raise
             result = PaymentResult(Outcome.TIMEOUT, "payment.timeout", amount, reference)

@@ -48,7 +48,10 @@ def create_adapter(name: str, driver: str, url: str, call_soon: CallSoon = immed
         raise DeviceError("config.invalid", str(error)) from None
     module_name, class_name = DRIVERS[driver]
     adapter_class: Any = getattr(importlib.import_module(module_name), class_name)
-    return adapter_class(name, driver, parse_device_url(url), call_soon)
+    try:
+        return adapter_class(name, driver, parse_device_url(url), call_soon)
+    except (UrlError, ValueError) as error:  # e.g. timeout=abc, accept=x
+        raise DeviceError("config.invalid", f"[devices.{name}] url {url!r}: {error}") from None
 
 
 def create_adapters(entries: Mapping[str, Any], call_soon: CallSoon = immediate) -> dict[str, Adapter]:

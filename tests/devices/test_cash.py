@@ -160,6 +160,7 @@ def test_unplugged_and_plugged_back_without_restarting(bus, ui):
     simulated, _, pair = bus
     adapter = cash_for(pair, ui)
     adapter.open()
+    adapter.enable()  # the citizen is paying when the cable is pulled
     supervisor = Supervisor({"cash": adapter}, interval_s=0.05, backoff_max_s=0.1)
     pair.stop()  # cable pulled: the device node disappears
     supervisor.check_once()
@@ -174,6 +175,9 @@ def test_unplugged_and_plugged_back_without_restarting(bus, ui):
             return adapter.status().usable
 
         assert wait_until(back, 5, 0.05)
-    ui.wait_event("device.found")
+        ui.wait_event("device.found")
+        assert simulated.coins.master_enabled  # acceptance restored without the app asking again
+        simulated.insert_coin(3)
+        assert ui.wait_event("credit.accepted").data["cents"] == 200
     assert adapter.status().counters.reconnects == 1
     adapter.close()

@@ -192,5 +192,9 @@ def test_cli_self_test_fails_with_a_reason_and_unknown_names_are_usage_errors(tm
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is False
     assert main(["devices", "test", "nothing", "--config", str(config)]) == 2
+    bad_option = tmp_path / "bad_option.toml"
+    bad_option.write_text('[devices.cash]\ndriver = "cctalk"\nurl = "sim://?timeout=soon"\n')
+    assert main(["devices", "--config", str(bad_option)]) == 2
+    assert "timeout" in capsys.readouterr().err
     assert main(["devices", "--config", str(config)]) == 0
     assert "printer.cover_open" in capsys.readouterr().out
