@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -282,7 +283,8 @@ class CatalogSync:
         except requests.Timeout as error:
             raise SyncError("timeout", f"{path}: no answer in time ({type(error).__name__})", True) from None
         except requests.RequestException as error:
-            raise SyncError("network", f"{path}: {type(error).__name__}: {_first_line(error)}", True) from None
+            raise SyncError("network", f"{path}: cannot reach {self.settings.base_url} ({_cause(error)})",
+                            True) from None
         with response:
             status = response.status_code
             if status in RETRYABLE_STATUS:
@@ -319,6 +321,14 @@ class CatalogSync:
         if declared and declared.isdigit() and len(body) != int(declared):
             raise SyncError("truncated", f"{path}: got {len(body)} of {declared} bytes", True)
         return bytes(body)
+
+
+def _cause(error: BaseException) -> str:
+    """The useful part of requests' nested connection errors, e.g. 'Connection refused'."""
+    match = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(error))
+    if match:
+        return match.group(1).strip()
+    return "Name or service not known" if "resolve" in str(error).lower() else type(error).__name__
 
 
 def _first_line(error: BaseException) -> str:

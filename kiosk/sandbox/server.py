@@ -321,6 +321,17 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     app: SandboxApp
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up early (a kiosk giving up on a slow or oversized body) is normal
+        # here; socketserver would print a traceback to stderr for it.
+        import sys
+
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            log.debug("sandbox.client_gone %s", type(error).__name__)
+            return
+        event(log, "sandbox.connection_failed", level=logging.ERROR, error=type(error).__name__)
+
 
 class SandboxServer:
     """Runs a SandboxApp on host:port in a background thread (port 0 picks a free port)."""
