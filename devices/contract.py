@@ -429,15 +429,23 @@ class Adapter:
             log.error("device.driver_fault", exc_info=True, extra={"fields": {"device": self.name}})
             raise DeviceError("driver.fault", type(error).__name__) from None
 
-    def request(self, fn: Callable[[], T], on_done: Callable[[T | None, DeviceError | None], None],
-                timeout_s: float | None = None) -> None:
-        """The UI's entry point: run `fn` off the UI thread, deliver the outcome via call_soon."""
+    def request(self, fn: Callable[[], T], on_done: Callable[[T | None, DeviceError | None], None]) -> None:
+        """The UI's entry point: run a blocking operation off the UI thread, outcome via call_soon.
+
+        `fn` is one of the adapter's public operations, which carry their own deadlines, e.g.
+        `printer.request(lambda: printer.print_receipt(receipt), on_printed)`.
+        """
 
         def run() -> None:
             try:
-                result = self.call(fn, timeout_s)
+                result = fn()
             except DeviceError as error:
                 failure = error
+                self._call_soon(lambda: on_done(None, failure))
+                return
+            except Exception as error:  # never lose the callback: the UI is waiting for it
+                log.error("device.request_failed", exc_info=True, extra={"fields": {"device": self.name}})
+                failure = DeviceError("driver.fault", type(error).__name__)
                 self._call_soon(lambda: on_done(None, failure))
                 return
             self._call_soon(lambda: on_done(result, None))

@@ -124,6 +124,8 @@ class EscPosDecoder:
             return 0
         if command == ord("r"):
             self._status("GS r", buf[2])
+        elif command == ord("I"):
+            self._status("GS I", buf[2])
         return 2 + size
 
     def _cut(self, buf: bytes) -> int:

@@ -34,6 +34,7 @@ from .urls import DeviceUrl
 
 ESC_T = {"CP437": 0, "CP850": 2, "CP1252": 16, "CP858": 19}
 STATUS_REQUEST = b"\x10\x04\x01\x10\x04\x02\x10\x04\x03\x10\x04\x04"
+INFO_REQUEST = b"\x1dI\x41\x1dI\x43\x1dI\x44"  # GS I 65 firmware, 67 model, 68 serial number
 
 # Typographic characters receipts pick up from catalogs and word processors.
 _TYPOGRAPHIC = {
@@ -252,6 +253,22 @@ class PrinterAdapter(Adapter):
     def _open(self) -> None:
         self.link.open()
         _warm_up_renderer(self.profile)
+        if not isinstance(self.link, FileLink):
+            self._read_printer_info()
+
+    def _read_printer_info(self) -> None:
+        """Model, firmware and serial number (GS I 67/65/68); clones that ignore it keep 'unknown'."""
+        self.link.reset_input()
+        self.link.write(INFO_REQUEST)
+        reply = b""
+        deadline = time.monotonic() + min(self.timeout_s, 1.0)
+        while reply.count(b"\x00") < 3 and time.monotonic() < deadline:
+            reply += self.link.read(128, deadline - time.monotonic())
+        fields = [part.lstrip(b"_").decode("ascii", "replace") for part in reply.split(b"\x00")[:3]]
+        if len(fields) == 3 and all(fields):
+            firmware, model, serial = fields
+            self._set_capabilities(model=model, firmware=firmware, serial_number=serial,
+                                   details=(*self.capabilities().details, ("profile", self.profile)))
 
     def _close(self) -> None:
         self.link.close()

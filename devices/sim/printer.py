@@ -12,6 +12,8 @@ from collections.abc import Mapping
 
 from ..escpos_decode import Decoded, EscPosDecoder
 
+PRINTER_INFO = {65: "1.02 ESC/POS", 67: "SIM-T20", 68: "SIM0001234"}  # GS I: firmware, model, serial
+
 
 class SimPrinter:
     def __init__(self, paper: str = "ok", cover_open: bool = False, mute: bool = False,
@@ -62,9 +64,12 @@ class SimPrinter:
         return len(self._decoder.result.lines)
 
     def _on_status(self, kind: str, n: int) -> None:
-        if self.mute or kind != "DLE EOT":
+        if self.mute:
             return
-        self._answer.append(self.status_byte(n))
+        if kind == "DLE EOT":
+            self._answer.append(self.status_byte(n))
+        elif kind == "GS I" and n in PRINTER_INFO:
+            self._answer.extend(b"_" + PRINTER_INFO[n].encode() + b"\x00")
 
     def status_byte(self, n: int) -> int:
         out = self.paper == "out"

@@ -81,6 +81,9 @@ class _Slow(Adapter):
     def hang(self):
         self.release.wait(10)
 
+    def hang_briefly(self):
+        return self.call(lambda: self.release.wait(1), 0.2)
+
 
 def test_a_call_that_overruns_its_deadline_fails_fast_and_the_next_call_works():
     adapter = _Slow()
@@ -99,11 +102,17 @@ def test_events_and_request_results_are_delivered_through_call_soon(ui):
     adapter.subscribe(ui.record)
     adapter.open()
     results = []
-    adapter.request(lambda: threading.current_thread().name, lambda value, error: results.append(
-        (value, error, threading.current_thread().name)))
-    assert ui.pump_until(lambda: bool(results), 3)
-    worker_thread, error, delivered_on = results[0]
-    assert error is None and worker_thread.startswith("device-") and delivered_on == ui.thread.name
+
+    def operation() -> tuple[str, str]:  # a public operation: its I/O runs on the worker
+        return threading.current_thread().name, adapter.call(lambda: threading.current_thread().name)
+
+    adapter.request(operation, lambda value, error: results.append((value, error, threading.current_thread().name)))
+    adapter.request(adapter.hang_briefly, lambda value, error: results.append((value, error, "")))
+    assert ui.pump_until(lambda: len(results) == 2, 3)
+    (caller, worker), error, delivered_on = results[0]
+    assert error is None and caller.startswith("request-") and worker.startswith("device-")
+    assert delivered_on == ui.thread.name  # the outcome arrives on the UI thread
+    assert results[1][0] is None and results[1][1].code == "transport.timeout"
     assert ui.kinds("state.changed") and ui.threads_seen == {ui.thread.name}
 
 

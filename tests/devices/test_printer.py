@@ -87,7 +87,9 @@ def test_receipt_over_tcp_carries_every_field_code_page_qr_and_cut(peer):
     assert decoded.qr_codes == ["https://verifica.sanandres.gob.mx/r/F-2026-000123?h=9f2c1a"]
     assert decoded.cuts == 1
     assert decoded.unknown == []
-    assert decoded.status_requests[:4] == [("DLE EOT", 1), ("DLE EOT", 2), ("DLE EOT", 3), ("DLE EOT", 4)]
+    realtime = [request for request in decoded.status_requests if request[0] == "DLE EOT"]
+    assert realtime[:4] == [("DLE EOT", 1), ("DLE EOT", 2), ("DLE EOT", 3), ("DLE EOT", 4)]
+    assert len(realtime) >= 4 * (result.blocks_total + 1)  # before the job and after every block
     assert "4111" not in text
 
 
@@ -228,3 +230,15 @@ def test_write_only_device_file_prints_with_paper_unknown(tmp_path):
     assert adapter.print_receipt(make_receipt()).completed
     adapter.close()
     assert decode(target.read_bytes()).qr_codes == ["https://verifica.sanandres.gob.mx/r/F-2026-000123?h=9f2c1a"]
+
+
+def test_model_firmware_and_serial_come_from_the_printer(peer):
+    _, server = peer
+    adapter = tcp_adapter(server)
+    adapter.open()
+    capabilities = adapter.capabilities()
+    adapter.close()
+    assert (capabilities.model, capabilities.firmware, capabilities.serial_number) == (
+        "SIM-T20", "1.02 ESC/POS", "SIM0001234")
+    assert dict(capabilities.details)["code_page"] == "CP858"
+    assert {"cut", "status.realtime", "qr.native", "reprint"} <= capabilities.features
