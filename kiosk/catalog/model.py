@@ -18,7 +18,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 CATALOG_FORMAT = "kiosk-catalog/1"
@@ -494,3 +494,35 @@ def localized(value: Mapping[str, str] | None, lang: str = "es") -> str:
     if not value:
         return ""
     return value.get(lang) or value.get(lang.split("-")[0]) or next(iter(value.values()))
+
+
+def in_force(cost: Mapping[str, Any], on: dt.date) -> bool:
+    """Whether a cost applies on a date (the annual Ley de Ingresos gives each tariff a window)."""
+    start, end = cost.get("effective_from"), cost.get("effective_to")
+    return (not start or dt.date.fromisoformat(start) <= on) and (not end or on <= dt.date.fromisoformat(end))
+
+
+def discount_on(cost: Mapping[str, Any], on: dt.date) -> Mapping[str, Any] | None:
+    """The largest discount whose window contains the date (e.g. January's predial discount)."""
+    windows = [d for d in cost.get("discounts") or ()
+               if dt.date.fromisoformat(d["from"]) <= on <= dt.date.fromisoformat(d["to"])]
+    return max(windows, key=lambda d: Decimal(d["percent"]), default=None)
+
+
+def amount_due(cost: Mapping[str, Any], on: dt.date) -> Decimal | None:
+    """What a fixed or free cost comes to on a date, discount applied, rounded to cents.
+
+    None when the amount is not known in advance (range, formula, variable: the accounts API of
+    the municipality must say) or when the cost is not in force on that date, so an offline
+    kiosk never charges last year's tariff."""
+    if not in_force(cost, on):
+        return None
+    if cost["kind"] == "free":
+        return Decimal("0.00")
+    if cost["kind"] != "fixed":
+        return None
+    amount = Decimal(cost["amount"])
+    discount = discount_on(cost, on)
+    if discount is not None:
+        amount -= amount * Decimal(discount["percent"]) / 100
+    return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

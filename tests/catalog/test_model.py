@@ -96,3 +96,24 @@ def test_catalog_rejects_unknown_category():
     document["procedures"][0]["categories"] = ["astrologia"]
     with pytest.raises(Invalid, match="unknown category 'astrologia'"):
         validate_catalog(document)
+
+
+def test_amount_due_follows_dates_in_force_and_discounts():
+    import datetime as dt
+    from decimal import Decimal
+
+    from kiosk.catalog.model import amount_due
+
+    cost = {"id": "c", "kind": "fixed", "amount": "1000.00", "currency": "MXN", "effective_from": "2026-01-01",
+            "effective_to": "2026-12-31", "discounts": [
+                {"from": "2026-01-01", "to": "2026-01-31", "percent": "15"},
+                {"from": "2026-02-01", "to": "2026-02-28", "percent": "10"}]}
+    assert amount_due(cost, dt.date(2026, 1, 31)) == Decimal("850.00")
+    assert amount_due(cost, dt.date(2026, 2, 1)) == Decimal("900.00")
+    assert amount_due(cost, dt.date(2026, 3, 1)) == Decimal("1000.00")
+    assert amount_due(cost, dt.date(2027, 1, 2)) is None  # next year's Ley de Ingresos must say
+    assert amount_due({"id": "f", "kind": "free"}, dt.date(2026, 5, 5)) == Decimal("0.00")
+    assert amount_due({"id": "r", "kind": "range", "min": "1.00", "max": "2.00", "currency": "MXN"},
+                      dt.date(2026, 5, 5)) is None
+    odd = dict(cost, amount="204.50", discounts=[{"from": "2026-01-01", "to": "2026-01-31", "percent": "12"}])
+    assert amount_due(odd, dt.date(2026, 1, 10)) == Decimal("179.96")  # 179.96 exactly: 204.50 * 0.88

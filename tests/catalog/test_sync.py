@@ -120,3 +120,56 @@ def test_failed_apply_keeps_previous_catalog(synced, sandbox, store, monkeypatch
         synced.sync_once()
     assert failure.value.reason == "digest_mismatch"
     assert store.revision() == 1 and store.get(PROBE)["popularity"] != 9
+
+
+def test_random_corruptions_of_a_signed_body_are_all_rejected(synced, sandbox, store):
+    import random
+
+    from kiosk.sandbox import Fault
+
+    body = sandbox.app.catalog.snapshot().body
+    rng = random.Random(3)
+    for _ in range(25):
+        mutated = bytearray(body)
+        action = rng.choice(["flip", "cut", "append"])
+        if action == "flip":
+            position = rng.randrange(len(mutated))
+            mutated[position] ^= 1 << rng.randrange(8)
+        elif action == "cut":
+            del mutated[rng.randrange(len(mutated)):]
+        else:
+            mutated += b" "
+        sandbox.app.inject(Fault(body=bytes(mutated), sign_body=False))
+        with pytest.raises(SyncError) as failure:
+            synced.sync_once(full=True)
+        assert failure.value.reason in {"hash_mismatch", "truncated"}
+    assert store.revision() == 1 and store.count() == 158
+
+
+def test_load_local_file_then_sync_replaces_it(tmp_path, make_sync, store, capsys):
+    import json
+
+    from kiosk import cli
+    from kiosk.catalog.sample import SAMPLE_PATH
+
+    from .conftest import write_config
+
+    config = write_config(tmp_path / "k.toml", "http://127.0.0.1:9", tmp_path / "nokey.pub", tmp_path / "data")
+    assert cli.main(["catalog", "load", "--config", str(config)]) == 0
+    status = store.status()
+    assert status["revision"] == 1 and status["signature"] == "none (local file)"
+    assert status["source"].startswith("file:") and status["records"] == len(
+        json.loads(SAMPLE_PATH.read_text())["procedures"])
+    result = make_sync().sync_once(full=True)
+    assert result.mode == "snapshot" and store.status()["signature"].startswith("verified")
+
+
+def test_sandbox_data_dir_keeps_key_and_revisions(tmp_path):
+    from kiosk.sandbox import create_app
+
+    app = create_app(data_dir=tmp_path / "sb")
+    record = dict(app.catalog.procedures["sadv:PRE-001"], popularity=5)
+    assert app.catalog.publish(upserts=[record]) == 2
+    again = create_app(data_dir=tmp_path / "sb")
+    assert again.catalog.revision == 2 and again.catalog.procedures["sadv:PRE-001"]["popularity"] == 5
+    assert (tmp_path / "sb" / "signing.pub").read_text().startswith("ed25519:")
