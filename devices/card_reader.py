@@ -299,6 +299,7 @@ class CardReaderAdapter(Adapter):
         self.atr = b""
         self.card_present = False
         self._stop = threading.Event()
+        self._settled = threading.Event()  # set once the monitor has looked at the reader
         self._monitor: threading.Thread | None = None
         self._service_lost = False
         self._set_capabilities(features=frozenset({"events.insert_remove", "atr", f"profile.{self.profile}"}),
@@ -315,6 +316,7 @@ class CardReaderAdapter(Adapter):
             self._monitor = threading.Thread(target=self._monitor_loop, name=f"pcsc-{self.name}", daemon=True)
             self._monitor.start()
         self.reader = self._find_reader()
+        self._settled.wait(1.0)  # let the monitor see a card already in the reader before we report
 
     def _close(self) -> None:
         self._stop.set()
@@ -324,6 +326,10 @@ class CardReaderAdapter(Adapter):
         if monitor is not None and monitor is not threading.current_thread():
             monitor.join(timeout=2)
         self._monitor = None
+
+    def diagnostics(self) -> dict[str, object]:
+        return {"reader": self.reader, "card_present": self.card_present,
+                "atr": self.atr.hex(" ").upper() if self.card_present else "", "profile": self.profile}
 
     def alive(self) -> bool:
         if self.status().state == State.CLOSED:
@@ -357,6 +363,7 @@ class CardReaderAdapter(Adapter):
                     known = 0
                     self._recovered()
                 known = self._watch_once(known)
+                self._settled.set()
             except DeviceError as error:
                 self._lost(error)
                 known = 0

@@ -121,6 +121,7 @@ class CashAdapter(Adapter):
             self._start_poller()
         self._set_capabilities(
             model=" + ".join(a.identity for a in self._acceptors),
+            firmware=" + ".join(a.identity.rsplit(" rev ", 1)[-1] for a in self._acceptors),
             features=frozenset({"coins" if self.coin_address else "", "bills" if self.bill_address else "",
                                 "change" if self._acceptance.can_give_change else ""} - {""}),
         )
@@ -180,6 +181,12 @@ class CashAdapter(Adapter):
             self._set_state(State.READY, "ok")
 
     # --- public API ---
+
+    def diagnostics(self) -> dict[str, object]:
+        acceptance = self._acceptance
+        return {"coins_cents": list(acceptance.coins_cents), "bills_cents": list(acceptance.bills_cents),
+                "can_give_change": acceptance.can_give_change, "accepting": self._enabled,
+                "acceptors": [a.identity for a in self._acceptors]}
 
     def acceptance(self) -> Acceptance:
         """Accepted denominations and whether change can be given: show them before insertion."""

@@ -76,13 +76,15 @@ def _list_devices(args: argparse.Namespace) -> int:
     _open_all(adapters)
     statuses = {name: adapter.status() for name, adapter in adapters.items()}
     capabilities = {name: adapter.capabilities() for name, adapter in adapters.items()}
+    diagnostics = {name: adapter.diagnostics() for name, adapter in adapters.items()}
     for adapter in adapters.values():
         adapter.close()
     if args.json:
         rows = []
         for name, status in statuses.items():
             row = status.to_dict()
-            row["model"] = capabilities[name].model
+            row["capabilities"] = capabilities[name].to_dict()
+            row["diagnostics"] = diagnostics[name]
             rows.append(row)
         print(json.dumps({"devices": rows}, ensure_ascii=False, indent=2))
         return EXIT_OK

@@ -186,6 +186,12 @@ class Capabilities:
     details: tuple[tuple[str, str], ...] = ()  # extra facts, e.g. (("code_page", "CP858"),)
 
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "driver": self.driver, "model": self.model, "firmware": self.firmware,
+                "serial_number": self.serial_number, "features": sorted(self.features),
+                "details": dict(self.details)}
+
+
 @dataclass(frozen=True)
 class Counters:
     reconnects: int = 0
@@ -341,6 +347,10 @@ class Adapter:
     def capabilities(self) -> Capabilities:
         with self._lock:
             return self._capabilities
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Device-specific facts for technicians (never personal data)."""
+        return {}
 
     def alive(self) -> bool:
         """False when a background thread the adapter depends on has died (supervisor restarts it)."""

@@ -334,6 +334,10 @@ class PrinterAdapter(Adapter):
 
     # --- public API ---
 
+    def diagnostics(self) -> dict[str, object]:
+        return {"code_page": self.code_page, "qr": self.qr_mode, "width": self.width,
+                "jobs_kept_for_reprint": len(self._jobs)}
+
     def check_ready(self) -> bool:
         """Real-time status now; call before taking the citizen's money."""
         return self.refresh().usable

@@ -179,6 +179,9 @@ def test_cli_lists_devices_as_json(capsys):
     assert [row["name"] for row in rows] == ["printer", "card_reader", "payment", "cash", "scanner"]
     assert all(row["state"] == "ready" and row["message"]["es"] and row["message"]["en"] for row in rows)
     assert rows[0]["supplies"] == {"paper": "full"}
+    assert rows[0]["capabilities"]["model"] == "SIM-T20" and rows[0]["capabilities"]["firmware"]
+    assert rows[1]["diagnostics"]["atr"].startswith("3B DB 96")  # the card's ATR, for technicians
+    assert rows[3]["diagnostics"]["can_give_change"] is True and 2000 in rows[3]["diagnostics"]["bills_cents"]
 
 
 def test_cli_table_and_self_tests(capsys):
