@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import select
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import yaml
@@ -61,7 +61,9 @@ def test_sandbox_api_command_serves_and_kiosk_syncs(tmp_path, capsys):
         [sys.executable, "-m", "kiosk", "sandbox-api", "--port", str(port), "--data", str(tmp_path / "sb")],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
     try:
-        line = process.stdout.readline()  # the server prints once it is listening
+        ready, _, _ = select.select([process.stdout], [], [], 20)  # bounded wait for the "serving" line
+        assert ready, "sandbox-api printed nothing within 20 s"
+        line = process.stdout.readline()
         assert f"on http://127.0.0.1:{port}" in line, line
         config = write_config(tmp_path / "k.toml", f"http://127.0.0.1:{port}", tmp_path / "sb" / "signing.pub",
                               tmp_path / "data")
@@ -69,12 +71,11 @@ def test_sandbox_api_command_serves_and_kiosk_syncs(tmp_path, capsys):
         assert "158 added" in capsys.readouterr().out
     finally:
         process.terminate()
-        deadline = time.monotonic() + 10
-        while process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if process.poll() is None:
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
             process.kill()
-        process.wait(5)
+            process.wait(5)
         process.stdout.close()
 
 
@@ -97,3 +98,22 @@ def test_docs_map_every_top_level_field():
     for field in spec["components"]["schemas"]["Procedure"]["properties"]:
         assert f"`{field}`" in text, field
     assert "CPSV-AP" in text and "GovernmentService" in text
+
+
+def test_sandbox_admin_routes_publish_revisions(sandbox, synced, store):
+    import requests
+
+    record = dict(store.get("sadv:PRE-001"), popularity=1)
+    url = f"{sandbox.url}/v1/admin/procedures/sadv:PRE-001"
+    answer = requests.put(url, json=record, timeout=5)
+    assert answer.status_code == 200 and answer.json() == {"revision": 2}
+    bad = requests.put(url, json=dict(record, status="perdido"), timeout=5)
+    assert bad.status_code == 422 and "status" in bad.json()["detail"]
+    assert requests.delete(f"{sandbox.url}/v1/admin/procedures/sadv:AC-012", timeout=5).json() == {"revision": 3}
+    assert requests.get(f"{sandbox.url}/v1/catalog/procedures/sadv:AC-012", timeout=5).status_code == 404
+    assert requests.post(f"{sandbox.url}/v1/catalog", timeout=5).status_code == 405
+    result = synced.sync_once()
+    assert (result.revision, result.updated, result.removed) == (3, ["sadv:PRE-001"], ["sadv:AC-012"])
+    gone = requests.get(f"{sandbox.url}/v1/catalog/changes", params={"since": "0"}, timeout=5)
+    assert gone.status_code == 410  # history starts at revision 1: older kiosks need the snapshot
+    assert gone.headers["Content-Type"] == "application/problem+json"
