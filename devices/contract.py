@@ -282,8 +282,8 @@ class _Worker:
 
     def __init__(self, name: str):
         self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future] | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._loop, name=f"device-{name}", daemon=True)
-        self._thread.start()
+        self.thread = threading.Thread(target=self._loop, name=f"device-{name}", daemon=True)
+        self.thread.start()
 
     def submit(self, fn: Callable[[], T]) -> Future:
         future: Future = Future()
@@ -425,6 +425,8 @@ class Adapter:
     def call(self, fn: Callable[[], T], timeout_s: float | None = None) -> T:
         """Run `fn` on the worker with a deadline; a stuck worker is replaced, not waited for."""
         deadline = self.timeout_s if timeout_s is None else timeout_s
+        if threading.current_thread() is self._worker.thread:
+            return fn()  # already on the worker (an operation calling another): queueing would deadlock
         future = self._worker.submit(fn)
         try:
             return future.result(timeout=deadline)
