@@ -23,6 +23,7 @@ import json
 import logging
 import random
 import re
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -169,6 +170,8 @@ class CatalogSync:
                                    self._state_after(manifest, fetched, document), manifest.digest)
         except StoreError as error:
             raise SyncError(error.reason, str(error)) from None
+        except sqlite3.Error as error:  # disk full, locked, corrupt: the transaction rolled back
+            raise SyncError("store", f"the catalog database refused the update ({error})") from None
         return _diff("snapshot", manifest.revision, state.get("revision"), before, document["procedures"])
 
     def _apply_changes(self, state: dict[str, Any], fetched: _Fetched) -> SyncResult:
@@ -189,6 +192,8 @@ class CatalogSync:
                                      self._state_after(manifest, fetched, document), manifest.digest)
         except StoreError as error:
             raise SyncError(error.reason, str(error)) from None
+        except sqlite3.Error as error:  # disk full, locked, corrupt: the transaction rolled back
+            raise SyncError("store", f"the catalog database refused the update ({error})") from None
         return SyncResult("changes", manifest.revision, state.get("revision"),
                           added=[r["id"] for r in upserts if r["id"] not in existing],
                           updated=[r["id"] for r in upserts if r["id"] in existing], removed=tombstones)

@@ -173,3 +173,21 @@ def test_sandbox_data_dir_keeps_key_and_revisions(tmp_path):
     again = create_app(data_dir=tmp_path / "sb")
     assert again.catalog.revision == 2 and again.catalog.procedures["sadv:PRE-001"]["popularity"] == 5
     assert (tmp_path / "sb" / "signing.pub").read_text().startswith("ed25519:")
+
+
+def test_database_failure_during_apply_keeps_previous_catalog(synced, sandbox, store, monkeypatch):
+    import sqlite3
+
+    sandbox.app.catalog.publish(upserts=[dict(store.get(PROBE), popularity=4)])
+    real_categories = store._replace_categories
+
+    def disk_full(categories):
+        real_categories(categories)
+        raise sqlite3.OperationalError("database or disk is full")
+    monkeypatch.setattr(store, "_replace_categories", disk_full)
+    with pytest.raises(SyncError) as failure:
+        synced.sync_once()
+    assert failure.value.reason == "store" and "disk is full" in str(failure.value)
+    monkeypatch.undo()
+    assert store.revision() == 1 and store.get(PROBE)["popularity"] != 4
+    assert store.status()["last_error"]["reason"] == "store"
