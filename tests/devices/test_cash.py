@@ -181,3 +181,25 @@ def test_unplugged_and_plugged_back_without_restarting(bus, ui):
         assert ui.wait_event("credit.accepted").data["cents"] == 200
     assert adapter.status().counters.reconnects == 1
     adapter.close()
+
+
+def test_simulator_process_signals_ready_before_the_host_opens(pty_pair):
+    """The separate-process pattern: the simulator opens its end, says READY, then the host opens."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        ["timeout", "30", sys.executable, "-m", "devices.sim", "cctalk", "--device", pty_pair.device,
+         "--lifetime", "20", "hopper=3"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "READY"  # bounded by `timeout 30`
+        adapter = cash_for(pty_pair)
+        assert adapter.open().state == State.READY
+        assert adapter.acceptance().can_give_change
+        adapter.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=5)

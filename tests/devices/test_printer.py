@@ -242,3 +242,17 @@ def test_model_firmware_and_serial_come_from_the_printer(peer):
         "SIM-T20", "1.02 ESC/POS", "SIM0001234")
     assert dict(capabilities.details)["code_page"] == "CP858"
     assert {"cut", "status.realtime", "qr.native", "reprint"} <= capabilities.features
+
+
+def test_serial_printer_over_a_pty_pair(pty_pair):
+    from devices.sim.servers import SerialPeerThread
+
+    printer = SimPrinter(paper="low")
+    with SerialPeerThread(printer, pty_pair.device, lifetime_s=20):
+        adapter = PrinterAdapter("printer", "escpos",
+                                 parse_device_url(f"serial://{pty_pair.host}?baudrate=38400&timeout=0.5"))
+        assert adapter.open().supply("paper") == Supply.LOW
+        assert adapter.print_receipt(make_receipt()).completed
+        adapter.close()
+    decoded = decode(bytes(printer.received))
+    assert decoded.cuts == 1 and decoded.code_pages == ["cp858"] and decoded.unknown == []
