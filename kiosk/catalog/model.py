@@ -526,3 +526,22 @@ def amount_due(cost: Mapping[str, Any], on: dt.date) -> Decimal | None:
     if discount is not None:
         amount -= amount * Decimal(discount["percent"]) / 100
     return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+NO_KIOSK_ACTIONS: Mapping[str, Any] = {"pay": False, "request": False, "print": False, "account": None,
+                                       "id_methods": ()}
+
+
+def kiosk_actions(record: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What the kiosk may do for a procedure: {pay, request, print, account, id_methods}.
+
+    Only active procedures offer actions; a suspended one is shown (with its notice) but cannot be
+    paid or requested at the kiosk, and one without a kiosk channel is information only."""
+    if record.get("status") != "active":
+        return NO_KIOSK_ACTIONS
+    for channel_record in record.get("channels") or ():
+        if channel_record.get("type") == "kiosk" and channel_record.get("kiosk"):
+            actions = channel_record["kiosk"]
+            return {"pay": actions["pay"], "request": actions["request"], "print": actions["print"],
+                    "account": actions.get("account"), "id_methods": tuple(actions.get("id_methods") or ())}
+    return NO_KIOSK_ACTIONS

@@ -117,3 +117,15 @@ def test_amount_due_follows_dates_in_force_and_discounts():
                       dt.date(2026, 5, 5)) is None
     odd = dict(cost, amount="204.50", discounts=[{"from": "2026-01-01", "to": "2026-01-31", "percent": "12"}])
     assert amount_due(odd, dt.date(2026, 1, 10)) == Decimal("179.96")  # 179.96 exactly: 204.50 * 0.88
+
+
+def test_kiosk_actions_for_the_navigation_tree():
+    from kiosk.catalog.model import kiosk_actions
+
+    records = {r["id"]: r for r in build_sample()["procedures"]}
+    predial = kiosk_actions(records["sadv:PRE-001"])
+    assert (predial["pay"], predial["request"], predial["print"]) == (True, False, True)
+    assert predial["account"] == "clave_catastral"
+    assert kiosk_actions(records["sadv:RC-002"])["pay"] is False  # birth registration: in person only
+    suspended = dict(records["sadv:PRE-004"], status="suspended")
+    assert kiosk_actions(suspended)["request"] is False

@@ -74,3 +74,19 @@ def test_service_from_config_syncs_into_the_data_dir(tmp_path, sandbox, key_dir)
     assert result is not None and result.revision == 1
     assert store_path(config) == tmp_path / "d" / "catalog.sqlite" and store_path(config).exists()
     service.sync.store.close()
+
+
+def test_start_never_waits_for_a_slow_server(make_sync, sandbox):
+    import time
+
+    done = threading.Event()
+    sandbox.app.inject(Fault(delay_s=1.0))
+    service = CatalogSyncService(make_sync(), interval_s=3600, on_change=lambda result: done.set())
+    started = time.perf_counter()
+    service.start()
+    assert time.perf_counter() - started < 0.2  # the caller (the UI thread) goes on at once
+    try:
+        assert not done.is_set()
+        assert done.wait(10)
+    finally:
+        assert service.stop(10)
