@@ -20,6 +20,10 @@ VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
 PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
 
 
+class PcscUnavailable(RuntimeError):
+    pass
+
+
 def missing_requirements() -> str:
     """Empty when pcscd, the vpcd driver and pyscard are all here; else what is missing."""
     missing = []
@@ -72,8 +76,11 @@ class PcscDaemon:
         return self.process is not None
 
     def ensure(self, wait_s: float = 8.0) -> None:
-        if _daemon_answers() and self._wait_for_vpcd(wait_s):
-            return
+        if _daemon_answers():
+            if self._wait_for_vpcd(wait_s):
+                return
+            raise PcscUnavailable("a pcscd that is not ours runs without the vpcd reader "
+                                  "(restart pcscd after installing vsmartcard-vpcd)")
         self.start(wait_s)
 
     def start(self, wait_s: float = 8.0) -> None:
@@ -85,7 +92,7 @@ class PcscDaemon:
         )
         if not self._wait_for_vpcd(wait_s):
             self.stop()
-            raise RuntimeError("pcscd started but vpcd is not listening on 127.0.0.1:35963")
+            raise PcscUnavailable("pcscd started but vpcd is not listening on 127.0.0.1:35963")
 
     def stop(self) -> None:
         if self.process is None:
