@@ -22,6 +22,7 @@ from kiosk import sdnotify
 from kiosk.context import KioskContext, build_context
 from kiosk.i18n import endonym
 from kiosk.idle import IdlePhase
+from kiosk.journey import load_in_background
 from kiosk.logs import event
 from kiosk.navigation import HOME, Place
 from screens import dialog_classes, screen_classes
@@ -61,6 +62,7 @@ class KioskApp(App):
         self.ctx.navigator.add_listener(self._show)
         self.ctx.translator.add_listener(self._language_switched)
         self.ctx.sessions.on_wipe(self._wipe_views)
+        self.ctx.catalog.on_change(lambda _snapshot: self._show(self.ctx.navigator.current))
         self._refresh_chrome(root)
         return root
 
@@ -70,10 +72,15 @@ class KioskApp(App):
         Clock.schedule_interval(self._check_idle, IDLE_CHECK_S)
         Window.bind(on_flip=self._first_frame_drawn)
         self._show(self.ctx.navigator.current)
+        load_in_background(self.ctx.config.data_path / "catalog.sqlite", self.ctx.config.kiosk.languages,
+                           deliver=lambda snapshot: Clock.schedule_once(lambda _dt: self.ctx.catalog.replace(snapshot)))
         interval = sdnotify.watchdog_interval_s()
         if interval:
             # Pinged from the UI clock: a frozen UI stops the pings and systemd restarts us.
             Clock.schedule_interval(lambda _dt: sdnotify.ping_watchdog(), interval)
+
+    def open_settings(self, *_args: Any) -> bool:
+        return False  # Kivy's settings panel (F1) is not for citizens
 
     def on_stop(self) -> None:
         sdnotify.stopping()

@@ -10,12 +10,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from kiosk.actions import KioskActions
 from kiosk.config import Config
 from kiosk.helpdesk import HelpDesk
 from kiosk.i18n import Translator
 from kiosk.idle import IdleMonitor
+from kiosk.journey import CitizenCatalog
 from kiosk.navigation import Navigator
-from kiosk.navtree import NavNode, starter_tree
+from kiosk.navtree import NavNode
 from kiosk.session import SessionController
 from kiosk.speech import EspeakSynthesizer, Speaker
 from kiosk.theme import TEXT_SCALES, Theme
@@ -30,7 +32,8 @@ class KioskContext:
     sessions: SessionController
     help: HelpDesk
     base_theme: Theme
-    nav_tree: NavNode
+    catalog: CitizenCatalog
+    actions: KioskActions
     speaker: Speaker
     now: Callable[[], float]
 
@@ -39,6 +42,11 @@ class KioskContext:
         options = self.sessions.session.accessibility
         return self.base_theme.with_options(high_contrast=options.high_contrast,
                                             text_scale=TEXT_SCALES[options.text_step])
+
+    @property
+    def nav_tree(self) -> NavNode:
+        """The navigation tree in the citizen's language, from the catalog being shown."""
+        return self.catalog.tree(self.translator.language)
 
     def next_language(self) -> str:
         """The language the language button offers: the next one in the configured list."""
@@ -74,7 +82,8 @@ def build_context(config: Config, now: Callable[[], float] = time.monotonic) -> 
         sessions=sessions,
         help=help_desk,
         base_theme=theme,
-        nav_tree=starter_tree(),
+        catalog=CitizenCatalog(config.kiosk.languages),
+        actions=KioskActions(),
         speaker=speaker,
         now=now,
     )

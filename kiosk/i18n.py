@@ -76,14 +76,19 @@ def N_(message: str) -> str:
 
 
 _MESSAGE_CALL = re.compile(r"""\b(?:_|N_|tr\._)\(\s*(?P<q>["'])(?P<text>(?:\\.|(?!(?P=q)).)*)(?P=q)\s*\)""")
+# Plural messages: _n("{n} día", "{n} días", n) and the tuples of singular/plural pairs beside them.
+_PLURAL_PAIR = re.compile(r"""\(\s*"(?P<singular>[^"]*\{\w+\}[^"]*)",\s*"(?P<plural>[^"]*\{\w+\}[^"]*)"\s*[,)]""")
 
 
 def messages_in_sources(paths: Iterable[Path]) -> set[str]:
     """Every literal passed to _(), N_() or tr._() in the given .py and .kv files."""
     found: set[str] = set()
     for path in paths:
-        for match in _MESSAGE_CALL.finditer(path.read_text(encoding="utf-8")):
+        text = path.read_text(encoding="utf-8")
+        for match in _MESSAGE_CALL.finditer(text):
             found.add(match.group("text"))
+        for match in _PLURAL_PAIR.finditer(text):
+            found.add(match.group("singular"))
     return found
 
 
@@ -114,7 +119,9 @@ def missing_translations(root: Path, locale_dir: Path = LOCALE_DIR) -> dict[str,
     missing: dict[str, set[str]] = {}
     for po_path in sorted(locale_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
         language = po_path.parent.parent.name
-        translated = {entry.msgid for entry in polib.pofile(str(po_path)) if entry.msgstr and not entry.obsolete}
+        translated = {entry.msgid for entry in polib.pofile(str(po_path))
+                      if (entry.msgstr or (all(entry.msgstr_plural.values()) and entry.msgstr_plural))
+                      and not entry.obsolete}
         gaps = used - translated
         if gaps:
             missing[language] = gaps

@@ -32,11 +32,27 @@ def run_tour(config: Config, out_dir: Path) -> list[Path]:
 
     EventLoop.ensure_window()
     clock = ManualClock()
-    app = uidriver.start_app(KioskApp(build_context(config, now=clock)))
+    ctx = build_context(config, now=clock)
+    app = uidriver.start_app(KioskApp(ctx))
+    show_some_catalog(ctx, uidriver)
     try:
         return _visit_all(app, clock, out_dir)
     finally:
         uidriver.stop_app(app)
+
+
+def show_some_catalog(ctx, ui) -> None:
+    """The synced catalog if the kiosk has one, else the bundled sample (and say which)."""
+    from kiosk.journey import sample_snapshot
+
+    store = ctx.config.data_path / "catalog.sqlite"
+    try:
+        ui.pump_until(lambda: not ctx.catalog.snapshot.empty, timeout_s=10 if store.exists() else 0)
+        source = str(store)
+    except TimeoutError:
+        ctx.catalog.replace(sample_snapshot(ctx.config.kiosk.languages))
+        source = "the bundled sample catalog"
+    logging.getLogger("kiosk.tour").info("tour.catalog", extra={"fields": {"source": source}})
 
 
 def tour_steps(app, clock: ManualClock) -> Iterator[str]:
@@ -49,6 +65,14 @@ def tour_steps(app, clock: ManualClock) -> Iterator[str]:
     yield "home"
     ui.tap(ui.find(contains=ctx.translator.gettext("Trámites y requisitos")))
     yield "menu"
+    ui.tap(ui.find(contains=ctx.nav_tree.find("procedures").children[0].title))
+    ui.tap(app.screens["menu"].ids.options.children[-1])
+    yield "procedure"
+    ui.tap(ui.find(id="home_button"))
+    ui.tap(ui.find(contains=ctx.translator.gettext("Buscar")))
+    for letter in "PREDAL":  # a misspelling, as citizens type
+        ui.tap(ui.find(text=letter))
+    yield "search"
     ui.tap(ui.find(id="help_button"))
     yield "help"
     ui.tap(ui.find(id="cancel_button"))

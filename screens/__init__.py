@@ -8,8 +8,11 @@ def screen_classes() -> dict[str, type]:
     from screens.attract import AttractScreen
     from screens.home import HomeScreen
     from screens.menu import MenuScreen
+    from screens.procedure import ProcedureScreen
+    from screens.search import SearchScreen
 
-    return {"attract": AttractScreen, "home": HomeScreen, "menu": MenuScreen}
+    return {"attract": AttractScreen, "home": HomeScreen, "menu": MenuScreen, "search": SearchScreen,
+            "procedure": ProcedureScreen}
 
 
 def dialog_classes() -> dict[str, type]:

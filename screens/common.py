@@ -15,8 +15,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from kivy.core.text import Label as CoreLabel
 from kivy.lang import Builder, Observable
-from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
@@ -108,6 +109,44 @@ class OptionButton(ButtonBehavior, BoxLayout):
         return super().on_touch_down(touch)
 
 
+class Pager(BoxLayout):
+    """Large "Anterior" / "Siguiente" buttons with "Página n de m": long content is paged,
+    never put in a small scroll area. Emits on_turn(page) when the page changes."""
+
+    page = NumericProperty(0)
+    count = NumericProperty(1)
+    __events__ = ("on_turn",)
+
+    def turn(self, step: int) -> None:
+        page = max(0, min(self.count - 1, self.page + step))
+        if page != self.page:
+            self.page = page
+            self.dispatch("on_turn", page)
+
+    def on_turn(self, page: int) -> None:
+        """The owning screen shows the page."""
+
+
+def text_height(text: str, font_size: float, width: float, bold: bool = False) -> float:
+    """Rendered height of wrapped text, for cutting content into pages that fit."""
+    label = CoreLabel(text=text, font_size=font_size, bold=bold, text_size=(width, None))
+    label.refresh()
+    return label.texture.height if label.texture else 0.0
+
+
+def paginate(heights: list[float], available: float, spacing: float) -> list[list[int]]:
+    """Indexes of items per page, filling each page up to `available` height."""
+    pages: list[list[int]] = [[]]
+    used = 0.0
+    for index, height in enumerate(heights):
+        if pages[-1] and used + height > available:
+            pages.append([])
+            used = 0.0
+        pages[-1].append(index)
+        used += height + spacing
+    return pages
+
+
 class KioskScreen(Screen):
     """A view of one Place. Subclasses override show() and reset(); they hold no logic."""
 
@@ -157,4 +196,11 @@ class KioskRoot(BoxLayout):
     can_go_back = BooleanProperty(False)
     at_home = BooleanProperty(True)
     next_language = StringProperty("")
+
+    def on_touch_down(self, touch: Any) -> bool:
+        # The bars come first: help, back and language must work whatever a screen draws.
+        for bar in (self.ids.top_bar, self.ids.bottom_bar):
+            if bar.collide_point(*touch.pos):
+                return bar.dispatch("on_touch_down", touch)
+        return super().on_touch_down(touch)
 

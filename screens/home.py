@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from kiosk.navtree import MAX_HOME_OPTIONS
 from screens.common import KioskScreen, load_kv
 from screens.menu import fill_options
 
@@ -12,7 +13,7 @@ from screens.menu import fill_options
 class HomeScreen(KioskScreen):
     def show(self, params: Mapping[str, Any]) -> None:
         tree = self.ctx.nav_tree
-        fill_options(self.ids.options, tree.children[:3], self.ctx)
+        fill_options(self.ids.options, tree.children[:MAX_HOME_OPTIONS], self.ctx)
 
     def reset(self) -> None:
         self.ids.options.clear_widgets()

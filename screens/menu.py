@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from kiosk.navtree import NavNode
-from screens.common import KioskScreen, OptionButton, load_kv, tr
+from kivy.app import App
+from kivy.properties import ListProperty, NumericProperty
+
+from kiosk.navtree import MAX_OPTIONS, NavNode
+from screens.common import KioskScreen, OptionButton, load_kv, paginate, text_height, tr
 
 
 def node_text(node: NavNode, ctx) -> tuple[str, str]:
@@ -22,11 +25,35 @@ def fill_options(container, nodes: Iterable[NavNode], ctx) -> None:
         title, subtitle = node_text(node, ctx)
         button = OptionButton(text=title, subtitle=subtitle, speak=f"{title}. {subtitle}".strip(" ."))
         button.node_id = node.id
-        button.bind(on_release=lambda _button, target=node: ctx.navigator.go(target.screen, node=target.id))
+        button.bind(on_release=lambda _button, target=node: go_to(ctx, target))
         container.add_widget(button)
 
 
+def go_to(ctx, node: NavNode) -> None:
+    if node.procedure_id:
+        ctx.navigator.go("procedure", procedure=node.procedure_id)
+    else:
+        ctx.navigator.go(node.screen, node=node.id)
+
+
+def option_heights(nodes: list[NavNode], ctx, width: float) -> list[float]:
+    """How tall each OptionButton will be, measured from its texts (see common.kv)."""
+    theme = App.get_running_app().theme
+    inner = width - theme.mm(10)
+    heights = []
+    for node in nodes:
+        title, subtitle = node_text(node, ctx)
+        content = text_height(title, theme.body_px, inner, bold=True) + theme.mm(8)
+        if subtitle:
+            content += text_height(subtitle, theme.body_px, inner) + theme.mm(1.5)
+        heights.append(max(theme.option_px, content))
+    return heights
+
+
 class MenuScreen(KioskScreen):
+    page = NumericProperty(0)
+    pages = ListProperty([])
+
     def show(self, params: Mapping[str, Any]) -> None:
         node = self.ctx.nav_tree.find(params.get("node", ""))
         if node is None:
@@ -34,13 +61,32 @@ class MenuScreen(KioskScreen):
             self.ids.empty.text = tr._("Esta opción ya no está disponible. Toque «Inicio» para volver a empezar.")
             return
         self.title = node_text(node, self.ctx)[0]
-        fill_options(self.ids.options, node.children[:6], self.ctx)
         self.ids.empty.text = "" if node.children else tr._(
             "Por ahora este kiosco no puede mostrar esta sección. Toque «Ayuda» y una persona le atenderá."
         )
+        self._nodes = list(node.children[:MAX_OPTIONS])
+        self.pages = self._paginate(self._nodes)
+        self.turn_to(0)
+
+    def turn_to(self, page: int) -> None:
+        self.page = page
+        nodes = [self._nodes[index] for index in self.pages[page]] if self.pages else []
+        fill_options(self.ids.options, nodes, self.ctx)
+
+    def _paginate(self, nodes: list[NavNode]) -> list[list[int]]:
+        """Six choices fit on a page at normal text; larger text may need two pages."""
+        theme = App.get_running_app().theme
+        width, height = self.manager.size if self.manager else self.size
+        title = text_height(self.title, theme.title_px, width - 2 * theme.margin_px, bold=True)
+        available = height - title - theme.target_px - 2 * theme.margin_px - 3 * theme.gap_px * 2
+        heights = option_heights(nodes, self.ctx, width - 2 * theme.margin_px)
+        return paginate(heights, available, self.ids.options.spacing)
 
     def reset(self) -> None:
         self.title = ""
+        self._nodes = []
+        self.pages = []
+        self.page = 0
         self.ids.options.clear_widgets()
         self.ids.empty.text = ""
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from PIL import Image, ImageStat
 
 ROOT = Path(__file__).resolve().parent.parent
-VIEWS = {"attract", "home", "menu", "help", "display", "idle"}
+VIEWS = {"attract", "home", "menu", "procedure", "search", "help", "display", "idle"}
 
 
 def headless_env(tmp_path: Path) -> dict[str, str]:

@@ -63,6 +63,21 @@ def app(window, clock, config) -> Iterator:
     uidriver.stop_app(kiosk_app)
 
 
+@pytest.fixture(scope="session")
+def sample_snapshot():
+    from kiosk.journey import sample_snapshot as build
+
+    return build(TEST_CONFIG.kiosk.languages)
+
+
+@pytest.fixture
+def catalog_app(app, sample_snapshot, ui):
+    """The app showing the bundled sample catalog, as if it had just synced it."""
+    app.ctx.catalog.replace(sample_snapshot)
+    ui.pump(1)
+    return app
+
+
 @pytest.fixture
 def ui():
     from kiosk import uidriver

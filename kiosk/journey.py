@@ -1,0 +1,131 @@
+"""What the citizen's screens read: navigation trees, procedure records and pages, search.
+
+A `CatalogSnapshot` is built from the catalog store in one go (off the UI thread: it reads
+SQLite and builds a tree per language and a search index) and then swapped in whole, so the
+screens never see half of an old catalog and half of a new one. Before the first catalog
+arrives the snapshot is empty and the tree offers only the three intents.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kiosk.i18n import Translator
+from kiosk.logs import event
+from kiosk.navtree import NavNode, build_tree, starter_tree, text_in
+
+log = logging.getLogger("kiosk.journey")
+Record = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class CatalogSnapshot:
+    revision: int | None = None
+    trees: Mapping[str, NavNode] = field(default_factory=dict)
+    records: Mapping[str, Record] = field(default_factory=dict)
+    followers: Mapping[str, tuple[Record, ...]] = field(default_factory=dict)
+    search_index: Any = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.records
+
+
+def build_snapshot(categories: Sequence[Record], procedures: Sequence[Record], languages: Sequence[str],
+                   revision: int | None = None, search_index: Any = None) -> CatalogSnapshot:
+    trees = {}
+    for language in languages:
+        translator = Translator(language)
+        trees[language] = build_tree(categories, procedures, language, translator.gettext)
+    records = {record["id"]: record for record in procedures}
+    followers: dict[str, list[Record]] = {}
+    for record in procedures:
+        for requirement in record.get("requirements", ()):
+            other = requirement.get("procedure_id")
+            if other and other != record["id"]:
+                followers.setdefault(other, []).append(record)
+    return CatalogSnapshot(revision, trees, records, {k: tuple(v) for k, v in followers.items()}, search_index)
+
+
+def snapshot_from_store(store: Any, languages: Sequence[str]) -> CatalogSnapshot:
+    """Read everything needed from the catalog store (any thread; the store opens its own connection)."""
+    procedures = store.list_active()
+    return build_snapshot(store.categories(), procedures, languages, store.revision(), store.search_index())
+
+
+class CitizenCatalog:
+    def __init__(self, languages: Sequence[str]):
+        self.languages = tuple(languages)
+        self.snapshot = CatalogSnapshot()
+        self._listeners: list[Callable[[CatalogSnapshot], None]] = []
+
+    def on_change(self, listener: Callable[[CatalogSnapshot], None]) -> None:
+        self._listeners.append(listener)
+
+    def replace(self, snapshot: CatalogSnapshot) -> None:
+        """Swap in a new catalog (call on the UI thread)."""
+        self.snapshot = snapshot
+        event(log, "catalog.shown", revision=snapshot.revision, procedures=len(snapshot.records))
+        for listener in list(self._listeners):
+            listener(snapshot)
+
+    def tree(self, language: str) -> NavNode:
+        trees = self.snapshot.trees
+        return trees.get(language) or trees.get(self.languages[0]) or starter_tree()
+
+    def procedure(self, procedure_id: str) -> Record | None:
+        return self.snapshot.records.get(procedure_id)
+
+    def followers(self, procedure_id: str) -> tuple[Record, ...]:
+        return self.snapshot.followers.get(procedure_id, ())
+
+    def search(self, text: str, limit: int = 6) -> list[Any]:
+        index = self.snapshot.search_index
+        if index is None or not text.strip():
+            return []
+        return index.search(text, limit)
+
+
+SAMPLE_CATALOG = Path(__file__).resolve().parent / "data" / "sample-catalog.json"
+
+
+def sample_snapshot(languages: Sequence[str], path: Path = SAMPLE_CATALOG) -> CatalogSnapshot:
+    """The bundled sample catalog, for the tour and tests (a kiosk serves what it synced)."""
+    from kiosk.catalog.search import SearchIndex
+
+    document = json.loads(path.read_text(encoding="utf-8"))
+    active = [p for p in document["procedures"] if p.get("status") == "active"]
+    names = {c["id"]: text_in(c.get("name"), "es") for c in document["categories"]}
+    return build_snapshot(document["categories"], active, languages, document.get("revision"),
+                          SearchIndex(active, names))
+
+
+def load_in_background(store_path: Path, languages: Sequence[str],
+                       deliver: Callable[[CatalogSnapshot], None]) -> threading.Thread | None:
+    """Read the synced catalog in a worker thread; `deliver` receives it (hop to the UI there)."""
+    if not store_path.exists():
+        return None
+
+    def work() -> None:
+        from offline_cache.catalog_store import CatalogStore
+
+        store = CatalogStore(store_path)
+        try:
+            snapshot = snapshot_from_store(store, languages)
+        except Exception as error:  # a damaged store must not take the kiosk down; keep what is shown
+            event(log, "catalog.load_failed", level=logging.ERROR, reason=type(error).__name__)
+            return
+        finally:
+            store.close()
+        if not snapshot.empty:
+            deliver(snapshot)
+
+    thread = threading.Thread(target=work, name="catalog-load", daemon=True)
+    thread.start()
+    return thread
