@@ -60,6 +60,7 @@ class CatalogState:
         self.oldest_since: int = self.revision  # a kiosk at this revision or later can get a delta
         self._history: list[_Change] = []
         self._snapshot: Published | None = None
+        self._signed_at = dt.datetime.now(dt.UTC)
 
     # ---- publishing ------------------------------------------------------------------------
 
@@ -113,9 +114,16 @@ class CatalogState:
 
     def snapshot(self) -> Published:
         with self._lock:
+            now = dt.datetime.now(dt.UTC)
             if self._snapshot is None:
                 body = json.dumps(self.document(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
                 self._snapshot = self.sign(body, "snapshot", self.revision, len(self.procedures))
+                self._signed_at = now
+            elif now - self._signed_at > self.lifetime / 2:
+                # Re-sign the same bytes well before expiry, so kiosks polling an unchanged
+                # catalog keep getting fresh manifests (the freeze defence depends on it).
+                self._snapshot = self.sign(self._snapshot.body, "snapshot", self.revision, len(self.procedures))
+                self._signed_at = now
             return self._snapshot
 
     def changes(self, since: int) -> Published | None:

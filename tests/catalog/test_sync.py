@@ -191,3 +191,15 @@ def test_database_failure_during_apply_keeps_previous_catalog(synced, sandbox, s
     monkeypatch.undo()
     assert store.revision() == 1 and store.get(PROBE)["popularity"] != 4
     assert store.status()["last_error"]["reason"] == "store"
+
+
+def test_unchanged_catalog_keeps_getting_fresh_manifests(synced, sandbox, store):
+    import datetime as dt
+
+    state = sandbox.app.catalog
+    first = state.snapshot().manifest
+    state._signed_at -= state.lifetime  # as if the snapshot was signed a week ago
+    assert state.snapshot().manifest != first
+    store.update_state(expires_at=(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)).isoformat())
+    synced.sync_once()  # a 304 with the re-signed manifest
+    assert dt.datetime.fromisoformat(store.status()["expires_at"]) > dt.datetime.now(dt.UTC) + dt.timedelta(days=6)
