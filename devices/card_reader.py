@@ -190,7 +190,8 @@ def transmit(session: CardSession, apdu: bytes) -> tuple[bytes, int]:
 
 
 def select_applet(session: CardSession) -> None:
-    _, sw = transmit(session, bytes([0x00, 0xA4, 0x04, 0x0C, len(ESTEID_AID)]) + ESTEID_AID)
+    # P2=00 asks for the FCI, as the DigiDoc reader does (T=0 readers then see 61xx: handled).
+    _, sw = transmit(session, bytes([0x00, 0xA4, 0x04, 0x00, len(ESTEID_AID)]) + ESTEID_AID)
     if sw in (0x6A82, 0x6A86, 0x6D00, 0x6E00):
         raise DeviceError("card.foreign", f"SELECT AID: SW {sw:04X}")
     _check(sw, "SELECT AID")

@@ -256,3 +256,10 @@ def test_serial_printer_over_a_pty_pair(pty_pair):
         adapter.close()
     decoded = decode(bytes(printer.received))
     assert decoded.cuts == 1 and decoded.code_pages == ["cp858"] and decoded.unknown == []
+
+
+def test_image_qr_for_printers_without_native_qr():
+    decoded = decode(render_receipt(make_receipt(), qr="image"))
+    assert decoded.qr_codes == [] and len(decoded.images) == 1
+    width, height = decoded.images[0]
+    assert width >= 100 and height >= 100 and decoded.cuts == 1 and decoded.unknown == []
