@@ -196,10 +196,17 @@ def test_database_failure_during_apply_keeps_previous_catalog(synced, sandbox, s
 def test_unchanged_catalog_keeps_getting_fresh_manifests(synced, sandbox, store):
     import datetime as dt
 
+    from kiosk.catalog import signing
+    from kiosk.sandbox.state import Published
+
     state = sandbox.app.catalog
-    first = state.snapshot().manifest
-    state._signed_at -= state.lifetime  # as if the snapshot was signed a week ago
-    assert state.snapshot().manifest != first
+    current = state.snapshot()
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=6)  # as if signed six days ago, expiring tomorrow
+    manifest = signing.build_manifest("snapshot", 1, current.body, state.digest(), len(state.procedures), now=past)
+    state._snapshot = Published(current.body, signing.sign_manifest(manifest, state.key), current.etag)
+    state._signed_at = past
+    stale = state._snapshot.manifest
+    assert state.snapshot().manifest != stale
     store.update_state(expires_at=(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)).isoformat())
     synced.sync_once()  # a 304 with the re-signed manifest
     assert dt.datetime.fromisoformat(store.status()["expires_at"]) > dt.datetime.now(dt.UTC) + dt.timedelta(days=6)
