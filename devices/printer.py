@@ -288,7 +288,7 @@ class PrinterAdapter(Adapter):
             return
         self._apply(self._read_state())
 
-    def _apply(self, status: PrinterState) -> None:
+    def _apply(self, status: PrinterState, keep_busy: bool = False) -> None:
         if not status.answered:
             self._set_supply("paper", Supply.UNKNOWN)
             raise DeviceError("status_unknown", "no DLE EOT answer")
@@ -306,6 +306,8 @@ class PrinterAdapter(Adapter):
         ):
             if fault:
                 raise DeviceError(code)
+        if keep_busy:
+            return  # mid-job: stay BUSY instead of flapping to READY between blocks
         if status.paper_low:
             self._set_state(State.DEGRADED, "printer.paper_low")
         else:
@@ -322,7 +324,7 @@ class PrinterAdapter(Adapter):
         for index, block in enumerate(blocks, start=1):
             try:
                 self.link.write(block)
-                self._probe()  # DLE EOT after every block: paper out mid-receipt shows up here
+                self._after_block(last=index == len(blocks))
             except DeviceError as error:
                 self._fail(error)
                 self._note_error(error.code)
@@ -331,6 +333,16 @@ class PrinterAdapter(Adapter):
         self._bump(operations=1)
         self._emit("print.completed", job_id=job_id)
         return PrintResult(job_id, True, "ok", len(blocks), len(blocks))
+
+    def _after_block(self, last: bool) -> None:
+        """DLE EOT after every block: paper running out mid-receipt shows up here."""
+        if isinstance(self.link, FileLink):
+            if last:
+                self._probe()
+            return
+        if not self.link.present():
+            raise DeviceError("transport.no_device", "printer node is gone")
+        self._apply(self._read_state(), keep_busy=not last)
 
     # --- public API ---
 

@@ -167,6 +167,8 @@ def test_paper_out_mid_print_is_detected_and_the_receipt_can_be_reprinted(peer, 
     assert adapter.status().state == State.ERROR
     ui.wait_event("print.incomplete")
     ui.wait_event("paper.out")
+    states = [e.data["state"] for e in ui.kinds("state.changed")]
+    assert states == ["ready", "busy", "error"]  # no READY/BUSY flapping between blocks
 
     printer.paper, printer.paper_out_after = "ok", None  # the attendant loads a new roll
     printer.forget_output()
