@@ -113,14 +113,17 @@ class _Builder:
         self.order = {c["id"]: c.get("order", 0) for c in categories}
         self.language = language
         self.translate = translate
+        self._leaves: dict[str, NavNode] = {}  # every variant reuses the same leaf nodes
 
     def level(self, prefix: str, ranked: list[Mapping[str, Any]], promote: int) -> tuple[NavNode, ...]:
         if len(ranked) <= MAX_OPTIONS:
             return tuple(self.leaf(p) for p in ranked)
         promoted = [self.leaf(p) for p in ranked[:promote]]
+        promoted_ids = {node.procedure_id for node in promoted}
         by_category: dict[str, list[Mapping[str, Any]]] = {}
-        for procedure in sorted(ranked[promote:], key=lambda p: (-p.get("popularity", 0), p["id"])):
-            by_category.setdefault(_first_category(procedure), []).append(procedure)
+        for procedure in self.by_popularity(ranked):  # within a category, the most visited first
+            if procedure["id"] not in promoted_ids:
+                by_category.setdefault(_first_category(procedure), []).append(procedure)
         category_nodes = sorted(
             (self.category(prefix, category_id, members) for category_id, members in by_category.items()),
             key=lambda node: -node.weight,
@@ -129,8 +132,15 @@ class _Builder:
             category_nodes = list(category_nodes[0].children)
         return tuple(promoted) + fit(category_nodes, MAX_OPTIONS - len(promoted), self.group_of_groups(prefix))
 
+    @staticmethod
+    def by_popularity(procedures: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        return sorted(procedures, key=lambda p: (-p.get("popularity", 0), p["id"]))
+
     def leaf(self, procedure: Mapping[str, Any]) -> NavNode:
-        return NavNode(
+        cached = self._leaves.get(procedure["id"])
+        if cached is not None:
+            return cached
+        self._leaves[procedure["id"]] = node = NavNode(
             id=f"proc:{procedure['id']}",
             title=text_in(procedure.get("name"), self.language),
             subtitle=text_in(procedure.get("summary"), self.language),
@@ -138,6 +148,7 @@ class _Builder:
             screen="procedure",
             weight=float(procedure.get("popularity", 0)),
         )
+        return node
 
     def category(self, prefix: str, category_id: str, members: list[Mapping[str, Any]]) -> NavNode:
         category = self.categories.get(category_id, {})
