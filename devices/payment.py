@@ -30,6 +30,7 @@ from .urls import DeviceUrl
 
 STX, ETX, ACK, NAK = 0x02, 0x03, 0x06, 0x15
 RETRIES = 3
+MAX_FRAME = 1024
 
 # Response codes of the public Transbank reference that the kiosk must tell apart.
 APPROVED = "00"
@@ -150,6 +151,9 @@ class PaymentAdapter(Adapter):
             byte = self._byte(deadline)
             if byte is None:
                 return None
+            if byte == STX or len(raw) > MAX_FRAME:
+                raw = bytearray([STX])  # a frame cut short by noise: start again at the new STX
+                continue
             raw.append(byte)
             if byte == ETX:
                 check = self._byte(deadline)
@@ -165,6 +169,11 @@ class PaymentAdapter(Adapter):
                 if byte is None or byte == NAK:
                     break
                 if byte == ACK:
+                    return
+                if byte == STX:
+                    # The terminal is already answering, so it has our request even if its ACK was
+                    # lost in noise: resending now could start a second sale.
+                    self._buffer.insert(0, STX)
                     return
         raise DeviceError("transport.timeout", "no ACK from the terminal")
 

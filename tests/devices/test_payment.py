@@ -108,6 +108,23 @@ def test_bad_lrc_in_the_answer_is_naked_and_the_terminal_resends(terminal):
     assert peer.naks_received >= 1
 
 
+def test_a_garbled_ack_never_makes_the_kiosk_send_the_sale_twice(terminal):
+    peer, _, pair = terminal
+    adapter = adapter_for(pair)
+    adapter.open()
+    peer_feed = peer.feed
+
+    def garble_ack(data: bytes) -> bytes:
+        answer = peer_feed(data)
+        return b"\x7f" + answer[1:] if answer.startswith(b"\x06\x02") else answer  # ACK lost in noise
+
+    peer.feed = garble_ack
+    result = adapter.sale(100, "F-9")
+    adapter.close()
+    assert result.approved
+    assert [r[0] for r in peer.requests].count("0200") == 1
+
+
 def test_terminal_that_never_acks_is_a_timeout(terminal):
     _, wire, pair = terminal
     adapter = adapter_for(pair)
