@@ -49,8 +49,13 @@ class Supervisor:
         return {name: adapter.status() for name, adapter in self.adapters.items()}
 
     def _run(self) -> None:
-        for adapter in self.adapters.values():
-            adapter.open()
+        # In parallel: a printer that takes its full timeout must not hold up the card reader.
+        openers = [threading.Thread(target=adapter.open, name=f"open-{name}", daemon=True)
+                   for name, adapter in self.adapters.items()]
+        for opener in openers:
+            opener.start()
+        for opener in openers:
+            opener.join(timeout=60)
         while not self._stop.wait(self.interval_s):
             self.check_once()
 
