@@ -210,3 +210,37 @@ def test_cli_self_test_fails_with_a_reason_and_unknown_names_are_usage_errors(tm
     assert "timeout" in capsys.readouterr().err
     assert main(["devices", "--config", str(config)]) == 0
     assert "printer.cover_open" in capsys.readouterr().out
+
+
+def test_demo_configuration_end_to_end(ui):
+    """What the app does with the bundled sim devices: scan a bill, read the ID, pay, print."""
+    from datetime import datetime
+
+    from devices.printer import Receipt
+
+    adapters = create_adapters(load_config().devices, ui.call_soon)
+    for adapter in adapters.values():
+        adapter.subscribe(ui.record)
+    supervisor = Supervisor(adapters, interval_s=0.1)
+    supervisor.start()
+    try:
+        assert ui.pump_until(lambda: all(a.status().usable for a in adapters.values()), 5)
+        adapters["scanner"].simulator.scan("https://pagos.example.gob.mx/predial?ref=PRED-2026-000123")
+        assert ui.wait_event("scan").data["reference"] == "PRED-2026-000123"
+        identity = adapters["card_reader"].read_identity()
+        assert identity.id_number
+        cash = adapters["cash"].acceptance()
+        assert cash.can_give_change and 2000 in cash.bills_cents  # shown before the citizen pays
+        assert adapters["printer"].check_ready()  # DLE EOT before taking money
+        payments = []
+        payment = adapters["payment"]
+        payment.request(lambda: payment.sale(125050, "F-2026-000123"), lambda result, error: payments.append(result))
+        assert ui.pump_until(lambda: bool(payments), 5) and payments[0].approved
+        receipt = Receipt("Municipio de San Andrés del Valle", "F-2026-000123", "Predial 2026", "Bimestre 6",
+                          125050, payments[0].masked_card, datetime(2026, 11, 21, 10, 30), "kiosk-demo-01",
+                          "Palacio Municipal", "https://verifica.example/r/F-2026-000123")
+        assert adapters["printer"].print_receipt(receipt).completed
+        assert any("VISA **** 4242" in line for line in adapters["printer"].simulator.decoded().lines)
+    finally:
+        supervisor.stop()
+    assert ui.threads_seen == {ui.thread.name}
