@@ -11,7 +11,7 @@ the citizen's session. Profiles (URL option `profile`):
   esteid     personal data file (DF 5000, EF 5001..5008) of the Estonian ID card, no PIN
   auth_cert  authentication certificate (DF ADF1, EF 3401), parsed for name and serial number
 URL: pcsc://<reader name pattern>?profile=esteid ; the pattern is a case-insensitive substring
-(empty: the first reader). Sim options: card=normal|foreign|mute|remove_mid_read|absent.
+(empty: the first reader). Sim options: card=normal|foreign|mute|remove_mid_read|t0|absent.
 """
 
 from __future__ import annotations

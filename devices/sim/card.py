@@ -5,7 +5,8 @@ A000000077010800070000FE00000100, personal data in DF 5000 / EF 5001..5008 (UTF-
 authentication certificate in DF ADF1 / EF 3401 (DER, readable without PIN).
 
 Behaviours a test can choose: "normal", "foreign" (another applet: SELECT AID fails with 6A82),
-"mute" (answers the reset but never an APDU), "remove_mid_read" (taken out after a few APDUs).
+"mute" (answers the reset but never an APDU), "remove_mid_read" (taken out after a few APDUs),
+"t0" (T=0 conventions: 61xx after SELECT, fetched with GET RESPONSE; 6Cxx for a wrong Le).
 
 vpcd protocol: TCP to 127.0.0.1:35963; every message is a 2-byte big-endian length and a
 payload. One byte from vpcd is a control code (0 power off, 1 power on, 2 reset, 4 get ATR);
@@ -31,6 +32,7 @@ SW_NOT_FOUND = b"\x6a\x82"
 SW_NO_EF = b"\x69\x86"
 SW_BAD_INS = b"\x6d\x00"
 SW_WRONG_OFFSET = b"\x6b\x00"
+FCI = bytes.fromhex("6F0A8408A000000077010800")  # a short File Control Information template
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class VirtualIdCard:
         self._selected_df = b""
         self._selected_ef: bytes | None = None
         self._applet = False
+        self._pending = b""
 
     @property
     def atr(self) -> bytes:
@@ -118,7 +121,14 @@ class VirtualIdCard:
         ins, p1, p2 = apdu[1], apdu[2], apdu[3]
         data = apdu[5 : 5 + apdu[4]] if len(apdu) > 5 else b""
         if ins == 0xA4:
-            return self._select(p1, data)
+            answer = self._select(p1, data)
+            if self.behaviour == "t0" and p1 == 0x04 and answer == SW_OK:
+                self._pending = FCI  # T=0: the FCI waits for a GET RESPONSE
+                return bytes([0x61, len(FCI)])
+            return answer
+        if ins == 0xC0:
+            pending, self._pending = self._pending, b""
+            return pending + SW_OK if pending else b"\x6f\x00"
         if ins == 0xB0:
             return self._read_binary((p1 << 8) | p2, apdu[4] if len(apdu) == 5 else 0)
         return SW_BAD_INS
@@ -143,6 +153,9 @@ class VirtualIdCard:
         content = self._files[(self._selected_df, self._selected_ef)]
         if offset > len(content):
             return SW_WRONG_OFFSET
+        left = len(content) - offset
+        if self.behaviour == "t0" and 0 < left < (length or 256):
+            return bytes([0x6C, left])  # T=0: wrong Le, the exact length follows
         return content[offset : offset + (length or 256)] + SW_OK
 
 

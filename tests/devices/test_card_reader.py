@@ -228,3 +228,14 @@ def test_unknown_profile_is_a_configuration_error():
     with pytest.raises(DeviceError) as caught:
         CardReaderAdapter("card_reader", "pcsc", parse_device_url("pcsc://x?profile=passport"))
     assert caught.value.code == "config.invalid"
+
+
+@pytest.mark.parametrize("profile", ["esteid", "auth_cert"])
+def test_t0_conventions_get_response_and_wrong_le_are_handled(profile):
+    adapter = CardReaderAdapter("card_reader", "pcsc", parse_device_url(f"sim://?card=t0&profile={profile}"))
+    adapter.open()
+    card = adapter.simulator.card
+    identity = adapter.read_identity()
+    adapter.close()
+    assert identity.id_number == HOLDER.personal_code and identity.surname == HOLDER.surname
+    assert card.apdus > 0
