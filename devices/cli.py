@@ -20,8 +20,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = devices.add_subparsers(dest="devices_command", metavar="ACTION")
     test = actions.add_parser("test", help="run a device's self-test; exits 1 when it fails")
     test.add_argument("name", metavar="NAME", help="the device's name in [devices.NAME]")
-    test.add_argument("--json", action="store_true", help="machine-readable output")
-    add_config_option(test)
+    # SUPPRESS: without it the sub-command's defaults would undo `kiosk devices --config X test NAME`.
+    test.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
+    test.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
+                      help="configuration file (default: $KIOSK_CONFIG or config/kiosk.toml)")
     test.set_defaults(handler=_test)
 
 

@@ -200,6 +200,8 @@ def test_cli_self_test_fails_with_a_reason_and_unknown_names_are_usage_errors(tm
                       '[devices.card_reader]\ndriver = "pcsc"\nurl = "sim://?card=mute&timeout=0.3"\n')
     assert main(["devices", "test", "printer", "--config", str(config)]) == 1
     assert "printer.cover_open" in capsys.readouterr().out
+    assert main(["devices", "--config", str(config), "test", "printer"]) == 1  # either position
+    capsys.readouterr()
     assert main(["devices", "test", "card_reader", "--config", str(config), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is False
