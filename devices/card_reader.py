@@ -101,7 +101,7 @@ def _card_error_code(scard, hresult: int) -> str:
 
 
 class PcscBackend:
-    """Low-level pyscard calls; one context for the monitor, a fresh one per read."""
+    """Low-level pyscard calls: one context for the monitor's waits, short-lived ones otherwise."""
 
     def __init__(self) -> None:
         try:
@@ -130,12 +130,18 @@ class PcscBackend:
             self.s.SCardCancel(self._context)
 
     def readers(self) -> list[str]:
+        """A short-lived context of its own: the monitor's context may be blocked in a wait."""
         s = self.s
-        hresult, readers = s.SCardListReaders(self._ensure_context(), [])
+        hresult, context = s.SCardEstablishContext(s.SCARD_SCOPE_USER)
+        if hresult != s.SCARD_S_SUCCESS:
+            raise DeviceError("card.service_unavailable", s.SCardGetErrorMessage(hresult))
+        try:
+            hresult, readers = s.SCardListReaders(context, [])
+        finally:
+            s.SCardReleaseContext(context)
         if hresult == s.SCARD_E_NO_READERS_AVAILABLE:
             return []
         if hresult != s.SCARD_S_SUCCESS:
-            self.reset()
             raise DeviceError(_card_error_code(s, hresult), s.SCardGetErrorMessage(hresult))
         return list(readers)
 
