@@ -247,6 +247,8 @@ class CatalogSync:
             return json.loads(body)
         except (ValueError, UnicodeDecodeError) as error:
             raise SyncError("malformed_json", f"the body is not valid JSON: {error}") from None
+        except RecursionError:
+            raise SyncError("malformed_json", "the body nests JSON too deeply") from None
 
     def _state_after(self, manifest: signing.Manifest, fetched: _Fetched, document: dict[str, Any]) -> dict:
         now = self._iso_now()

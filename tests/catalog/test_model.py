@@ -129,3 +129,50 @@ def test_kiosk_actions_for_the_navigation_tree():
     assert kiosk_actions(records["sadv:RC-002"])["pay"] is False  # birth registration: in person only
     suspended = dict(records["sadv:PRE-004"], status="suspended")
     assert kiosk_actions(suspended)["request"] is False
+
+
+def test_random_damage_only_ever_raises_invalid():
+    # Whatever a broken server sends, validation answers with Invalid (a named problem), never a crash.
+    import random
+
+    rng = random.Random(11)
+    base = build_sample()["procedures"]
+    junk = [None, 0, -1, 1.5, True, "", "x", [], {}, [1], {"a": 1}, "2026-13-45", "P", "1e3"]
+    crashes = []
+    for attempt in range(1500):
+        record = copy.deepcopy(rng.choice(base))
+        for _ in range(rng.randint(1, 3)):
+            _damage(record, rng, junk)
+        try:
+            validate_procedure(record)
+        except Invalid:
+            pass
+        except Exception as error:  # the point is to catch anything else
+            crashes.append((attempt, repr(error)))
+    assert crashes == []
+
+
+def _damage(node, rng, junk) -> None:
+    path = []
+    while isinstance(node, (dict, list)) and node and rng.random() < 0.7:
+        key = rng.choice(list(node)) if isinstance(node, dict) else rng.randrange(len(node))
+        if not isinstance(node[key], (dict, list)) or not node[key]:
+            break
+        path.append(key)
+        node = node[key]
+    if isinstance(node, dict) and node:
+        key = rng.choice(list(node))
+        if rng.random() < 0.3:
+            del node[key]
+        else:
+            node[key] = rng.choice(junk)
+    elif isinstance(node, list) and node:
+        node[rng.randrange(len(node))] = rng.choice(junk)
+
+
+def test_deeply_nested_json_is_a_named_failure():
+    from kiosk.catalog.sync import CatalogSync, SyncError
+
+    with pytest.raises(SyncError) as failure:
+        CatalogSync._parse(b"[" * 100_000 + b"]" * 100_000)
+    assert failure.value.reason == "malformed_json"
