@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kiosk.catalog.model import kiosk_actions
 from kiosk.i18n import N_
 
 MAX_HOME_OPTIONS = 3
@@ -83,13 +84,6 @@ def text_in(value: Mapping[str, str] | str | None, language: str, fallback: str 
     return value.get(language) or value.get(fallback) or next(iter(value.values()), "")
 
 
-def kiosk_actions(procedure: Mapping[str, Any]) -> Mapping[str, Any]:
-    for channel in procedure.get("channels", ()):
-        if channel.get("type") == "kiosk":
-            return channel.get("kiosk", {})
-    return {}
-
-
 def build_tree(categories: Sequence[Mapping[str, Any]], procedures: Sequence[Mapping[str, Any]],
                language: str, translate: Translate = lambda text: text) -> NavNode:
     """The whole tree for one language. Only active procedures appear."""
@@ -97,13 +91,14 @@ def build_tree(categories: Sequence[Mapping[str, Any]], procedures: Sequence[Map
     active = sorted((p for p in procedures if p.get("status") == "active"),
                     key=lambda p: (-p.get("popularity", 0), p["id"]))
     payable = [p for p in active if kiosk_actions(p).get("pay")]
-    pay = min((builder.level("pay", payable, promote) for promote in range(MAX_OPTIONS)),
+    pay = min((builder.level("pay", payable, payable, promote) for promote in range(MAX_OPTIONS)),
               key=lambda children: weighted_touches(children, start=1))
     # Under "procedures", promote what "pay" does not already put two touches from home, and
     # judge each variant on the whole tree, since a procedure is reached by its shortest path.
     near = {node.procedure_id for node in pay if node.procedure_id}
-    browse_candidates = [p for p in active if p["id"] not in near] + [p for p in active if p["id"] in near]
-    variants = [_root(pay, builder.level("procedures", browse_candidates, promote)) for promote in range(MAX_OPTIONS)]
+    promotable = [p for p in active if p["id"] not in near]
+    variants = [_root(pay, builder.level("procedures", active, promotable, promote))
+                for promote in range(MAX_OPTIONS)]
     return min(variants, key=lambda tree: weighted_touches(tree.children, start=0))
 
 
@@ -114,14 +109,18 @@ class _Builder:
         self.language = language
         self.translate = translate
         self._leaves: dict[str, NavNode] = {}  # every variant reuses the same leaf nodes
+        self._categories: dict[tuple[str, str, str, int], NavNode] = {}  # and unchanged categories
 
-    def level(self, prefix: str, ranked: list[Mapping[str, Any]], promote: int) -> tuple[NavNode, ...]:
+    def level(self, prefix: str, ranked: list[Mapping[str, Any]], promotable: list[Mapping[str, Any]],
+              promote: int) -> tuple[NavNode, ...]:
+        """One intent's first screen: `promote` procedures shown directly, the rest by category.
+        `ranked` is sorted by popularity, so each category lists its most visited first."""
         if len(ranked) <= MAX_OPTIONS:
             return tuple(self.leaf(p) for p in ranked)
-        promoted = [self.leaf(p) for p in ranked[:promote]]
+        promoted = [self.leaf(p) for p in promotable[:promote]]
         promoted_ids = {node.procedure_id for node in promoted}
         by_category: dict[str, list[Mapping[str, Any]]] = {}
-        for procedure in self.by_popularity(ranked):  # within a category, the most visited first
+        for procedure in ranked:
             if procedure["id"] not in promoted_ids:
                 by_category.setdefault(_first_category(procedure), []).append(procedure)
         category_nodes = sorted(
@@ -131,10 +130,6 @@ class _Builder:
         if len(category_nodes) == 1:  # one category left: show its procedures, not a lone button
             category_nodes = list(category_nodes[0].children)
         return tuple(promoted) + fit(category_nodes, MAX_OPTIONS - len(promoted), self.group_of_groups(prefix))
-
-    @staticmethod
-    def by_popularity(procedures: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-        return sorted(procedures, key=lambda p: (-p.get("popularity", 0), p["id"]))
 
     def leaf(self, procedure: Mapping[str, Any]) -> NavNode:
         cached = self._leaves.get(procedure["id"])
@@ -151,6 +146,14 @@ class _Builder:
         return node
 
     def category(self, prefix: str, category_id: str, members: list[Mapping[str, Any]]) -> NavNode:
+        # Variants differ only in which top procedures are promoted out of their category, so a
+        # category's first member and size identify its contents within one build.
+        key = (prefix, category_id, members[0]["id"], len(members))
+        if key not in self._categories:
+            self._categories[key] = self._category(prefix, category_id, members)
+        return self._categories[key]
+
+    def _category(self, prefix: str, category_id: str, members: list[Mapping[str, Any]]) -> NavNode:
         category = self.categories.get(category_id, {})
         name = text_in(category.get("name"), self.language) or category_id
         leaves = [self.leaf(p) for p in members]
@@ -219,10 +222,14 @@ def _first_category(procedure: Mapping[str, Any]) -> str:
 def weighted_touches(children: Iterable[NavNode], start: int) -> float:
     """Mean touches to reach each procedure (shallowest path), weighted by popularity."""
     best: dict[str, tuple[int, float]] = {}
-    for child in children:
-        for node, depth in child.walk(start):
-            if node.procedure_id and (node.procedure_id not in best or depth < best[node.procedure_id][0]):
+    stack = [(child, start) for child in children]
+    while stack:  # iterative: this runs for every candidate tree, on catalogs of 10,000
+        node, depth = stack.pop()
+        if node.procedure_id:
+            known = best.get(node.procedure_id)
+            if known is None or depth < known[0]:
                 best[node.procedure_id] = (depth, node.weight)
+        stack.extend((child, depth + 1) for child in node.children)
     total = sum(max(weight, 1.0) for _, weight in best.values())
     return sum(depth * max(weight, 1.0) for depth, weight in best.values()) / total if total else 0.0
 

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from kiosk.catalog.model import kiosk_actions
 from kiosk.i18n import Translator
-from kiosk.navtree import kiosk_actions, text_in
+from kiosk.navtree import text_in
 
 Record = Mapping[str, Any]
 _DURATION = re.compile(

@@ -29,7 +29,7 @@ def synthetic(count: int, categories: int = 12) -> tuple[list[dict], list[dict]]
 
 def limits_hold(tree) -> None:
     assert len(tree.children) <= MAX_HOME_OPTIONS
-    for node, depth in tree.walk():
+    for node, _depth in tree.walk():
         if node is not tree:
             assert len(node.children) <= MAX_OPTIONS, node.title
 
