@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from kiosk.logs import event as log_event
 
 from . import cctalk as cc
-from .contract import Adapter, CallSoon, Check, DeviceError, State, immediate, log
+from .contract import Adapter, CallSoon, Check, DeviceError, State, Supply, immediate, log
 from .links import Link, SimLink, link_for_url
 from .urls import DeviceUrl
 
@@ -59,10 +59,11 @@ class CashAdapter(Adapter):
 
     def __init__(self, name: str, driver: str, url: DeviceUrl, call_soon: CallSoon = immediate,
                  link: Link | None = None):
+        self.hopper_address = url.int_option("hopper", 0)
+        self.supply_names = ("hopper",) if self.hopper_address else ()  # coins for change
         super().__init__(name, driver, url, call_soon)
         self.coin_address = url.int_option("coin", cc.COIN_ACCEPTOR)
         self.bill_address = url.int_option("bill", cc.BILL_VALIDATOR)
-        self.hopper_address = url.int_option("hopper", 0)
         self.poll_s = url.int_option("poll_ms", 200) / 1000
         accept = url.option("accept", "")
         self.accept_cents = {round(float(v) * 100) for v in accept.split(",") if v.strip()} if accept else None
@@ -151,9 +152,10 @@ class CashAdapter(Adapter):
         if self.hopper_address:
             try:
                 status = self._command(self.hopper_address, cc.H_PAYOUT_STATUS)
-                change = bool(status) and not status[0] & 0x01
             except DeviceError:
-                change = False
+                status = b""
+            change = bool(status) and not status[0] & 0x01  # bit 0: coins below the low-level sensor
+            self._set_supply("hopper", Supply.UNKNOWN if not status else Supply.LOW if not change else Supply.FULL)
         return Acceptance(coins, bills, change, "ok" if change else "cash.no_change")
 
     def _close(self) -> None:

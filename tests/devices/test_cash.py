@@ -6,7 +6,7 @@ import pytest
 
 from devices import cctalk as cc
 from devices.cash import CashAdapter
-from devices.contract import Action, State
+from devices.contract import Action, State, Supply
 from devices.sim.cctalk import CcTalkBus
 from devices.sim.servers import SerialPeerThread
 from devices.supervisor import Supervisor
@@ -51,6 +51,7 @@ def test_denominations_identity_and_change_are_known_before_any_money(bus):
     acceptance = adapter.acceptance()
     assert acceptance.coins_cents == ALL_COINS and acceptance.bills_cents == ALL_BILLS
     assert acceptance.can_give_change
+    assert adapter.status().supply("hopper") == Supply.FULL
     capabilities = adapter.capabilities()
     assert "SIMCOIN-MX" in capabilities.model and "SIMBILL-MX" in capabilities.model
     assert "Coin Acceptor" in capabilities.model and "rev 1.4.2" in capabilities.model
@@ -76,6 +77,7 @@ def test_empty_hopper_means_no_change_and_a_degraded_device(bus):
     adapter.close()
     assert not adapter.acceptance().can_give_change
     assert status.state == State.DEGRADED and status.reason.code == "cash.no_change"
+    assert status.supply("hopper") == Supply.LOW
 
 
 def test_inhibits_credits_and_bill_events_reach_the_ui(bus, ui):
