@@ -239,3 +239,22 @@ def test_t0_conventions_get_response_and_wrong_le_are_handled(profile):
     adapter.close()
     assert identity.id_number == HOLDER.personal_code and identity.surname == HOLDER.surname
     assert card.apdus > 0
+
+
+def test_reader_opened_while_pcscd_is_down_comes_up_when_it_starts(pcscd, empty_reader, ui):
+    if not pcscd.started_by_us:
+        pytest.skip("pcscd was already running before the tests; it is not ours to stop")
+    pcscd.stop()
+    adapter = CardReaderAdapter("card_reader", "pcsc", parse_device_url(f"{READER}?timeout=1"), ui.call_soon)
+    adapter.subscribe(ui.record)
+    try:
+        status = adapter.open()
+        assert status.state == State.OFFLINE and status.reason.code == "card.service_unavailable"
+        assert status.reason.action == Action.TECHNICIAN
+    finally:
+        pcscd.start()
+    try:
+        ui.wait_event("device.found", timeout=8)
+        assert adapter.status().usable and adapter.status().counters.reconnects == 1
+    finally:
+        adapter.close()
