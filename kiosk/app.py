@@ -49,7 +49,9 @@ class KioskApp(App):
     # -- building ---------------------------------------------------------------------------
     def build(self) -> KioskRoot:
         tr.attach(self.ctx.translator)
-        self.ctx.speaker.attach(SoundPlayer(), call_soon=lambda work: Clock.schedule_once(lambda _dt: work(), 0))
+        on_ui_thread = self.call_on_ui_thread
+        self.ctx.speaker.attach(SoundPlayer(), call_soon=on_ui_thread)
+        self.ctx.help.call_soon = on_ui_thread
         views = screen_classes()  # importing the views loads their kv rules, KioskRoot's included
         root = KioskRoot(ctx=self.ctx)
         root.manager.transition = NoTransition()  # instant: no motion for elderly users to wait on
@@ -73,7 +75,7 @@ class KioskApp(App):
         Window.bind(on_flip=self._first_frame_drawn)
         self._show(self.ctx.navigator.current)
         load_in_background(self.ctx.config.data_path / "catalog.sqlite", self.ctx.config.kiosk.languages,
-                           deliver=lambda snapshot: Clock.schedule_once(lambda _dt: self.ctx.catalog.replace(snapshot)))
+                           deliver=lambda snapshot: self.call_on_ui_thread(lambda: self.ctx.catalog.replace(snapshot)))
         interval = sdnotify.watchdog_interval_s()
         if interval:
             # Pinged from the UI clock: a frozen UI stops the pings and systemd restarts us.
@@ -89,6 +91,11 @@ class KioskApp(App):
         Window.unbind(on_flip=self._first_frame_drawn)
         sdnotify.ready("first screen drawn")
         event(log, "app.ready", screen=self.ctx.navigator.current.screen)
+
+    @staticmethod
+    def call_on_ui_thread(work) -> None:
+        """Results of background work come back to the UI through the Kivy clock."""
+        Clock.schedule_once(lambda _dt: work(), 0)
 
     # -- actions the views call ---------------------------------------------------------------
     def switch_language(self) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from kiosk.actions import KioskActions
 from kiosk.config import Config
-from kiosk.helpdesk import HelpDesk
+from kiosk.helpdesk import HelpDesk, HttpHelpTransport
 from kiosk.i18n import Translator
 from kiosk.idle import IdleMonitor
 from kiosk.journey import CitizenCatalog
@@ -61,7 +61,8 @@ def build_context(config: Config, now: Callable[[], float] = time.monotonic) -> 
     navigator = Navigator()
     idle = IdleMonitor(config.kiosk.idle_timeout_s, config.kiosk.idle_warning_s, now=now)
     sessions = SessionController(config.kiosk.language, translator, navigator, idle)
-    help_desk = HelpDesk(config.kiosk.id, config.kiosk.location, idle)
+    help_desk = HelpDesk(config.kiosk.id, config.kiosk.location, idle,
+                         transport=HttpHelpTransport(config.api.base_url, config.api.timeout_s))
     sessions.on_wipe(lambda: help_desk.close("wiped"))
     theme = Theme(dpi=config.display.dpi, viewing_distance_mm=config.display.viewing_distance_mm)
     synthesizer = EspeakSynthesizer()

@@ -1,16 +1,23 @@
 """Calls for a person: a citizen asks for help and an attendant comes.
 
-A request names the kiosk and its location; while one is open the idle timer is paused so the
-citizen is not wiped away while waiting. Requests carry no personal data.
+A request names the kiosk, its location and the screen the citizen was on, nothing personal.
+While one is open the idle timer is paused so the citizen is not wiped away while waiting.
+A worker thread delivers it to the municipal API (`POST /v1/kiosks/{id}/help-requests`),
+retrying with full-jitter backoff while the network is down (the request waits in memory:
+it only matters while the citizen is standing there), then polls until staff mark it answered.
+Cancelling, or the session ending, withdraws it at the API too.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from kiosk.idle import IdleMonitor
 from kiosk.logs import event
@@ -28,25 +35,155 @@ class HelpRequest:
     created_at: float = field(default_factory=time.time)
 
 
+class HelpTransport(Protocol):
+    def send(self, request: HelpRequest) -> None: ...
+    def status(self, request: HelpRequest) -> str: ...  # "open", "answered" or "cancelled"
+    def cancel(self, request: HelpRequest) -> None: ...
+
+
+class TransportError(Exception):
+    pass
+
+
+class NoTransport:
+    """A kiosk with no API configured: the request shows on screen only."""
+
+    def send(self, request: HelpRequest) -> None:
+        raise TransportError("no municipal API configured")
+
+    def status(self, request: HelpRequest) -> str:
+        return "open"
+
+    def cancel(self, request: HelpRequest) -> None:
+        return None
+
+
+class HttpHelpTransport:
+    def __init__(self, base_url: str, timeout_s: float):
+        import requests  # only when the app runs with an API
+
+        self._session = requests.Session()
+        self._base = base_url.rstrip("/")
+        self._timeout = (min(timeout_s, 5.0), timeout_s)
+
+    def _url(self, request: HelpRequest, suffix: str = "") -> str:
+        return f"{self._base}/v1/kiosks/{request.kiosk_id}/help-requests{suffix}"
+
+    def _call(self, method: str, url: str, **kwargs) -> dict:
+        import requests
+
+        try:
+            response = self._session.request(method, url, timeout=self._timeout, **kwargs)
+        except requests.RequestException as error:
+            raise TransportError(type(error).__name__) from None
+        if response.status_code >= 300:
+            raise TransportError(f"HTTP {response.status_code}")
+        try:
+            return response.json()
+        except ValueError:
+            raise TransportError("the answer is not JSON") from None
+
+    def send(self, request: HelpRequest) -> None:
+        body = {"id": request.id, "location": request.location, "screen": request.screen,
+                "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(request.created_at))}
+        self._call("POST", self._url(request), json=body, headers={"Idempotency-Key": request.id})
+
+    def status(self, request: HelpRequest) -> str:
+        return str(self._call("GET", self._url(request, f"/{request.id}")).get("status", "open"))
+
+    def cancel(self, request: HelpRequest) -> None:
+        self._call("DELETE", self._url(request, f"/{request.id}"))
+
+
 class HelpDesk:
+    """The open help request, if any, and its delivery. Listeners hear about every change
+    (on the thread given by `call_soon`, the UI thread in the app)."""
+
     def __init__(self, kiosk_id: str, location: str, idle: IdleMonitor,
-                 now: Callable[[], float] = time.time):
+                 transport: HelpTransport | None = None,
+                 call_soon: Callable[[Callable[[], None]], None] = lambda work: work(),
+                 retry_base_s: float = 2.0, retry_cap_s: float = 30.0, poll_s: float = 5.0):
         self.kiosk_id = kiosk_id
         self.location = location
         self._idle = idle
-        self._now = now
+        self.transport: HelpTransport = transport or NoTransport()
+        self.call_soon = call_soon
+        self.retry_base_s, self.retry_cap_s, self.poll_s = retry_base_s, retry_cap_s, poll_s
         self.open_request: HelpRequest | None = None
+        self.delivered = False
+        self.failed_attempts = 0  # for the current request; the technician screen shows it
+        self._stop = threading.Event()
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
 
     def request(self, screen: str) -> HelpRequest:
         if self.open_request is None:
-            self.open_request = HelpRequest(self.kiosk_id, self.location, screen, created_at=self._now())
+            self.open_request = HelpRequest(self.kiosk_id, self.location, screen)
+            self.delivered = False
+            self.failed_attempts = 0
+            self._stop = threading.Event()
+            threading.Thread(target=self._deliver, args=(self.open_request, self._stop),
+                             name="help-request", daemon=True).start()
             event(log, "help.requested", request=self.open_request.id[:8], screen=screen)
         self._idle.pause(IDLE_PAUSE)
         return self.open_request
 
     def close(self, outcome: str) -> None:
         """outcome: 'cancelled' by the citizen, 'answered' by staff, or 'wiped' with the session."""
-        if self.open_request is not None:
-            event(log, "help.closed", request=self.open_request.id[:8], outcome=outcome)
+        request, delivered = self.open_request, self.delivered
+        self._stop.set()
         self.open_request = None
+        self.delivered = False
         self._idle.resume(IDLE_PAUSE)
+        if request is None:
+            return
+        event(log, "help.closed", request=request.id[:8], outcome=outcome)
+        if delivered and outcome != "answered":
+            threading.Thread(target=self._withdraw, args=(request,), name="help-cancel", daemon=True).start()
+        self._announce()
+
+    # -- worker side ----------------------------------------------------------------------------
+    def _deliver(self, request: HelpRequest, stop: threading.Event) -> None:
+        attempt = 0
+        while not stop.is_set():
+            try:
+                self.transport.send(request)
+                break
+            except TransportError as error:
+                attempt += 1
+                self.failed_attempts = attempt
+                event(log, "help.send_failed", level=logging.WARNING, request=request.id[:8],
+                      attempt=attempt, reason=str(error))
+                stop.wait(random.uniform(0, min(self.retry_cap_s, self.retry_base_s * 2 ** attempt)))
+        if stop.is_set():
+            return
+        self.call_soon(lambda: self._mark_delivered(request))
+        while not stop.wait(self.poll_s):
+            try:
+                if self.transport.status(request) == "answered":
+                    self.call_soon(lambda: self._answered(request))
+                    return
+            except TransportError:
+                continue  # keep waiting; the request is already with staff
+
+    def _mark_delivered(self, request: HelpRequest) -> None:
+        if self.open_request is request:
+            self.delivered = True
+            event(log, "help.delivered", request=request.id[:8])
+            self._announce()
+
+    def _answered(self, request: HelpRequest) -> None:
+        if self.open_request is request:
+            self.close("answered")
+
+    def _withdraw(self, request: HelpRequest) -> None:
+        try:
+            self.transport.cancel(request)
+        except TransportError as error:
+            event(log, "help.cancel_failed", level=logging.WARNING, request=request.id[:8], reason=str(error))
+
+    def _announce(self) -> None:
+        for listener in list(self._listeners):
+            listener()
