@@ -138,8 +138,10 @@ class CatalogSync:
     def _sync(self, full: bool) -> SyncResult:
         state = self.store.state()
         revision = state.get("revision")
-        if revision is None or full:
-            return self._full(state, conditional=not full)
+        if revision is None or full or not state.get("verified"):
+            # An unsigned local catalog (first boot, demo) is replaced wholesale by the first
+            # verified one, whatever its revision number says.
+            return self._full(state, conditional=not full and bool(state.get("verified")))
         fetched = self._get("/v1/catalog/changes", {"since": str(revision)}, state.get("etag"))
         if fetched.status == 304:
             return self._unchanged(state, fetched)
@@ -230,7 +232,7 @@ class CatalogSync:
         floor = max(now, dt.datetime.fromisoformat(last_issued)) if last_issued else now
         if manifest.expires_at <= floor:
             raise SyncError("expired", f"the signed manifest expired at {manifest.expires_at.isoformat()}")
-        stored = state.get("revision")
+        stored = state.get("revision") if state.get("verified") else None
         if stored is not None and manifest.revision < stored:
             raise SyncError("rollback", f"the server offers revision {manifest.revision}, older than our {stored}")
         if kind == "snapshot" and stored == manifest.revision and state.get("digest") not in (None, manifest.digest):
@@ -256,6 +258,7 @@ class CatalogSync:
                 "generated_at": document.get("generated_at"), "issued_at": manifest.issued_at.isoformat(),
                 "expires_at": manifest.expires_at.isoformat(), "synced_at": now, "last_attempt_at": now,
                 "source": self.settings.base_url, "signature": f"verified (ed25519 key {manifest.keyid})",
+                "verified": True,
                 "sha256": manifest.sha256, "municipality": document.get("municipality")}
 
     def _iso_now(self) -> str:
@@ -367,5 +370,6 @@ def load_local(store: CatalogStore, document: dict[str, Any], source: str) -> Sy
     store.replace_all(document["categories"], document["procedures"], {
         "revision": document["revision"], "etag": None, "generated_at": document["generated_at"],
         "issued_at": None, "expires_at": None, "synced_at": now, "last_attempt_at": now, "source": source,
-        "signature": "none (local file)", "sha256": None, "municipality": document["municipality"]})
+        "signature": "none (local file)", "verified": False, "sha256": None,
+        "municipality": document["municipality"]})
     return _diff("snapshot", document["revision"], None, before, document["procedures"])

@@ -160,8 +160,22 @@ def test_load_local_file_then_sync_replaces_it(tmp_path, make_sync, store, capsy
     assert status["revision"] == 1 and status["signature"] == "none (local file)"
     assert status["source"].startswith("file:") and status["records"] == len(
         json.loads(SAMPLE_PATH.read_text())["procedures"])
-    result = make_sync().sync_once(full=True)
+    result = make_sync().sync_once()
     assert result.mode == "snapshot" and store.status()["signature"].startswith("verified")
+
+
+def test_unsigned_local_catalog_never_blocks_the_first_verified_one(tmp_path, make_sync, store, sample):
+    import copy
+
+    from kiosk.catalog.sync import load_local
+
+    sample = copy.deepcopy(sample)  # the sandbox fixture serves the original
+    sample["revision"] = 99  # higher than the server's: must not count as a rollback
+    sample["procedures"][0]["popularity"] = 0
+    load_local(store, sample, "file:test")
+    result = make_sync().sync_once()
+    assert (result.mode, result.revision) == ("snapshot", 1)
+    assert store.get(PROBE)["popularity"] == 1000 and store.state()["verified"] is True
 
 
 def test_sandbox_data_dir_keeps_key_and_revisions(tmp_path):
