@@ -47,6 +47,7 @@ class CatalogState:
     def __init__(self, document: dict[str, Any], key: Ed25519PrivateKey, retention: int = 50,
                  lifetime: dt.timedelta = dt.timedelta(days=7), state_path: Path | None = None):
         validate_catalog(document)
+        document = json.loads(json.dumps(document))  # own copy: callers may keep editing theirs
         self._lock = threading.RLock()
         self.key = key
         self.retention = retention
