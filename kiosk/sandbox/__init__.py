@@ -9,7 +9,29 @@ from kiosk.catalog import signing
 from kiosk.sandbox.server import Fault, Request, Response, SandboxApp, SandboxServer
 from kiosk.sandbox.state import CatalogState
 
-__all__ = ["CatalogState", "Fault", "Request", "Response", "SandboxApp", "SandboxServer", "create_app"]
+__all__ = ["EXTENSIONS", "CatalogState", "Fault", "Request", "Response", "SandboxApp", "SandboxServer",
+           "create_app"]
+
+# Other features' sandbox routes: "module:Class", where Class() has install(app) adding its routes
+# to the route table. `kiosk sandbox-api` serves all of them next to the catalog.
+EXTENSIONS: list[str] = ["kiosk.sandbox.help_requests:HelpRequests"]
+
+
+def install_extensions(app: SandboxApp, names: list[str] | None = None) -> list[str]:
+    import importlib
+    import logging
+
+    installed = []
+    for name in EXTENSIONS if names is None else names:
+        module_name, _, class_name = name.partition(":")
+        try:
+            extension = getattr(importlib.import_module(module_name), class_name)()
+        except (ImportError, AttributeError) as error:
+            logging.getLogger("kiosk.sandbox").warning("sandbox extension %s not loaded: %s", name, error)
+            continue
+        extension.install(app)
+        installed.append(name)
+    return installed
 
 
 def create_app(catalog_file: Path | None = None, data_dir: Path | None = None,
@@ -36,4 +58,6 @@ def create_app(catalog_file: Path | None = None, data_dir: Path | None = None,
         document = json.loads(state_path.read_text(encoding="utf-8"))
     else:
         document = load_sample()
-    return SandboxApp(CatalogState(document, key, retention=retention, state_path=state_path))
+    app = SandboxApp(CatalogState(document, key, retention=retention, state_path=state_path))
+    install_extensions(app)
+    return app

@@ -117,3 +117,12 @@ def test_sandbox_admin_routes_publish_revisions(sandbox, synced, store):
     gone = requests.get(f"{sandbox.url}/v1/catalog/changes", params={"since": "0"}, timeout=5)
     assert gone.status_code == 410  # history starts at revision 1: older kiosks need the snapshot
     assert gone.headers["Content-Type"] == "application/problem+json"
+
+
+def test_sandbox_command_app_also_serves_extension_routes(tmp_path):
+    from kiosk.sandbox import EXTENSIONS, create_app
+
+    app = create_app(data_dir=tmp_path / "sb")
+    patterns = {pattern.pattern for _, pattern, _ in app.routes}
+    assert r"/v1/catalog" in patterns
+    assert len(app.routes) > 6 or not EXTENSIONS  # catalog routes plus the extensions' routes
