@@ -120,13 +120,14 @@ def _validated(document: Any, what: str) -> None:
 # ---- handlers -----------------------------------------------------------------------------------
 
 def _sandbox(args: argparse.Namespace) -> int:
-    from kiosk.sandbox import SandboxServer, create_app
+    from kiosk.sandbox import SandboxServer, create_app, install_extensions
 
     try:
         app = create_app(Path(args.catalog) if args.catalog else None, Path(args.data),
                          Path(args.signing_key) if args.signing_key else None, retention=args.retention)
     except (OSError, ValueError) as error:
         raise CommandError(f"sandbox-api: {error}") from None
+    install_extensions(app)
     try:
         server = SandboxServer(app, args.host, args.port)
     except OSError as error:

@@ -13,7 +13,8 @@ __all__ = ["EXTENSIONS", "CatalogState", "Fault", "Request", "Response", "Sandbo
            "create_app"]
 
 # Other features' sandbox routes: "module:Class", where Class() has install(app) adding its routes
-# to the route table. `kiosk sandbox-api` serves all of them next to the catalog.
+# to the route table. The `kiosk sandbox-api` command installs them next to the catalog routes;
+# create_app does not, so tests can install their own instances.
 EXTENSIONS: list[str] = ["kiosk.sandbox.help_requests:HelpRequests"]
 
 
@@ -58,6 +59,4 @@ def create_app(catalog_file: Path | None = None, data_dir: Path | None = None,
         document = json.loads(state_path.read_text(encoding="utf-8"))
     else:
         document = load_sample()
-    app = SandboxApp(CatalogState(document, key, retention=retention, state_path=state_path))
-    install_extensions(app)
-    return app
+    return SandboxApp(CatalogState(document, key, retention=retention, state_path=state_path))

@@ -119,10 +119,11 @@ def test_sandbox_admin_routes_publish_revisions(sandbox, synced, store):
     assert gone.headers["Content-Type"] == "application/problem+json"
 
 
-def test_sandbox_command_app_also_serves_extension_routes(tmp_path):
-    from kiosk.sandbox import EXTENSIONS, create_app
+def test_sandbox_extensions_add_routes_to_the_table(tmp_path):
+    from kiosk.sandbox import EXTENSIONS, create_app, install_extensions
 
     app = create_app(data_dir=tmp_path / "sb")
-    patterns = {pattern.pattern for _, pattern, _ in app.routes}
-    assert r"/v1/catalog" in patterns
-    assert len(app.routes) > 6 or not EXTENSIONS  # catalog routes plus the extensions' routes
+    catalog_routes = len(app.routes)
+    assert install_extensions(app) == EXTENSIONS
+    assert len(app.routes) > catalog_routes or not EXTENSIONS
+    assert install_extensions(app, ["kiosk.sandbox.nothing_here:Missing"]) == []
