@@ -213,6 +213,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._serve()
 
+    def do_HEAD(self) -> None:  # GET's headers without the body (see _write)
+        self._serve()
+
     def do_PUT(self) -> None:
         self._serve()
 
@@ -231,7 +234,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(min(length, 8 * 1024 * 1024)) if length else b""
         params = {key: values[0] for key, values in parse_qs(parts.query).items()}
-        request = Request(self.command, parts.path, params, self.headers, body, self.client_address[0])
+        method = "GET" if self.command == "HEAD" else self.command
+        request = Request(method, parts.path, params, self.headers, body, self.client_address[0])
         try:
             response = app.dispatch(request)
         except Exception as error:  # a handler bug must become a 500, not a dropped connection
