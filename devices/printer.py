@@ -169,6 +169,64 @@ def render_blocks(receipt: Receipt, code_page: str = "CP858", width: int = 42, q
     return blocks
 
 
+@dataclass(frozen=True)
+class InfoSheet:
+    """A procedure's information, printed for free: what to bring, where, cost, and a QR to the
+    online version. It carries no personal data."""
+
+    municipality: str
+    title: str
+    sections: tuple[tuple[str, tuple[str, ...]], ...]
+    qr: str  # the procedure's page on the city's site
+    printed_at: datetime
+    kiosk_id: str
+    location: str
+
+
+def render_sheet_blocks(sheet: InfoSheet, code_page: str = "CP858", width: int = 42, qr: str = "native",
+                        profile: str = "TM-T20II") -> list[bytes]:
+    """The sheet as ESC/POS byte blocks, one block per section so paper-out is caught between them."""
+    from escpos.printer import Dummy
+
+    if code_page not in ESC_T:
+        raise DeviceError("config.invalid", f"code_page {code_page} (use one of {', '.join(ESC_T)})")
+    printer = Dummy(profile=profile)
+    blocks: list[bytes] = []
+
+    def line(text: str) -> None:
+        for piece in textwrap.wrap(normalise_text(text, code_page), width) or [""]:
+            printer.textln(piece)
+
+    printer.hw("INIT")
+    printer.charcode(code_page)
+    printer.set(align="center", bold=True)
+    line(sheet.municipality)
+    printer.set(align="center", bold=True, double_height=True)
+    line(sheet.title)
+    printer.set_with_default()
+    blocks.append(printer.output)
+    printer.clear()
+    for heading, lines in sheet.sections:
+        printer.set(bold=True)
+        line(heading)
+        printer.set_with_default()
+        for text in lines:
+            line(text)
+        line("")
+        blocks.append(printer.output)
+        printer.clear()
+    printer.set_with_default(align="center")
+    if sheet.qr:
+        printer.qr(sheet.qr, native=(qr == "native"), size=6, center=(qr != "native"))
+        line("Vea este trámite en línea escaneando el código.")
+    line(f"{sheet.printed_at:%d/%m/%Y %H:%M} - Kiosco {sheet.kiosk_id}, {sheet.location}")
+    line("Información, no es un comprobante de pago.")
+    printer.set_with_default()
+    printer.cut()
+    blocks.append(printer.output)
+    return blocks
+
+
 @functools.lru_cache(maxsize=4)
 def _warm_up_renderer(profile: str) -> None:
     """python-escpos loads its printer database on first use (~0.3 s): do it at open, not mid-receipt."""
@@ -314,7 +372,10 @@ class PrinterAdapter(Adapter):
             self._set_state(State.READY, "ok")
 
     def _print_job(self, job_id: int, receipt: Receipt) -> PrintResult:
-        blocks = render_blocks(receipt, self.code_page, self.width, self.qr_mode, self.profile)
+        return self._print_blocks(job_id, render_blocks(receipt, self.code_page, self.width, self.qr_mode,
+                                                        self.profile))
+
+    def _print_blocks(self, job_id: int, blocks: list[bytes]) -> PrintResult:
         try:
             self._probe()
         except DeviceError as error:
@@ -358,6 +419,12 @@ class PrinterAdapter(Adapter):
         job_id = next(self._job_ids)
         self._remember(job_id, receipt)
         return self.call(lambda: self._print_job(job_id, receipt), self.timeout_s * 10)
+
+    def print_sheet(self, sheet: InfoSheet) -> PrintResult:
+        """A procedure's information sheet (free; not kept for reprint)."""
+        job_id = next(self._job_ids)
+        render = functools.partial(render_sheet_blocks, sheet, self.code_page, self.width, self.qr_mode, self.profile)
+        return self.call(lambda: self._print_blocks(job_id, render()), self.timeout_s * 10)
 
     def reprint(self, job_id: int) -> PrintResult:
         receipt = self._jobs.get(job_id)

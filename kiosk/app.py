@@ -18,13 +18,17 @@ from kivy.core.window import Window
 from kivy.properties import ObjectProperty
 from kivy.uix.screenmanager import NoTransition
 
+from devices.contract import reason
 from kiosk import sdnotify
 from kiosk.context import KioskContext, build_context
+from kiosk.device_hub import DeviceHub
 from kiosk.i18n import endonym
 from kiosk.idle import IdlePhase
+from kiosk.info_sheet import make_sheet
 from kiosk.journey import load_in_background
 from kiosk.logs import event
 from kiosk.navigation import HOME, Place
+from kiosk.procedure_page import PageWriter
 from screens import dialog_classes, screen_classes
 from screens.common import KioskDialog, KioskRoot, KioskScreen, spoken_text, tr
 
@@ -61,6 +65,9 @@ class KioskApp(App):
             root.manager.add_widget(screen)
         for name, dialog_class in dialog_classes().items():
             self.dialogs[name] = dialog_class(ctx=self.ctx)
+        self.devices = DeviceHub(self.ctx.config.devices, on_ui_thread)
+        if self.devices.get("printer") is not None:
+            self.ctx.actions.register("print", self.print_information)
         self.ctx.navigator.add_listener(self._show)
         self.ctx.translator.add_listener(self._language_switched)
         self.ctx.sessions.on_wipe(self._wipe_views)
@@ -74,6 +81,7 @@ class KioskApp(App):
         Clock.schedule_interval(self._check_idle, IDLE_CHECK_S)
         Window.bind(on_flip=self._first_frame_drawn)
         self._show(self.ctx.navigator.current)
+        self.devices.start()
         load_in_background(self.ctx.config.data_path / "catalog.sqlite", self.ctx.config.kiosk.languages,
                            deliver=lambda snapshot: self.call_on_ui_thread(lambda: self.ctx.catalog.replace(snapshot)))
         interval = sdnotify.watchdog_interval_s()
@@ -86,6 +94,8 @@ class KioskApp(App):
 
     def on_stop(self) -> None:
         sdnotify.stopping()
+        self.ctx.help.close("shutdown")
+        self.devices.stop()
 
     def _first_frame_drawn(self, *_args: Any) -> None:
         Window.unbind(on_flip=self._first_frame_drawn)
@@ -107,6 +117,28 @@ class KioskApp(App):
             dialog.open(animation=False)
             self.ctx.speaker.say(spoken_text(dialog))
         return dialog
+
+    def print_information(self, procedure_id: str) -> None:
+        """The free information sheet: printed off the UI thread, the outcome in the dialog."""
+        record = self.ctx.catalog.procedure(procedure_id)
+        printer = self.devices.get("printer")
+        if record is None or printer is None:
+            return
+        catalog = self.ctx.catalog
+        sheet = make_sheet(record, PageWriter(self.ctx.translator), self.ctx.config, catalog.procedure,
+                           catalog.followers(procedure_id))
+        dialog = self.open_dialog("print")
+        dialog.printing()
+
+        def printed(result, error) -> None:
+            if result is not None and result.completed:
+                dialog.finished(True)
+                return
+            code = error.code if error is not None else result.reason
+            found = reason(code)
+            dialog.finished(False, found.es if self.ctx.translator.language == "es" else found.en)
+
+        printer.request(lambda: printer.print_sheet(sheet), printed)
 
     def toggle_audio(self) -> None:
         options = self.ctx.sessions.session.accessibility

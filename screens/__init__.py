@@ -19,5 +19,6 @@ def dialog_classes() -> dict[str, type]:
     from screens.display import DisplayDialog
     from screens.help import HelpDialog
     from screens.idle_prompt import IdlePrompt
+    from screens.printing import PrintDialog
 
-    return {"help": HelpDialog, "display": DisplayDialog, "idle": IdlePrompt}
+    return {"help": HelpDialog, "display": DisplayDialog, "print": PrintDialog, "idle": IdlePrompt}

@@ -10,13 +10,14 @@ from pathlib import Path
 from PIL import Image, ImageStat
 
 ROOT = Path(__file__).resolve().parent.parent
-VIEWS = {"attract", "home", "menu", "procedure", "search", "help", "display", "idle"}
+VIEWS = {"attract", "home", "menu", "procedure", "print", "search", "help", "display", "idle"}
 
 
 def headless_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    config = tmp_path / "kiosk.toml"
-    config.write_text(f'[kiosk]\ndata_dir = "{tmp_path / "data"}"\n', encoding="utf-8")
+    config = tmp_path / "kiosk.toml"  # the demo configuration (simulated devices), with its own data dir
+    default = (ROOT / "config" / "kiosk.toml").read_text(encoding="utf-8")
+    config.write_text(default.replace('data_dir = "../var"', f'data_dir = "{tmp_path / "data"}"'), encoding="utf-8")
     env["KIOSK_CONFIG"] = str(config)
     return env
 

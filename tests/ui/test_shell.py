@@ -111,6 +111,7 @@ def test_help_request_shows_location_and_pauses_idle(app, ui, clock, config):
     ui.tap(ui.find(id="help_button"))
     assert app.ctx.help.open_request is not None
     assert config.kiosk.location in ui.find(id="where").text
+    assert "Estamos avisando al personal" in ui.find(id="delivery").text  # no API in this test
     clock.advance(config.kiosk.idle_timeout_s * 10)
     ui.pump(20)  # longer than one idle check
     assert app.dialogs["idle"].parent is None
