@@ -829,6 +829,21 @@ def _popularity(category: str, index: int, rng: random.Random) -> int:
     return min(1000, max(1, int(heavy / (1 + index * 0.8)) + rng.randint(0, 20)))
 
 
+ZIPF_EXPONENT = 1.2
+TOP_WEIGHT = 1000  # popularity is a relative weight, 0-1000
+
+
+def _realistic_demand(procedures: list[dict[str, Any]]) -> None:
+    """Popularity shaped like demand at a city hall's counters: keep the order the
+    templates give (predial, water, civil registry, fines first) but let demand fall off as a Zipf
+    law, so the property tax and water bills are over a third of all visits and the top ten about
+    two thirds. A city's own statistics replace these numbers in a real catalog."""
+    ranked = sorted(procedures, key=lambda p: (-p["popularity"], p["id"]))
+    for rank, record in enumerate(ranked, start=1):
+        record["popularity"] = max(1, round(TOP_WEIGHT / rank**ZIPF_EXPONENT))
+        with_content_hash(record)
+
+
 def build_sample(revision: int = 1) -> dict[str, Any]:
     rng = random.Random(20260101)
     procedures = []
@@ -837,6 +852,7 @@ def build_sample(revision: int = 1) -> dict[str, Any]:
             record = build_procedure(category, entry, index, rng)
             record["meta"]["rev"] = revision
             procedures.append(with_content_hash(record))
+    _realistic_demand(procedures)
     # One withdrawn procedure shows how a retired trámite stays resolvable for old receipts.
     withdrawn = procedures[-1]
     withdrawn["status"] = "withdrawn"
