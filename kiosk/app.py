@@ -20,6 +20,8 @@ from kivy.uix.screenmanager import NoTransition
 
 from devices.contract import reason
 from kiosk import sdnotify
+from kiosk.catalog.service import service_from_config, store_path
+from kiosk.catalog.sync import SyncError
 from kiosk.context import KioskContext, build_context
 from kiosk.device_hub import DeviceHub
 from kiosk.i18n import endonym
@@ -49,6 +51,7 @@ class KioskApp(App):
         self.title = "Kiosco"
         self.screens: dict[str, KioskScreen] = {}
         self.dialogs: dict[str, KioskDialog] = {}
+        self.sync_service = None
 
     # -- building ---------------------------------------------------------------------------
     def build(self) -> KioskRoot:
@@ -82,8 +85,8 @@ class KioskApp(App):
         Window.bind(on_flip=self._first_frame_drawn)
         self._show(self.ctx.navigator.current)
         self.devices.start()
-        load_in_background(self.ctx.config.data_path / "catalog.sqlite", self.ctx.config.kiosk.languages,
-                           deliver=lambda snapshot: self.call_on_ui_thread(lambda: self.ctx.catalog.replace(snapshot)))
+        self._reload_catalog()
+        self._start_catalog_sync()
         interval = sdnotify.watchdog_interval_s()
         if interval:
             # Pinged from the UI clock: a frozen UI stops the pings and systemd restarts us.
@@ -96,6 +99,21 @@ class KioskApp(App):
         sdnotify.stopping()
         self.ctx.help.close("shutdown")
         self.devices.stop()
+        if self.sync_service is not None:
+            self.sync_service.stop(timeout=2)
+
+    def _reload_catalog(self) -> None:
+        """Read the stored catalog off the UI thread and show it when ready."""
+        load_in_background(store_path(self.ctx.config), self.ctx.config.kiosk.languages,
+                           deliver=lambda snapshot: self.call_on_ui_thread(lambda: self.ctx.catalog.replace(snapshot)))
+
+    def _start_catalog_sync(self) -> None:
+        try:
+            self.sync_service = service_from_config(self.ctx.config, on_change=lambda _result: self._reload_catalog())
+        except SyncError as error:  # e.g. no pinned key: keep serving the stored catalog, say why
+            event(log, "catalog.sync_off", level=logging.WARNING, reason=error.reason, detail=str(error))
+            return
+        self.sync_service.start()
 
     def _first_frame_drawn(self, *_args: Any) -> None:
         Window.unbind(on_flip=self._first_frame_drawn)

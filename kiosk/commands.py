@@ -62,13 +62,16 @@ def has_display() -> bool:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    config = config_from_args(args)
-    if has_display():
-        return _run_kiosk(config)
-    from kiosk.tour import run_tour
+    from kiosk.demo import sandbox_for_demo
 
-    out = Path(args.tour_out)
-    written = run_tour(config, out)
+    config = config_from_args(args)
+    with sandbox_for_demo(config):
+        if has_display():
+            return _run_kiosk(config)
+        from kiosk.tour import run_tour
+
+        out = Path(args.tour_out)
+        written = run_tour(config, out)
     print("demo: no display found, so the kiosk ran headless through a scripted tour.")
     print(f"demo: {len(written)} screenshots are in {out.resolve()}/ ({', '.join(p.name for p in written)})")
     return EXIT_OK

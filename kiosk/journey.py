@@ -115,14 +115,16 @@ def load_in_background(store_path: Path, languages: Sequence[str],
     def work() -> None:
         from offline_cache.catalog_store import CatalogStore
 
-        store = CatalogStore(store_path)
+        store = None
         try:
+            store = CatalogStore(store_path)
             snapshot = snapshot_from_store(store, languages)
         except Exception as error:  # a damaged store must not take the kiosk down; keep what is shown
-            event(log, "catalog.load_failed", level=logging.ERROR, reason=type(error).__name__)
+            event(log, "catalog.load_failed", level=logging.ERROR, reason=type(error).__name__, detail=str(error))
             return
         finally:
-            store.close()
+            if store is not None:
+                store.close()
         if not snapshot.empty:
             deliver(snapshot)
 

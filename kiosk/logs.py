@@ -14,8 +14,8 @@ import sys
 import time
 from typing import Any, TextIO
 
+_NUMBER_RUN = re.compile(r"\b\d[\d -]{6,}\d\b")  # card, phone or ID numbers, maybe spaced
 _PII_PATTERNS = (
-    re.compile(r"\b\d[\d -]{6,}\d\b"),                       # card, phone or ID numbers
     re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),                  # e-mail addresses
     re.compile(r"\b[A-Z]{4}\d{6}[HM][A-Z]{5}[A-Z0-9]\d\b"),   # CURP
     re.compile(r"\b[A-ZÑ&]{3,4}\d{6}[A-Z0-9]{3}\b"),           # RFC
@@ -23,7 +23,14 @@ _PII_PATTERNS = (
 _SAFE_VALUE = re.compile(r"^[\w.:/@+-]+$")
 
 
+def _mask_long_numbers(match: re.Match[str]) -> str:
+    # Eight or more digits is an identifier (a card or ID number); short groups such as the bytes
+    # of a card's ATR ("96 00 80") or a folio are not.
+    return "[redacted]" if sum(char.isdigit() for char in match.group()) >= 8 else match.group()
+
+
 def redact(text: str) -> str:
+    text = _NUMBER_RUN.sub(_mask_long_numbers, text)
     for pattern in _PII_PATTERNS:
         text = pattern.sub("[redacted]", text)
     return text

@@ -50,6 +50,18 @@ def _row(record: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+class _Immediate:
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, kind: object, *_rest: object) -> None:
+        self.conn.execute("ROLLBACK" if kind else "COMMIT")
+
+
 class CatalogStore:
     def __init__(self, path: Path | str):
         self.path = Path(path)
@@ -78,9 +90,15 @@ class CatalogStore:
             db.close()
             self._local.db = None
 
+    def _write_transaction(self):
+        """BEGIN IMMEDIATE: take the write lock up front. A deferred transaction that reads first
+        and writes later cannot wait for another writer (SQLite answers "database is locked" at
+        once instead of using the busy timeout), which bit two threads opening the store at once."""
+        return _Immediate(self.db.conn)
+
     def _create_schema(self) -> None:
         db = self.db
-        with db.atomic():
+        with self._write_transaction():
             db.execute("""CREATE TABLE IF NOT EXISTS procedures (
                 id TEXT PRIMARY KEY, status TEXT NOT NULL, popularity INTEGER NOT NULL, rev INTEGER NOT NULL,
                 content_hash TEXT NOT NULL, name TEXT NOT NULL, categories TEXT NOT NULL, doc TEXT NOT NULL)""")
@@ -99,7 +117,7 @@ class CatalogStore:
             self.db.execute("INSERT OR REPLACE INTO sync_state VALUES (?, ?)", [key, json.dumps(value)])
 
     def update_state(self, **values: Any) -> None:
-        with self.db.atomic():
+        with self._write_transaction():
             self._put_state(values)
 
     def record_failure(self, reason: str, message: str, source: str = "") -> None:
@@ -119,7 +137,7 @@ class CatalogStore:
         if expected_digest and digest != expected_digest:
             raise StoreError("digest_mismatch", "the records do not match the digest in the signed manifest")
         db = self.db
-        with db.atomic():
+        with self._write_transaction():
             db.execute("DELETE FROM procedures")
             db["procedures"].insert_all(rows, batch_size=500)
             self._replace_categories(categories)
@@ -131,7 +149,7 @@ class CatalogStore:
         """Patch the catalog with upserts and tombstones in one transaction; all or nothing."""
         rows = [_row(record) for record in upserts]
         db = self.db
-        with db.atomic():
+        with self._write_transaction():
             for record_id in deleted_ids:
                 gone = db.execute("DELETE FROM procedures WHERE id = ?", [record_id]).rowcount
                 if not gone:

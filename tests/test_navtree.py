@@ -85,3 +85,17 @@ def test_group_names_say_what_is_inside():
 def test_an_empty_catalog_still_offers_the_intents():
     tree = build_tree([], [], "es")
     assert [node.id for node in tree.children] == ["pay", "procedures", "search"]
+
+
+def test_nav_stats_command_reports_the_budget_figures(tmp_path):
+    import subprocess
+    import sys
+
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'[kiosk]\ndata_dir = "{tmp_path}"\n', encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "kiosk", "catalog", "nav-stats", "--json", "--config", str(config)],
+                            capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parent.parent)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["max_touches"] <= 5 and report["weighted_mean_touches"] <= 3.0
+    assert report["widest_home"] <= 3 and report["widest_screen"] <= 6 and report["unreachable"] == []

@@ -142,7 +142,10 @@ def test_logs_are_logfmt_lines_without_personal_data():
 
 def test_redact_keeps_ordinary_words_and_short_numbers():
     assert redact("folio 42 en caja 3") == "folio 42 en caja 3"
+    assert redact("atr=3B DB 96 00 80 B1 FE") == "atr=3B DB 96 00 80 B1 FE"
     assert "[redacted]" in redact("tarjeta 5555555555554444")
+    assert "[redacted]" in redact("tarjeta 5555 5555 5555 4444")
+    assert "[redacted]" in redact("tel 222 555 0110")
 
 
 # -- translations -----------------------------------------------------------------------------

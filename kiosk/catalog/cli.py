@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     load.add_argument("file", nargs="?", metavar="FILE", help="catalog JSON (default: the bundled sample)")
     add_config_option(load)
     load.set_defaults(handler=_load)
+
+    nav = actions.add_parser("nav-stats", help="touches from home to each procedure in the navigation tree")
+    nav.add_argument("--json", action="store_true", help="machine-readable output")
+    nav.add_argument("--catalog", metavar="FILE",
+                     help="a catalog JSON file (default: the kiosk's stored catalog, else the bundled sample)")
+    nav.add_argument("--language", default="es", help="the tree for this language (default: es)")
+    add_config_option(nav)
+    nav.set_defaults(handler=_nav_stats)
 
     keys = subparsers.add_parser("keys", help="catalog signing keys")
     keys_actions = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
@@ -194,6 +203,40 @@ def _age(seconds: int) -> str:
     if seconds < 7200:
         return f"{seconds // 60} min"
     return f"{seconds // 3600} h"
+
+
+def _nav_stats(args: argparse.Namespace) -> int:
+    from kiosk.navtree import build_tree, nav_stats
+
+    categories, procedures, source = _catalog_for_stats(args)
+    tree = build_tree(categories, procedures, args.language)
+    stats = nav_stats(tree, [p["id"] for p in procedures if p.get("status") == "active"])
+    report = {"source": source, **asdict(stats)}
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=1))
+    else:
+        print(f"catalog:                 {source}")
+        print(f"procedures reachable:    {stats.procedures} (unreachable: {len(stats.unreachable)})")
+        print(f"options on home:         {stats.widest_home} (at most 3); widest later screen {stats.widest_screen} "
+              "(at most 6)")
+        print(f"maximum touches:         {stats.max_touches}")
+        print(f"weighted mean touches:   {stats.weighted_mean_touches}")
+        print("most popular (touches):  " + "; ".join(f"{title} ({depth})" for depth, title in stats.popular[:5]))
+        print("deepest (touches):       " + "; ".join(f"{title} ({depth})" for depth, title in stats.worst))
+    return EXIT_FAILED if stats.unreachable else EXIT_OK
+
+
+def _catalog_for_stats(args: argparse.Namespace) -> tuple[list, list, str]:
+    if args.catalog:
+        document = json.loads(Path(args.catalog).read_text(encoding="utf-8"))
+        return document["categories"], document["procedures"], args.catalog
+    store = _open_store(args)
+    if store.revision() is not None:
+        return store.categories(), store.list_active(), f"stored catalog, revision {store.revision()}"
+    from kiosk.catalog.sample import load_sample
+
+    document = load_sample()
+    return document["categories"], document["procedures"], "bundled sample (nothing stored yet)"
 
 
 def _search(args: argparse.Namespace) -> int:

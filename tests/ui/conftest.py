@@ -27,7 +27,8 @@ def _test_config():
     config = load_config()  # the bundled default, as `make demo` uses it
     kiosk = dataclasses.replace(config.kiosk, data_dir=_DATA_DIR)
     display = dataclasses.replace(config.display, fullscreen=False)
-    return dataclasses.replace(config, kiosk=kiosk, display=display)
+    api = dataclasses.replace(config.api, public_key="")  # no background sync: tests choose the catalog
+    return dataclasses.replace(config, kiosk=kiosk, display=display, api=api)
 
 
 TEST_CONFIG = _test_config()

@@ -1,0 +1,74 @@
+"""`kiosk demo`: the sandbox municipal API on loopback, one catalog sync, then the kiosk.
+
+The sandbox runs as a child process bound to 127.0.0.1, keeps its key and catalog in
+<data_dir>/sandbox (the demo config pins that key), and is stopped when the demo ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import requests
+
+from kiosk.cli import CommandError
+from kiosk.config import Config
+from kiosk.logs import event
+
+log = logging.getLogger("kiosk.demo")
+START_TIMEOUT_S = 20.0
+
+
+@contextlib.contextmanager
+def sandbox_for_demo(config: Config) -> Iterator[None]:
+    url = urlsplit(config.api.base_url)
+    if url.hostname not in ("127.0.0.1", "localhost"):
+        yield  # a real municipal API is configured: the demo uses it as it is
+        return
+    data = config.data_path / "sandbox"
+    command = [sys.executable, "-m", "kiosk", "sandbox-api", "--host", "127.0.0.1",
+               "--port", str(url.port or 80), "--data", str(data)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_until_serving(config.api.base_url, process)
+        _sync_once(config)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def _wait_until_serving(base_url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            problem = (process.stderr.read() if process.stderr else "").strip().splitlines()
+            raise CommandError(f"demo: the sandbox API did not start: {problem[-1] if problem else 'no message'}")
+        try:
+            if requests.get(f"{base_url}/v1/health", timeout=1).ok:
+                return
+        except requests.RequestException:
+            pass  # not listening yet
+        time.sleep(0.1)  # the child process offers no event to wait on: poll its port briefly
+    raise CommandError(f"demo: the sandbox API did not answer at {base_url} within {START_TIMEOUT_S:.0f} s")
+
+
+def _sync_once(config: Config) -> None:
+    from kiosk.catalog.service import service_from_config
+    from kiosk.catalog.sync import SyncError
+
+    try:
+        result = service_from_config(config).sync.sync_once()
+    except SyncError as error:
+        event(log, "demo.sync_failed", level=logging.WARNING, reason=error.reason, detail=str(error))
+        return
+    event(log, "demo.synced", revision=result.revision, mode=result.mode)
