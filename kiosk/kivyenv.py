@@ -25,8 +25,9 @@ def prepare(config: Config, headless: bool) -> None:
             "KIVY_NO_CONSOLELOG": "1",
             "KIVY_NO_FILELOG": "1",
             "KIVY_LOG_MODE": "PYTHON",
-            # Kivy's own config.ini lives in our data dir (KIVY_HOME); our settings are applied
-            # over it at every start, so a stale file cannot change the kiosk's behaviour.
+            # Kivy reads no config.ini: a file in the writable data dir could otherwise turn on
+            # its inspector or keyboard modules. Every setting comes from below.
+            "KIVY_NO_CONFIG": "1",
             "KCFG_KIVY_LOG_LEVEL": "debug" if config.log.level == "DEBUG" else "warning",
             "KIVY_HOME": str(kivy_home),
             "KIVY_DPI": str(config.display.dpi),
