@@ -1,0 +1,485 @@
+"""The transactional outbox: every kiosk transaction, durably, before any money is taken.
+
+One SQLite file (WAL, synchronous=FULL, mode 0600) holds three tables:
+
+- `transactions`: one row per logical transaction with its idempotency key (minted once, at
+  creation, never regenerated), folio, account, amount, payment details (masked), the payload
+  the submitter posts, its state and retry bookkeeping;
+- `history`: every state transition with its time and reason (the electronic journal);
+- `credits`: each cash credit as it arrives, so inserted money is on disk even if the
+  session dies before the total is reached.
+
+State machine (anything else raises `IllegalTransition`)::
+
+    created ──► paying ──► paid ──► queued ──► submitted ──► confirmed
+       │          │  ╲                │            ├──────► rejected          (API said no, 4xx)
+       │          │   ╲► created      │            └──────► needs_attendant   (gave up / conflict)
+       │          └────► needs_attendant (outcome unknown, partial cash)
+       ├─► cancelled (citizen left before paying)
+       └─► abandoned (found unpaid after a restart)
+
+A transaction that takes no money (a free request) goes created → queued directly.
+
+Every write is one `BEGIN IMMEDIATE … COMMIT` on an autocommit connection, so a kill -9 at any
+instant leaves either the before- or the after-image of a transition, never half of one.
+Storage problems (disk full or below the free-space floor, database locked by another process,
+corrupted file) become `StorageError` with a stable code; `health()` reports them so the kiosk
+can refuse to take money *before* the citizen pays.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CREATED, PAYING, PAID, QUEUED, SUBMITTED = "created", "paying", "paid", "queued", "submitted"
+CONFIRMED, REJECTED, NEEDS_ATTENDANT = "confirmed", "rejected", "needs_attendant"
+CANCELLED, ABANDONED = "cancelled", "abandoned"
+STATES = (CREATED, PAYING, PAID, QUEUED, SUBMITTED, CONFIRMED, REJECTED, NEEDS_ATTENDANT, CANCELLED, ABANDONED)
+FINAL = frozenset({CONFIRMED, REJECTED, NEEDS_ATTENDANT, CANCELLED, ABANDONED})
+PENDING = frozenset({PAID, QUEUED, SUBMITTED})  # money or a request the API has not confirmed yet
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    CREATED: frozenset({PAYING, QUEUED, CANCELLED, ABANDONED}),
+    PAYING: frozenset({PAID, CREATED, NEEDS_ATTENDANT}),
+    PAID: frozenset({QUEUED, NEEDS_ATTENDANT}),
+    QUEUED: frozenset({SUBMITTED, NEEDS_ATTENDANT}),
+    SUBMITTED: frozenset({CONFIRMED, REJECTED, NEEDS_ATTENDANT}),
+    CONFIRMED: frozenset(),
+    REJECTED: frozenset(),
+    NEEDS_ATTENDANT: frozenset(),
+    CANCELLED: frozenset(),
+    ABANDONED: frozenset(),
+}
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS transactions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    folio TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    procedure_id TEXT NOT NULL DEFAULT '',
+    account_kind TEXT NOT NULL DEFAULT '',
+    account_ref TEXT NOT NULL DEFAULT '',
+    concept TEXT NOT NULL DEFAULT '',
+    amount_cents INTEGER NOT NULL,
+    method TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    payload TEXT NOT NULL DEFAULT '{}',
+    payment TEXT NOT NULL DEFAULT '{}',
+    response TEXT NOT NULL DEFAULT '{}',
+    paid_cents INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at REAL NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transactions_state ON transactions(state, seq);
+CREATE INDEX IF NOT EXISTS transactions_account ON transactions(account_kind, account_ref, seq);
+CREATE TABLE IF NOT EXISTS history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER NOT NULL REFERENCES transactions(seq),
+    from_state TEXT NOT NULL,
+    to_state TEXT NOT NULL,
+    at REAL NOT NULL,
+    reason TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS history_seq ON history(seq);
+CREATE TABLE IF NOT EXISTS credits (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER NOT NULL REFERENCES transactions(seq),
+    cents INTEGER NOT NULL,
+    at REAL NOT NULL
+);
+"""
+
+# Plain words for the citizen (es) and staff (en) per storage problem.
+STORAGE_MESSAGES: dict[str, tuple[str, str]] = {
+    "storage.ok": ("", ""),
+    "storage.full": ("Este cajero no puede registrar pagos ahora (memoria llena). No se cobró nada. "
+                     "Un asesor ya fue avisado.", "disk full: the outbox cannot record transactions"),
+    "storage.low_space": ("Este cajero no puede registrar pagos ahora (poco espacio). No se cobró nada. "
+                          "Un asesor ya fue avisado.", "free disk space below the floor for the outbox"),
+    "storage.locked": ("Este cajero está ocupado registrando otra operación. No se cobró nada. "
+                       "Intente de nuevo en un momento.", "the outbox database is locked by another process"),
+    "storage.corrupt": ("Este cajero no puede registrar pagos ahora. No se cobró nada. Un asesor ya fue avisado.",
+                        "the outbox database file is damaged"),
+    "storage.io_error": ("Este cajero no puede registrar pagos ahora. No se cobró nada. Un asesor ya fue avisado.",
+                         "the outbox database cannot be written"),
+}
+
+
+class OutboxError(Exception):
+    """Base class for outbox failures."""
+
+
+class IllegalTransition(OutboxError):
+    def __init__(self, key: str, current: str, wanted: str):
+        super().__init__(f"transaction {key[:8]}: {current} -> {wanted} is not allowed")
+        self.current, self.wanted = current, wanted
+
+
+class StorageError(OutboxError):
+    """The database cannot be trusted to record money right now; `code` is a STORAGE_MESSAGES key."""
+
+    def __init__(self, code: str, detail: str = ""):
+        self.code = code
+        self.detail = detail
+        super().__init__(f"{code}: {STORAGE_MESSAGES[code][1]}" + (f" ({detail})" if detail else ""))
+
+    @property
+    def citizen_message(self) -> str:
+        return STORAGE_MESSAGES[self.code][0]
+
+
+@dataclass(frozen=True)
+class Health:
+    ok: bool
+    code: str  # "storage.ok" or a StorageError code
+    detail: str = ""
+
+    @property
+    def message_es(self) -> str:
+        return STORAGE_MESSAGES[self.code][0]
+
+    @property
+    def message_en(self) -> str:
+        return STORAGE_MESSAGES[self.code][1]
+
+
+@dataclass(frozen=True)
+class Record:
+    """One transaction row, read-only (changes go through Outbox methods)."""
+
+    seq: int
+    key: str
+    folio: str
+    kind: str
+    procedure_id: str
+    account_kind: str
+    account_ref: str
+    concept: str
+    amount_cents: int
+    method: str
+    state: str
+    reason: str
+    payload: dict[str, Any]
+    payment: dict[str, Any]
+    response: dict[str, Any]
+    paid_cents: int
+    attempts: int
+    next_at: float
+    last_error: str
+    created_at: float
+    updated_at: float
+
+    @property
+    def account(self) -> tuple[str, str]:
+        return self.account_kind, self.account_ref
+
+
+def classify(error: sqlite3.Error) -> StorageError:
+    """Map an sqlite3 error to the storage problem it means for the kiosk."""
+    name = getattr(error, "sqlite_errorname", "") or ""
+    text = str(error).lower()
+    if "FULL" in name or "disk is full" in text or "too large" in text:
+        return StorageError("storage.full", text)
+    if "BUSY" in name or "LOCKED" in name or "locked" in text:
+        return StorageError("storage.locked", text)
+    if "CORRUPT" in name or "NOTADB" in name or "malformed" in text or "not a database" in text:
+        return StorageError("storage.corrupt", text)
+    return StorageError("storage.io_error", text)
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file 0600 before SQLite does (its -wal/-shm copy the file's mode)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(descriptor)
+    os.chmod(path, 0o600)
+
+
+class Outbox:
+    """Thread-safe handle on the outbox file; one per process is enough."""
+
+    def __init__(self, path: Path | str, busy_timeout_ms: int = 2000, min_free_bytes: int = 0,
+                 clock: Callable[[], float] = time.time):
+        self.path = Path(path)
+        self.busy_timeout_ms = busy_timeout_ms
+        self.min_free_bytes = min_free_bytes
+        self.clock = clock
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._last_error: StorageError | None = None
+        try:
+            self._connect()
+        except StorageError as error:
+            self._last_error = error
+
+    # ---- connection ------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is not None:
+            return self._conn
+        try:
+            _create_private(self.path)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                   timeout=self.busy_timeout_ms / 1000)
+            try:
+                conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
+                conn.execute("PRAGMA journal_mode=WAL").fetchone()
+                conn.execute("PRAGMA synchronous=FULL")
+                conn.execute("PRAGMA foreign_keys=ON")
+                conn.execute("PRAGMA journal_size_limit=4194304")
+                check = conn.execute("PRAGMA quick_check").fetchone()
+                if check is None or check[0] != "ok":
+                    raise StorageError("storage.corrupt", str(check[0] if check else "no answer"))
+                conn.executescript("BEGIN IMMEDIATE;" + SCHEMA + "COMMIT;")
+            except BaseException:
+                conn.close()
+                raise
+        except sqlite3.Error as error:
+            raise classify(error) from None
+        except OSError as error:
+            raise StorageError("storage.io_error", str(error)) from None
+        self._conn = conn
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT; a storage failure is remembered and re-raised as StorageError."""
+        with self._lock:
+            try:
+                conn = self._connect()
+            except StorageError as error:
+                self._last_error = error
+                raise
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as error:
+                storage_error = classify(error)
+                self._last_error = storage_error
+                if storage_error.code == "storage.corrupt":
+                    self.close()
+                raise storage_error from None
+            self._last_error = None
+
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row | tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return self._connect().execute(sql, args).fetchall()
+            except sqlite3.Error as error:
+                raise classify(error) from None
+
+    # ---- health ----------------------------------------------------------------------------
+
+    def health(self) -> Health:
+        """Can money be recorded right now? Checks free space, then a real write transaction."""
+        try:
+            free = shutil.disk_usage(self.path.parent).free
+        except OSError as error:
+            return Health(False, "storage.io_error", str(error))
+        if free < self.min_free_bytes:
+            return Health(False, "storage.low_space", f"{free} bytes free, {self.min_free_bytes} needed")
+        try:
+            with self._transaction() as conn:
+                # A write lock plus a page touch: proves the file is writable and not locked.
+                conn.execute("CREATE TABLE IF NOT EXISTS probe (at REAL)")
+                conn.execute("DELETE FROM probe")
+                conn.execute("INSERT INTO probe VALUES (?)", (self.clock(),))
+        except StorageError as error:
+            return Health(False, error.code, error.detail)
+        return Health(True, "storage.ok")
+
+    @property
+    def last_error(self) -> StorageError | None:
+        return self._last_error
+
+    # ---- writes ----------------------------------------------------------------------------
+
+    def create(self, kind: str, amount_cents: int, *, folio: str, procedure_id: str = "",
+               account: tuple[str, str] = ("", ""), concept: str = "", method: str = "",
+               payload: dict[str, Any] | None = None, key: str | None = None) -> Record:
+        """Record a new transaction in `created` with a fresh idempotency key (durable on return)."""
+        if amount_cents < 0:
+            raise ValueError("amount_cents must not be negative")
+        key = key or str(uuid.uuid4())
+        now = self.clock()
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO transactions (key, folio, kind, procedure_id, account_kind, account_ref, concept,"
+                " amount_cents, method, state, payload, created_at, updated_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (key, folio, kind, procedure_id, account[0], account[1], concept, amount_cents, method, CREATED,
+                 json.dumps(payload or {}, sort_keys=True), now, now))
+            conn.execute("INSERT INTO history (seq, from_state, to_state, at, reason) VALUES (?,?,?,?,?)",
+                         (cursor.lastrowid, "", CREATED, now, "created"))
+        return self.get(key)
+
+    def transition(self, key: str, to_state: str, reason: str = "", **fields: Any) -> Record:
+        """Move one transaction to `to_state` (refused unless TRANSITIONS allows it), updating
+        `fields` (payment, payload, response, method, paid_cents, attempts, next_at, last_error)
+        in the same database transaction as the history row."""
+        allowed_fields = {"payment", "payload", "response", "method", "paid_cents", "attempts", "next_at",
+                          "last_error", "amount_cents"}
+        unknown = set(fields) - allowed_fields
+        if unknown:
+            raise ValueError(f"cannot set {sorted(unknown)}")
+        now = self.clock()
+        with self._transaction() as conn:
+            row = conn.execute("SELECT seq, state FROM transactions WHERE key=?", (key,)).fetchone()
+            if row is None:
+                raise KeyError(key)
+            seq, current = row
+            if to_state not in TRANSITIONS[current]:
+                raise IllegalTransition(key, current, to_state)
+            sets, args = ["state=?", "updated_at=?", "reason=?"], [to_state, now, reason]
+            for name, value in fields.items():
+                sets.append(f"{name}=?")
+                args.append(json.dumps(value, sort_keys=True) if isinstance(value, dict) else value)
+            conn.execute(f"UPDATE transactions SET {', '.join(sets)} WHERE seq=?", (*args, seq))
+            conn.execute("INSERT INTO history (seq, from_state, to_state, at, reason) VALUES (?,?,?,?,?)",
+                         (seq, current, to_state, now, reason))
+        return self.get(key)
+
+    def add_credit(self, key: str, cents: int) -> int:
+        """Record one cash credit against a transaction that is paying; returns the new total."""
+        now = self.clock()
+        with self._transaction() as conn:
+            row = conn.execute("SELECT seq, state, paid_cents FROM transactions WHERE key=?", (key,)).fetchone()
+            if row is None:
+                raise KeyError(key)
+            seq, state, paid = row
+            if state != PAYING:
+                raise IllegalTransition(key, state, "credit")
+            conn.execute("INSERT INTO credits (seq, cents, at) VALUES (?,?,?)", (seq, cents, now))
+            conn.execute("UPDATE transactions SET paid_cents=?, updated_at=? WHERE seq=?", (paid + cents, now, seq))
+        return paid + cents
+
+    def note_attempt(self, key: str, next_at: float, error: str) -> None:
+        """A submission failed in a retryable way: count it and schedule the next one (state stays)."""
+        with self._transaction() as conn:
+            conn.execute("UPDATE transactions SET attempts=attempts+1, next_at=?, last_error=?, updated_at=?"
+                         " WHERE key=?", (next_at, error[:200], self.clock(), key))
+
+    def scrub_personal_data(self, key: str) -> None:
+        """After confirmation the API holds the request: drop the person's data from the kiosk."""
+        with self._transaction() as conn:
+            row = conn.execute("SELECT payload FROM transactions WHERE key=?", (key,)).fetchone()
+            if row is None:
+                return
+            payload = json.loads(row[0])
+            if "person" in payload:
+                payload["person"] = {"scrubbed": True}
+                conn.execute("UPDATE transactions SET payload=? WHERE key=?", (json.dumps(payload, sort_keys=True), key))
+
+    def recover(self) -> dict[str, int]:
+        """After a restart of the process that runs sessions: settle what a crash left half-done.
+
+        created (no money yet) → abandoned; paying (money may have been taken) → needs_attendant;
+        paid → queued. Only the session owner calls this (the app, `kiosk load`), never a
+        side command, which could otherwise abandon a live session."""
+        counts = {ABANDONED: 0, NEEDS_ATTENDANT: 0, QUEUED: 0}
+        for record in self.list_states((CREATED, PAYING, PAID)):
+            if record.state == CREATED:
+                self.transition(record.key, ABANDONED, "restart.unpaid")
+                counts[ABANDONED] += 1
+            elif record.state == PAYING:
+                reason = (f"restart.partial_cash:{record.paid_cents}" if record.paid_cents else
+                          "restart.payment_outcome_unknown")
+                self.transition(record.key, NEEDS_ATTENDANT, reason)
+                counts[NEEDS_ATTENDANT] += 1
+            else:
+                self.transition(record.key, QUEUED, "restart.resume")
+                counts[QUEUED] += 1
+        return counts
+
+    # ---- reads -----------------------------------------------------------------------------
+
+    def get(self, key: str) -> Record:
+        rows = self._read("SELECT * FROM transactions WHERE key=?", (key,))
+        if not rows:
+            raise KeyError(key)
+        return _record(rows[0])
+
+    def list_states(self, states: tuple[str, ...] | frozenset[str], limit: int = 100000) -> list[Record]:
+        marks = ",".join("?" * len(states))
+        rows = self._read(f"SELECT * FROM transactions WHERE state IN ({marks}) ORDER BY seq LIMIT ?",
+                          (*states, limit))
+        return [_record(row) for row in rows]
+
+    def all(self) -> list[Record]:
+        return [_record(row) for row in self._read("SELECT * FROM transactions ORDER BY seq")]
+
+    def history(self, key: str) -> list[tuple[str, str, float, str]]:
+        return [tuple(row) for row in self._read(
+            "SELECT h.from_state, h.to_state, h.at, h.reason FROM history h JOIN transactions t ON t.seq=h.seq"
+            " WHERE t.key=? ORDER BY h.id", (key,))]
+
+    def credits(self, key: str) -> list[int]:
+        return [row[0] for row in self._read(
+            "SELECT c.cents FROM credits c JOIN transactions t ON t.seq=c.seq WHERE t.key=? ORDER BY c.id", (key,))]
+
+    def due(self, now: float, limit: int = 50) -> list[Record]:
+        """Queued or submitted transactions ready to send, oldest first, at most one per account:
+        an account's later transaction waits while an earlier one is still pending, but a
+        dead-lettered one (needs_attendant, rejected) does not block it."""
+        rows = self._read(
+            "SELECT * FROM transactions t WHERE t.state IN ('queued','submitted') AND NOT EXISTS ("
+            "  SELECT 1 FROM transactions e WHERE e.account_kind=t.account_kind AND e.account_ref=t.account_ref"
+            "  AND t.account_ref != '' AND e.seq < t.seq AND e.state IN ('paid','queued','submitted'))"
+            " AND t.next_at <= ? ORDER BY t.seq LIMIT ?", (now, limit))
+        return [_record(row) for row in rows]
+
+    def next_due_at(self) -> float | None:
+        rows = self._read("SELECT MIN(next_at) FROM transactions WHERE state IN ('queued','submitted')")
+        return rows[0][0] if rows and rows[0][0] is not None else None
+
+    def counts(self) -> dict[str, int]:
+        found = dict(self._read("SELECT state, COUNT(*) FROM transactions GROUP BY state"))
+        return {state: int(found.get(state, 0)) for state in STATES}
+
+    def oldest_pending_age(self, now: float | None = None) -> float | None:
+        rows = self._read("SELECT MIN(created_at) FROM transactions WHERE state IN ('paid','queued','submitted')")
+        oldest = rows[0][0] if rows else None
+        return None if oldest is None else max(0.0, (now or self.clock()) - oldest)
+
+    def pending_count(self) -> int:
+        return int(self._read("SELECT COUNT(*) FROM transactions WHERE state IN ('paid','queued','submitted')")[0][0])
+
+
+_COLUMNS = ("seq", "key", "folio", "kind", "procedure_id", "account_kind", "account_ref", "concept",
+            "amount_cents", "method", "state", "reason", "payload", "payment", "response", "paid_cents",
+            "attempts", "next_at", "last_error", "created_at", "updated_at")
+
+
+def _record(row: Any) -> Record:
+    values = dict(zip(_COLUMNS, row, strict=True))
+    for name in ("payload", "payment", "response"):
+        values[name] = json.loads(values[name] or "{}")
+    return Record(**values)
