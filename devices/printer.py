@@ -114,26 +114,35 @@ class PrintResult:
     blocks_total: int
 
 
+class _BlockWriter:
+    """python-escpos' Dummy printer set up for one code page, collecting output in blocks (a
+    status read goes between blocks, so paper running out is caught mid-document)."""
+
+    def __init__(self, code_page: str, width: int, profile: str):
+        from escpos.printer import Dummy
+
+        if code_page not in ESC_T:
+            raise DeviceError("config.invalid", f"code_page {code_page} (use one of {', '.join(ESC_T)})")
+        self.code_page, self.width = code_page, width
+        self.printer = Dummy(profile=profile)
+        self.blocks: list[bytes] = []
+        self.printer.hw("INIT")
+        self.printer.charcode(code_page)
+
+    def line(self, text: str) -> None:
+        for piece in textwrap.wrap(normalise_text(text, self.code_page), self.width) or [""]:
+            self.printer.textln(piece)
+
+    def end_block(self) -> None:
+        self.blocks.append(self.printer.output)
+        self.printer.clear()
+
+
 def render_blocks(receipt: Receipt, code_page: str = "CP858", width: int = 42, qr: str = "native",
                   profile: str = "TM-T20II") -> list[bytes]:
     """The receipt as ESC/POS byte blocks (sent one by one with a status read between them)."""
-    from escpos.printer import Dummy
-
-    if code_page not in ESC_T:
-        raise DeviceError("config.invalid", f"code_page {code_page} (use one of {', '.join(ESC_T)})")
-    printer = Dummy(profile=profile)
-    blocks: list[bytes] = []
-
-    def cut_block() -> None:
-        blocks.append(printer.output)
-        printer.clear()
-
-    def line(text: str) -> None:
-        for piece in textwrap.wrap(normalise_text(text, code_page), width) or [""]:
-            printer.textln(piece)
-
-    printer.hw("INIT")
-    printer.charcode(code_page)
+    doc = _BlockWriter(code_page, width, profile)
+    printer, line, cut_block, blocks = doc.printer, doc.line, doc.end_block, doc.blocks
     printer.set(align="center", bold=True, double_height=True, double_width=True)
     for piece in textwrap.wrap(normalise_text(receipt.municipality, code_page), width // 2):
         printer.textln(piece)
@@ -186,26 +195,14 @@ class InfoSheet:
 def render_sheet_blocks(sheet: InfoSheet, code_page: str = "CP858", width: int = 42, qr: str = "native",
                         profile: str = "TM-T20II") -> list[bytes]:
     """The sheet as ESC/POS byte blocks, one block per section so paper-out is caught between them."""
-    from escpos.printer import Dummy
-
-    if code_page not in ESC_T:
-        raise DeviceError("config.invalid", f"code_page {code_page} (use one of {', '.join(ESC_T)})")
-    printer = Dummy(profile=profile)
-    blocks: list[bytes] = []
-
-    def line(text: str) -> None:
-        for piece in textwrap.wrap(normalise_text(text, code_page), width) or [""]:
-            printer.textln(piece)
-
-    printer.hw("INIT")
-    printer.charcode(code_page)
+    doc = _BlockWriter(code_page, width, profile)
+    printer, line = doc.printer, doc.line
     printer.set(align="center", bold=True)
     line(sheet.municipality)
     printer.set(align="center", bold=True, double_height=True)
     line(sheet.title)
     printer.set_with_default()
-    blocks.append(printer.output)
-    printer.clear()
+    doc.end_block()
     for heading, lines in sheet.sections:
         printer.set(bold=True)
         line(heading)
@@ -213,8 +210,7 @@ def render_sheet_blocks(sheet: InfoSheet, code_page: str = "CP858", width: int =
         for text in lines:
             line(text)
         line("")
-        blocks.append(printer.output)
-        printer.clear()
+        doc.end_block()
     printer.set_with_default(align="center")
     if sheet.qr:
         printer.qr(sheet.qr, native=(qr == "native"), size=6, center=(qr != "native"))
@@ -223,8 +219,8 @@ def render_sheet_blocks(sheet: InfoSheet, code_page: str = "CP858", width: int =
     line("Información, no es un comprobante de pago.")
     printer.set_with_default()
     printer.cut()
-    blocks.append(printer.output)
-    return blocks
+    doc.end_block()
+    return doc.blocks
 
 
 @functools.lru_cache(maxsize=4)
