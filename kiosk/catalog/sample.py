@@ -48,6 +48,24 @@ CATEGORIES = [
     ("atencion_ciudadana", "Constancias y atención ciudadana", 13, "persona", "Constancias y cartas"),
 ]
 
+# The catalog's own English for its categories, so an English session navigates in English;
+# procedure texts are Spanish only here and the kiosk falls back to them field by field.
+CATEGORIES_EN = {
+    "predial": ("Property tax", "Payments, discounts and certificates for property tax"),
+    "agua": ("Water and drainage", "Contracts, payments and reports for the water service"),
+    "registro_civil": ("Civil registry", "Birth, marriage and death certificates"),
+    "desarrollo_urbano": ("Urban development and building", "Building permits and land use"),
+    "licencias_comerciales": ("Businesses and operating licences", "Open and renew a business"),
+    "transito": ("Traffic, roads and fines", "Fines, permits and driving licences"),
+    "catastro": ("Land registry and certificates", "Valuations, boundaries and land registry certificates"),
+    "medio_ambiente": ("Environment", "Pruning, tree removal and environmental permits"),
+    "panteones": ("Cemeteries", "Burials, exhumations and grave renewals"),
+    "programas_sociales": ("Social programmes", "Support, grants and ID cards"),
+    "proteccion_civil": ("Civil protection", "Safety reports, approvals and training"),
+    "servicios_publicos": ("Public services", "Street lighting, cleaning, potholes and parks"),
+    "atencion_ciudadana": ("Certificates and citizen services", "Certificates and letters"),
+}
+
 # Offices: id -> (name, street, number, building, floor, window, hours, lat, lng, phone)
 _WEEK = [{"days": [1, 2, 3, 4, 5], "opens": "08:00", "closes": "15:00"}]
 _WEEK_SAT = [*_WEEK, {"days": [6], "opens": "09:00", "closes": "13:00"}]
@@ -860,7 +878,8 @@ def build_sample(revision: int = 1) -> dict[str, Any]:
     return {
         "format": CATALOG_FORMAT, "revision": revision, "generated_at": GENERATED_AT,
         "municipality": MUNICIPALITY,
-        "categories": [{"id": cid, "name": _es(name), "order": order, "icon": icon, "description": _es(desc)}
+        "categories": [{"id": cid, "name": {**_es(name), "en": CATEGORIES_EN[cid][0]}, "order": order,
+                        "icon": icon, "description": {**_es(desc), "en": CATEGORIES_EN[cid][1]}}
                        for cid, name, order, icon, desc in CATEGORIES],
         "procedures": procedures,
     }

@@ -119,3 +119,12 @@ def test_a_new_catalog_rebuilds_the_tree_on_screen(catalog_app, ui, sample_snaps
     app.ctx.catalog.replace(build_snapshot(categories, records, ["es", "en"], revision=99))
     ui.pump(1)
     assert ui.find(contains="Pago del predial 2027")
+
+
+def test_categories_follow_the_language_when_the_catalog_translates_them(catalog_app, ui):
+    wake(ui)
+    ui.tap(ui.find(id="language_button"))
+    ui.tap(ui.find(contains="Procedures and requirements"))
+    titles = [button.text for button in catalog_app.screens["menu"].ids.options.children]
+    assert "Property tax" in titles or any("Property tax" in b.subtitle for b in
+                                           catalog_app.screens["menu"].ids.options.children)
