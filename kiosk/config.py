@@ -176,6 +176,36 @@ class RetentionSection:
 
 
 @dataclass(frozen=True)
+class TransactionsSection:
+    """Payments, certificate requests and the offline outbox (docs/transactions.md)."""
+
+    min_free_mb: float = field(
+        default=50.0,
+        metadata=rule("free disk megabytes below which the kiosk stops taking money", minimum=0, maximum=100000),
+    )
+    busy_timeout_ms: int = field(
+        default=2000, metadata=rule("milliseconds to wait for a locked outbox database", minimum=10, maximum=60000)
+    )
+    retry_base_s: float = field(
+        default=2.0, metadata=rule("first submission retry delay ceiling (full jitter, doubling)", minimum=0.0,
+                                   maximum=600)
+    )
+    retry_cap_s: float = field(
+        default=300.0, metadata=rule("largest submission retry delay ceiling in seconds", minimum=0.0, maximum=86400)
+    )
+    give_up_after_days: float = field(
+        default=25.0,
+        metadata=rule("days of failed submissions before a transaction goes to an attendant (keep it below the "
+                      "API's idempotency-key retention)", minimum=0.0, maximum=365),
+    )
+    offline_cash: bool = field(default=True, metadata=rule("accept cash against a bill reference while offline"))
+    verify_url: str = field(
+        default="https://verifica.example.gob.mx/r/",
+        metadata=rule("prefix of the receipt QR for confirmed transactions", pattern=r"https?://[^\s]+"),
+    )
+
+
+@dataclass(frozen=True)
 class DeviceEntry:
     driver: str = field(
         default="",
@@ -198,6 +228,7 @@ class Config:
     log: LogSection = field(default_factory=LogSection)
     api: ApiSection = field(default_factory=ApiSection)
     retention: RetentionSection = field(default_factory=RetentionSection)
+    transactions: TransactionsSection = field(default_factory=TransactionsSection)
     devices: Mapping[str, DeviceEntry] = field(default_factory=dict)
     source: str = "(defaults)"
 
@@ -212,6 +243,7 @@ SECTIONS: dict[str, type] = {
     "log": LogSection,
     "api": ApiSection,
     "retention": RetentionSection,
+    "transactions": TransactionsSection,
 }
 NAMED_TABLES: dict[str, type] = {"devices": DeviceEntry}
 
