@@ -18,19 +18,15 @@ from kivy.core.window import Window
 from kivy.properties import ObjectProperty
 from kivy.uix.screenmanager import NoTransition
 
-from devices.contract import reason
 from kiosk import sdnotify
-from kiosk.catalog.service import service_from_config, store_path
-from kiosk.catalog.sync import SyncError
 from kiosk.context import KioskContext, build_context
 from kiosk.device_hub import DeviceHub
 from kiosk.i18n import endonym
 from kiosk.idle import IdlePhase
-from kiosk.info_sheet import make_sheet
-from kiosk.journey import load_in_background
+from kiosk.info_sheet import SheetPrinting
+from kiosk.journey import CatalogFeed
 from kiosk.logs import event
 from kiosk.navigation import HOME, Place
-from kiosk.procedure_page import PageWriter
 from screens import dialog_classes, screen_classes
 from screens.common import KioskDialog, KioskRoot, KioskScreen, spoken_text, tr
 
@@ -51,7 +47,6 @@ class KioskApp(App):
         self.title = "Kiosco"
         self.screens: dict[str, KioskScreen] = {}
         self.dialogs: dict[str, KioskDialog] = {}
-        self.sync_service = None
 
     # -- building ---------------------------------------------------------------------------
     def build(self) -> KioskRoot:
@@ -69,6 +64,7 @@ class KioskApp(App):
         for name, dialog_class in dialog_classes().items():
             self.dialogs[name] = dialog_class(ctx=self.ctx)
         self.devices = DeviceHub(self.ctx.config.devices, on_ui_thread)
+        self.catalog_feed = CatalogFeed(self.ctx.config, self.ctx.catalog, on_ui_thread)
         if self.devices.get("printer") is not None:
             self.ctx.actions.register("print", self.print_information)
         self.ctx.navigator.add_listener(self._show)
@@ -85,8 +81,7 @@ class KioskApp(App):
         Window.bind(on_flip=self._first_frame_drawn)
         self._show(self.ctx.navigator.current)
         self.devices.start()
-        self._reload_catalog()
-        self._start_catalog_sync()
+        self.catalog_feed.start()
         interval = sdnotify.watchdog_interval_s()
         if interval:
             # Pinged from the UI clock: a frozen UI stops the pings and systemd restarts us.
@@ -99,21 +94,7 @@ class KioskApp(App):
         sdnotify.stopping()
         self.ctx.help.close("shutdown")
         self.devices.stop()
-        if self.sync_service is not None:
-            self.sync_service.stop(timeout=2)
-
-    def _reload_catalog(self) -> None:
-        """Read the stored catalog off the UI thread and show it when ready."""
-        load_in_background(store_path(self.ctx.config), self.ctx.config.kiosk.languages,
-                           deliver=lambda snapshot: self.call_on_ui_thread(lambda: self.ctx.catalog.replace(snapshot)))
-
-    def _start_catalog_sync(self) -> None:
-        try:
-            self.sync_service = service_from_config(self.ctx.config, on_change=lambda _result: self._reload_catalog())
-        except SyncError as error:  # e.g. no pinned key: keep serving the stored catalog, say why
-            event(log, "catalog.sync_off", level=logging.WARNING, reason=error.reason, detail=str(error))
-            return
-        self.sync_service.start()
+        self.catalog_feed.stop()
 
     def _first_frame_drawn(self, *_args: Any) -> None:
         Window.unbind(on_flip=self._first_frame_drawn)
@@ -137,26 +118,10 @@ class KioskApp(App):
         return dialog
 
     def print_information(self, procedure_id: str) -> None:
-        """The free information sheet: printed off the UI thread, the outcome in the dialog."""
-        record = self.ctx.catalog.procedure(procedure_id)
-        printer = self.devices.get("printer")
-        if record is None or printer is None:
-            return
-        catalog = self.ctx.catalog
-        sheet = make_sheet(record, PageWriter(self.ctx.translator), self.ctx.config, catalog.procedure,
-                           catalog.followers(procedure_id))
         dialog = self.open_dialog("print")
         dialog.printing()
-
-        def printed(result, error) -> None:
-            if result is not None and result.completed:
-                dialog.finished(True)
-                return
-            code = error.code if error is not None else result.reason
-            found = reason(code)
-            dialog.finished(False, found.es if self.ctx.translator.language == "es" else found.en)
-
-        printer.request(lambda: printer.print_sheet(sheet), printed)
+        if not SheetPrinting(self.ctx, self.devices.get("printer")).start(procedure_id, dialog.finished):
+            dialog.dismiss()
 
     def toggle_audio(self) -> None:
         options = self.ctx.sessions.session.accessibility

@@ -33,3 +33,33 @@ def make_sheet(record: Record, writer: PageWriter, config: Config, catalog: Call
         kiosk_id=config.kiosk.id,
         location=config.kiosk.location,
     )
+
+
+class SheetPrinting:
+    """'Imprimir esta información': build the sheet for the citizen's language and print it off
+    the UI thread; `on_done(ok, problem)` gets a plain reason in that language when it fails."""
+
+    def __init__(self, ctx: Any, printer: Any):
+        self.ctx = ctx
+        self.printer = printer
+
+    def start(self, procedure_id: str, on_done: Callable[[bool, str], None]) -> bool:
+        from devices.contract import reason
+
+        catalog = self.ctx.catalog
+        record = catalog.procedure(procedure_id)
+        if record is None:
+            return False
+        sheet = make_sheet(record, PageWriter(self.ctx.translator), self.ctx.config, catalog.procedure,
+                           catalog.followers(procedure_id))
+        language = self.ctx.translator.language
+
+        def printed(result: Any, error: Any) -> None:
+            if result is not None and result.completed:
+                on_done(True, "")
+                return
+            found = reason(error.code if error is not None else result.reason)
+            on_done(False, found.es if language == "es" else found.en)
+
+        self.printer.request(lambda: self.printer.print_sheet(sheet), printed)
+        return True

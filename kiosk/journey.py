@@ -131,3 +131,36 @@ def load_in_background(store_path: Path, languages: Sequence[str],
     thread = threading.Thread(target=work, name="catalog-load", daemon=True)
     thread.start()
     return thread
+
+
+class CatalogFeed:
+    """Keeps the shown catalog current: loads the stored one at start, then syncs in the
+    background and reloads after every change. Without a pinned key it only serves what is stored."""
+
+    def __init__(self, config: Any, catalog: CitizenCatalog, call_soon: Callable[[Callable[[], None]], None]):
+        self.config = config
+        self.catalog = catalog
+        self.call_soon = call_soon
+        self.sync_service: Any = None
+
+    def start(self) -> None:
+        self.reload()
+        from kiosk.catalog.service import service_from_config
+        from kiosk.catalog.sync import SyncError
+
+        try:
+            self.sync_service = service_from_config(self.config, on_change=lambda _result: self.reload())
+        except SyncError as error:  # e.g. no pinned key: keep serving the stored catalog, say why
+            event(log, "catalog.sync_off", level=logging.WARNING, reason=error.reason, detail=str(error))
+            return
+        self.sync_service.start()
+
+    def reload(self) -> None:
+        from kiosk.catalog.service import store_path
+
+        load_in_background(store_path(self.config), self.config.kiosk.languages,
+                           deliver=lambda snapshot: self.call_soon(lambda: self.catalog.replace(snapshot)))
+
+    def stop(self) -> None:
+        if self.sync_service is not None:
+            self.sync_service.stop(timeout=2)
