@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "kiosk.commands",
     "kiosk.catalog.cli",
     "devices.cli",
+    "kiosk.transactions.cli",
 )
 
 log = logging.getLogger("kiosk.cli")

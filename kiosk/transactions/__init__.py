@@ -1,0 +1,55 @@
+"""Transactions: pay and request at the kiosk, exactly once, through crashes and outages.
+
+Kivy-free core for the payment and request screens (docs/transactions.md has the states and
+guarantees). Everything money-related is recorded in the outbox (`offline_cache.outbox`)
+before the device is asked, and submitted by a background thread with an Idempotency-Key.
+
+Build once at start-up::
+
+    outbox = Outbox(config.data_path / "outbox.sqlite", busy_timeout_ms=..., min_free_bytes=...)
+    api = ApiClient(config.api.base_url, timeout_s=config.api.timeout_s)
+    service = TransactionService(config, outbox, api, adapters, call_soon)
+    service.start()          # settles a crashed session's rows, starts the submitter
+    ...
+    service.stop()
+
+What the screens call (every callback arrives through the adapters' `call_soon`, i.e. on the UI
+thread; every method that refuses raises `Refused` with `.code`, `.message_es`, `.message_en`):
+
+- `service.availability() -> Availability(online, storage_ok, card, cash, lookup, request)`: each
+  field is "ok" or a reason code; `Availability.message(code, lang)` gives the plain sentence
+  (e.g. offline: card "network.card_needs_network", lookup "network.lookup_needs_network";
+  cash and certificate requests stay "ok" offline).
+- `service.lookup(kind, ref, on=None) -> Bill` (GET /v1/accounts/{kind}/{ref}): concept,
+  amount_cents, discounts (in force today), total_cents, card_fee_cents, due_date, paid_up.
+  Offline: `service.bill_from_reference(kind, ref, amount_cents, concept)` from a scanned bill.
+- `service.cash_acceptance() -> devices.cash.Acceptance`: denominations and change, shown first.
+- `service.begin(bill_or_procedure, method, person=None, account=("", "")) -> Transaction`:
+  method "card" | "cash" | "free"; durably records the transaction and its idempotency key;
+  refuses when storage is unhealthy, the printer is not ready, or the method is impossible now.
+  For a certificate pass the catalog procedure record and `Identity(method, name, id_number)`.
+- `service.pay_by_card(tx, on_done)`, `service.pay_by_cash(tx, on_credit, on_done)`,
+  `service.cancel_cash(tx)`, `service.submit_free(tx)`, `service.cancel(tx)`:
+  `on_done(PaymentOutcome(ok, state, reason, message_es, transaction))`,
+  `on_credit(credited_cents, total_cents)` after each credit is on disk.
+- `service.receipt(tx) -> devices.printer.Receipt`; `service.print_receipt(tx, on_done)`:
+  QR = certificate download URL or verification URL once confirmed, else a provisional payload
+  signed with the kiosk's Ed25519 key (`kiosk receipt verify PAYLOAD`).
+- `service.get(key)` refreshes a Transaction; `service.queue_status()` for the staff screen.
+"""
+
+from kiosk.transactions.api import ApiAnswer, ApiClient, ApiUnreachable
+from kiosk.transactions.service import (
+    Availability,
+    Bill,
+    Discount,
+    Identity,
+    PaymentOutcome,
+    Refused,
+    Transaction,
+    TransactionService,
+)
+from kiosk.transactions.submitter import Submitter, full_jitter
+
+__all__ = ["ApiAnswer", "ApiClient", "ApiUnreachable", "Availability", "Bill", "Discount", "Identity",
+           "PaymentOutcome", "Refused", "Submitter", "Transaction", "TransactionService", "full_jitter"]

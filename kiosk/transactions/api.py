@@ -1,0 +1,88 @@
+"""HTTP client for the municipal API's account and transaction routes (docs/municipal-api.yaml).
+
+Two failure kinds, kept apart because they mean different things for money:
+`ApiUnreachable` (no answer: network down, timeout, cut response; the outcome of a POST is
+unknown) and `ApiAnswer` (the server answered with a status; definitive unless retryable).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+RETRYABLE_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+
+
+class ApiUnreachable(Exception):
+    """No usable answer (connection refused or reset, timeout, truncated body)."""
+
+
+@dataclass
+class ApiAnswer(Exception):
+    status: int
+    body: dict[str, Any]
+    retry_after_s: float | None = None
+
+    def __str__(self) -> str:
+        return f"HTTP {self.status}: {self.body.get('detail') or self.body.get('title') or ''}".strip()
+
+    @property
+    def retryable(self) -> bool:
+        return self.status in RETRYABLE_STATUSES
+
+
+class ApiClient:
+    def __init__(self, base_url: str, timeout_s: float = 10.0, connect_timeout_s: float = 5.0):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = (connect_timeout_s, timeout_s)
+        self.session = requests.Session()
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = self.session.request(method, self.base_url + path, timeout=self.timeout, **kwargs)
+            content = response.content  # reading the whole body here surfaces a cut response
+        except requests.RequestException as error:
+            raise ApiUnreachable(type(error).__name__) from None
+        try:
+            body = json.loads(content) if content else {}
+        except ValueError:
+            if response.status_code < 300:
+                raise ApiUnreachable("unreadable body") from None  # a cut or garbled success
+            body = {}
+        if not isinstance(body, dict):
+            raise ApiUnreachable("unexpected body")
+        if response.status_code >= 300:
+            raise ApiAnswer(response.status_code, body, _retry_after(response.headers.get("Retry-After")))
+        return body
+
+    def health(self) -> bool:
+        try:
+            self._call("GET", "/v1/health")
+        except (ApiUnreachable, ApiAnswer):
+            return False
+        return True
+
+    def account(self, kind: str, ref: str, on: str | None = None) -> dict[str, Any]:
+        params = {"on": on} if on else None
+        return self._call("GET", f"/v1/accounts/{kind}/{ref}", params=params)
+
+    def post_transaction(self, key: str, body: bytes) -> dict[str, Any]:
+        """POST the stored, byte-identical body with its Idempotency-Key (same on every retry)."""
+        return self._call("POST", "/v1/transactions", data=body,
+                          headers={"Idempotency-Key": key, "Content-Type": "application/json"})
+
+    def ledger(self) -> dict[str, Any]:
+        return self._call("GET", "/v1/sandbox/ledger")
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None

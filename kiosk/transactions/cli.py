@@ -1,0 +1,130 @@
+"""`kiosk load`, `kiosk queue [--json]`, `kiosk queue drain`, `kiosk receipt verify PAYLOAD`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from kiosk.cli import EXIT_FAILED, EXIT_OK, CommandError, add_config_option, config_from_args
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    load = subparsers.add_parser("load", help="run N scripted transactions headless (simulated devices)")
+    load.add_argument("--transactions", type=int, required=True, metavar="N")
+    load.add_argument("--seed", type=int, default=0, metavar="S")
+    load.add_argument("--drain-timeout", type=float, default=60.0, metavar="SECONDS")
+    load.add_argument("--witness", metavar="FILE", help=argparse.SUPPRESS)  # tests: money-taken journal
+    load.add_argument("--json", action="store_true")
+    add_config_option(load)
+    load.set_defaults(handler=_load)
+
+    queue = subparsers.add_parser("queue", help="transactions per state and the oldest pending age")
+    queue.add_argument("--json", action="store_true")
+    add_config_option(queue)
+    queue.set_defaults(handler=_queue)
+    actions = queue.add_subparsers(dest="queue_command", metavar="ACTION")
+    drain = actions.add_parser("drain", help="submit until nothing is pending; exit 0 only then")
+    drain.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS")
+    drain.add_argument("--json", action="store_true")
+    add_config_option(drain)
+    drain.set_defaults(handler=_drain)
+
+    receipt = subparsers.add_parser("receipt", help="check a provisional receipt's QR payload offline")
+    receipt_actions = receipt.add_subparsers(dest="receipt_command", metavar="ACTION", required=True)
+    verify = receipt_actions.add_parser("verify", help="verify PAYLOAD against the kiosk's public key")
+    verify.add_argument("payload", metavar="PAYLOAD")
+    verify.add_argument("--public-key", metavar="FILE", help="default: DATA/receipt-key/signing.pub")
+    add_config_option(verify)
+    verify.set_defaults(handler=_verify)
+
+
+def _outbox(args: argparse.Namespace) -> Any:
+    from offline_cache.outbox import Outbox
+
+    config = config_from_args(args)
+    outbox = Outbox(config.data_path / "outbox.sqlite", busy_timeout_ms=config.transactions.busy_timeout_ms)
+    if outbox.last_error is not None:
+        raise CommandError(f"outbox unusable: {outbox.last_error}")
+    return config, outbox
+
+
+def _load(args: argparse.Namespace) -> int:
+    from kiosk.transactions.load import run_load
+
+    if args.transactions < 0:
+        raise CommandError("--transactions must be 0 or more", 2)
+    config = config_from_args(args)
+    result = run_load(config, args.transactions, args.seed, args.drain_timeout,
+                      Path(args.witness) if args.witness else None)
+    if args.json:
+        print(json.dumps(result, sort_keys=True))
+    else:
+        print(f"load: {args.transactions} transactions in {result['seconds']} s; outcomes {result['outcomes']}; "
+              f"recovered {result['recovered']}; drained {result['drained']}")
+    return EXIT_OK if result["drained"] else EXIT_FAILED
+
+
+def _queue(args: argparse.Namespace) -> int:
+    from offline_cache.outbox import StorageError
+
+    _config, outbox = _outbox(args)
+    try:
+        counts, age = outbox.counts(), outbox.oldest_pending_age()
+        attention = outbox.list_states(("needs_attendant", "rejected"), limit=20)
+    except StorageError as error:
+        raise CommandError(str(error)) from None
+    if args.json:
+        print(json.dumps({"counts": counts, "oldest_pending_age_s": age, "pending": outbox.pending_count(),
+                          "attention": [{"folio": r.folio, "state": r.state, "reason": r.reason}
+                                        for r in attention]}, sort_keys=True))
+        return EXIT_OK
+    for state, count in counts.items():
+        print(f"{state:16} {count}")
+    print(f"oldest pending   {'-' if age is None else f'{age:.0f} s'}")
+    for record in attention:
+        print(f"attention: {record.folio} {record.state} {record.reason}")
+    return EXIT_OK
+
+
+def _drain(args: argparse.Namespace) -> int:
+    from kiosk.transactions.api import ApiClient
+    from kiosk.transactions.submitter import Submitter
+
+    config, outbox = _outbox(args)
+    settings = config.transactions
+    api = ApiClient(config.api.base_url, timeout_s=config.api.timeout_s,
+                    connect_timeout_s=config.api.connect_timeout_s)
+    submitter = Submitter(outbox, api, base_s=settings.retry_base_s, cap_s=settings.retry_cap_s,
+                          give_up_after_s=settings.give_up_after_days * 86400)
+    started = time.monotonic()
+    empty = submitter.drain(args.timeout)
+    pending = outbox.pending_count()
+    if args.json:
+        print(json.dumps({"drained": empty, "pending": pending, "seconds": round(time.monotonic() - started, 3),
+                          "last_error": submitter.last_error}))
+    elif empty:
+        print(f"queue drained in {time.monotonic() - started:.1f} s")
+    if not empty:
+        raise CommandError(f"{pending} transactions still pending (last error: {submitter.last_error or 'none'})")
+    return EXIT_OK
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from kiosk.catalog.signing import parse_public_key
+    from kiosk.transactions.receipts import ReceiptInvalid, public_key_path, verify_receipt
+
+    source = args.public_key or str(public_key_path(config_from_args(args).data_path))
+    try:
+        public = parse_public_key(source)
+    except ValueError as error:
+        raise CommandError(f"public key: {error}", 2) from None
+    try:
+        receipt = verify_receipt(args.payload, public)
+    except ReceiptInvalid as error:
+        raise CommandError(f"receipt NOT valid: {error}") from None
+    print(f"receipt valid: folio {receipt.folio}, amount {receipt.amount_cents / 100:.2f}, "
+          f"issued {receipt.issued_at}, kiosk {receipt.kiosk_id}")
+    return EXIT_OK

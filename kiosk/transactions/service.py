@@ -1,0 +1,492 @@
+"""TransactionService: what the payment and request screens call (see the package docstring)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import secrets
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from devices.contract import CallSoon, DeviceError, DeviceEvent, immediate
+from devices.printer import Receipt, format_pesos
+from kiosk.catalog.model import amount_due, kiosk_actions, localized
+from kiosk.logs import event
+from kiosk.transactions.api import ApiAnswer, ApiClient, ApiUnreachable
+from kiosk.transactions.receipts import kiosk_key, sign_receipt
+from kiosk.transactions.submitter import Submitter
+from offline_cache.outbox import (
+    CANCELLED,
+    CONFIRMED,
+    CREATED,
+    NEEDS_ATTENDANT,
+    PAID,
+    PAYING,
+    QUEUED,
+    Outbox,
+    OutboxError,
+    Record,
+    StorageError,
+)
+
+log = logging.getLogger("kiosk.transactions")
+Transaction = Record  # the screens hold a Record and refresh it with service.get(tx.key)
+
+# Plain reasons (es, en) for what cannot be done now.
+REASONS: dict[str, tuple[str, str]] = {
+    "ok": ("", ""),
+    "network.lookup_needs_network": (
+        "Sin conexión no podemos consultar su adeudo. Si trae su recibo impreso, puede pagar en efectivo "
+        "escaneando su código.", "debt lookup needs the network; cash against a printed bill works offline"),
+    "network.card_needs_network": (
+        "Sin conexión no se puede pagar con tarjeta. Puede pagar en efectivo.",
+        "the card terminal needs the network; cash is accepted offline"),
+    "network.cash_offline_disabled": ("Sin conexión este cajero no recibe pagos.", "offline cash is disabled"),
+    "printer.not_ready": ("La impresora no está lista, por eso no recibimos pagos ahora. No se cobró nada.",
+                          "printer not ready: no money is taken without a receipt"),
+    "device.no_payment_terminal": ("Este cajero no acepta tarjeta.", "no card terminal configured"),
+    "device.no_cash": ("Este cajero no acepta efectivo.", "no cash device configured"),
+    "cash.no_change": ("Este cajero no da cambio: deposite el importe exacto.", "no change available"),
+    "bill.paid_up": ("Su cuenta está al corriente: no hay nada que pagar.", "nothing to pay"),
+    "account.not_found": ("No encontramos esa cuenta. Revise el número.", "no such account"),
+    "procedure.not_payable": ("Este trámite no se puede pagar en el cajero.", "procedure not payable at the kiosk"),
+}
+
+
+class Refused(Exception):
+    """The service will not start or continue this operation; `code` indexes REASONS or STORAGE_MESSAGES."""
+
+    def __init__(self, code: str, message_es: str = "", message_en: str = ""):
+        es, en = REASONS.get(code, (message_es, message_en))
+        self.code, self.message_es, self.message_en = code, message_es or es, message_en or en
+        super().__init__(f"{code}: {self.message_en}")
+
+
+@dataclass(frozen=True)
+class Discount:
+    percent: int
+    text: str
+    amount_cents: int
+    valid_to: str
+
+
+@dataclass(frozen=True)
+class Bill:
+    account_kind: str
+    account_ref: str
+    concept: str
+    amount_cents: int  # before discounts
+    discounts: tuple[Discount, ...]
+    total_cents: int  # what is due today, discounts applied
+    card_fee_cents: int
+    due_date: str
+    paid_up: bool
+    offline: bool = False  # built from a scanned printed bill, not confirmed by the API
+    procedure_id: str = ""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who requests a certificate. Personal data: kept in the outbox only until the API confirms."""
+
+    method: str  # "id_card" (read from the chip) or "typed"
+    name: str
+    id_number: str = ""  # CURP or ID number
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class Availability:
+    online: bool
+    storage_ok: bool
+    card: str  # "ok" or a reason code
+    cash: str
+    lookup: str
+    request: str
+    storage_code: str = "storage.ok"
+
+    def message(self, code: str, lang: str = "es") -> str:
+        es, en = REASONS.get(code, ("", ""))
+        return es if lang == "es" else en
+
+
+@dataclass(frozen=True)
+class PaymentOutcome:
+    ok: bool
+    state: str
+    reason: str  # "ok" or a stable code
+    message_es: str = ""
+    transaction: Record | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class TransactionService:
+    def __init__(self, config: Any, outbox: Outbox, api: ApiClient, adapters: Mapping[str, Any] | None = None,
+                 call_soon: CallSoon = immediate, card_needs_network: bool = True,
+                 money_hook: Callable[[str, int], None] | None = None):
+        self.config = config
+        self.outbox = outbox
+        self.api = api
+        self.adapters = dict(adapters or {})
+        self.call_soon = call_soon
+        self.card_needs_network = card_needs_network
+        self.money_hook = money_hook or (lambda folio, cents: None)  # tests: witness of money taken
+        settings = config.transactions
+        self.online = True
+        self.submitter = Submitter(outbox, api, base_s=settings.retry_base_s, cap_s=settings.retry_cap_s,
+                                   give_up_after_s=settings.give_up_after_days * 86400, on_status=self._set_online)
+        self._key = None
+        self._key_lock = threading.Lock()
+        self._cash_sessions: dict[str, Callable[[], None]] = {}
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> dict[str, int]:
+        """Settle what a previous run left half-done, then start the submitter."""
+        recovered = self.outbox.recover()
+        if any(recovered.values()):
+            event(log, "transactions.recovered", **recovered)
+        self.submitter.start()
+        return recovered
+
+    def stop(self) -> None:
+        self.submitter.stop()
+
+    def _set_online(self, online: bool) -> None:
+        if online != self.online:
+            event(log, "api.online" if online else "api.offline")
+        self.online = online
+
+    def check_online(self) -> bool:
+        self._set_online(self.api.health())
+        return self.online
+
+    def _device(self, kind: str) -> Any:
+        for adapter in self.adapters.values():
+            if getattr(adapter, "kind", "") == kind:
+                return adapter
+        return None
+
+    # ---- what is possible now ------------------------------------------------------------------
+
+    def availability(self) -> Availability:
+        health = self.outbox.health()
+        online = self.online
+        card = "ok"
+        if self._device("payment") is None:
+            card = "device.no_payment_terminal"
+        elif not online and self.card_needs_network:
+            card = "network.card_needs_network"
+        cash = "ok"
+        if self._device("cash") is None:
+            cash = "device.no_cash"
+        elif not online and not self.config.transactions.offline_cash:
+            cash = "network.cash_offline_disabled"
+        lookup = "ok" if online else "network.lookup_needs_network"
+        if not health.ok:
+            card = cash = health.code
+        return Availability(online, health.ok, card, cash, lookup, "ok" if health.ok else health.code, health.code)
+
+    def cash_acceptance(self) -> Any:
+        """Accepted denominations and whether change is given (show before any money goes in)."""
+        cash = self._device("cash")
+        if cash is None:
+            raise Refused("device.no_cash")
+        return cash.acceptance()
+
+    # ---- bills -------------------------------------------------------------------------------
+
+    def lookup(self, kind: str, ref: str, on: dt.date | None = None) -> Bill:
+        """GET /v1/accounts/{kind}/{ref}; Refused('network.lookup_needs_network') when offline."""
+        try:
+            body = self.api.account(kind, ref, on.isoformat() if on else None)
+        except ApiUnreachable:
+            self._set_online(False)
+            raise Refused("network.lookup_needs_network") from None
+        except ApiAnswer as error:
+            self._set_online(True)
+            if error.status == 404:
+                raise Refused("account.not_found") from None
+            raise Refused("network.lookup_needs_network", message_en=str(error)) from None
+        self._set_online(True)
+        discounts = tuple(Discount(int(d["percent"]), str(d["text"]), int(d["amount_cents"]), str(d["valid_to"]))
+                          for d in body.get("discounts", ()))
+        return Bill(kind, ref, str(body["concept"]), int(body["amount_cents"]), discounts, int(body["total_cents"]),
+                    int(body.get("card_fee_cents", 0)), str(body.get("due_date", "")), bool(body["paid_up"]))
+
+    def bill_from_reference(self, kind: str, ref: str, amount_cents: int, concept: str) -> Bill:
+        """A bill read from the barcode of a printed bill: what cash payments use while offline."""
+        return Bill(kind, ref, concept, amount_cents, (), amount_cents, 0, "", amount_cents == 0, offline=True)
+
+    # ---- begin -------------------------------------------------------------------------------
+
+    def begin(self, subject: Bill | Mapping[str, Any], method: str, person: Identity | None = None,
+              account: tuple[str, str] = ("", ""), today: dt.date | None = None) -> Record:
+        """Durably record a transaction (state `created`, fresh idempotency key) before any money.
+
+        `subject` is a Bill (pay property tax / water) or a catalog procedure record (request a
+        certificate; `person` identifies the citizen). `method` is "card", "cash" or "free".
+        Raises Refused (storage not healthy, printer not ready, method impossible offline...)."""
+        self._check_can_take_money(method)
+        if isinstance(subject, Bill):
+            if subject.paid_up or subject.total_cents <= 0:
+                raise Refused("bill.paid_up")
+            amount = subject.total_cents + (subject.card_fee_cents if method == "card" else 0)
+            kind, procedure_id, concept = "payment", subject.procedure_id, subject.concept
+            account = (subject.account_kind, subject.account_ref)
+            body: dict[str, Any] = {"kind": "payment", "account": {"kind": account[0], "ref": account[1]}}
+        else:
+            actions = kiosk_actions(subject)
+            if not actions["request"]:
+                raise Refused("procedure.not_payable")
+            amount = self._procedure_amount(subject, today or dt.date.today())
+            kind, procedure_id = "certificate", str(subject["id"])
+            concept = localized(subject.get("name"))
+            body = {"kind": "certificate", "procedure_id": procedure_id,
+                    "account": {"kind": account[0], "ref": account[1]},
+                    "person": {"method": person.method, "name": person.name, "id_number": person.id_number,
+                               "email": person.email} if person else {}}
+        folio = self._new_folio()
+        body.update({"folio": folio, "amount_cents": amount, "kiosk_id": self.config.kiosk.id,
+                     "procedure_id": procedure_id, "concept": concept})
+        record = self._guard(lambda: self.outbox.create(kind, amount, folio=folio, procedure_id=procedure_id,
+                                                         account=account, concept=concept, method=method,
+                                                         payload=body))
+        event(log, "transaction.created", folio=folio, kind=kind, method=method, amount=amount)
+        return record
+
+    def _procedure_amount(self, record: Mapping[str, Any], today: dt.date) -> int:
+        total = 0
+        for cost in record.get("costs") or ():
+            if "kiosk" not in (cost.get("payment_places") or ("kiosk",)):
+                continue
+            due = amount_due(cost, today)
+            if due is None:
+                raise Refused("procedure.not_payable", message_en="the amount is not known in advance")
+            total += int(due * 100)
+        return total
+
+    def _check_can_take_money(self, method: str) -> None:
+        health = self.outbox.health()
+        if not health.ok:
+            event(log, "transactions.storage_unhealthy", level=logging.ERROR, code=health.code)
+            raise Refused(health.code, health.message_es, health.message_en)
+        printer = self._device("printer")
+        if printer is not None and method != "free":
+            try:
+                ready = printer.check_ready()
+            except DeviceError:
+                ready = False
+            if not ready:
+                raise Refused("printer.not_ready")
+        if method == "card":
+            if self._device("payment") is None:
+                raise Refused("device.no_payment_terminal")
+            if self.card_needs_network and not self.online:
+                raise Refused("network.card_needs_network")
+        elif method == "cash":
+            if self._device("cash") is None:
+                raise Refused("device.no_cash")
+            if not self.online and not self.config.transactions.offline_cash:
+                raise Refused("network.cash_offline_disabled")
+        elif method != "free":
+            raise ValueError(f"unknown payment method {method!r}")
+
+    def _new_folio(self) -> str:
+        stamp = dt.datetime.now().strftime("%y%m%d")
+        return f"{self.config.kiosk.id[-6:].upper()}-{stamp}-{secrets.token_hex(4).upper()}"
+
+    def _guard(self, operation: Callable[[], Record]) -> Record:
+        try:
+            return operation()
+        except StorageError as error:
+            event(log, "transactions.storage_failed", level=logging.ERROR, code=error.code)
+            raise Refused(error.code, error.citizen_message, str(error)) from None
+
+    # ---- paying ------------------------------------------------------------------------------
+
+    def submit_free(self, tx: Record) -> Record:
+        """A request that costs nothing: straight to the queue."""
+        if tx.amount_cents != 0:
+            raise ValueError("only a zero-amount transaction is queued without payment")
+        record = self._guard(lambda: self.outbox.transition(tx.key, QUEUED, "free"))
+        self.submitter.wake()
+        return record
+
+    def cancel(self, tx: Record, reason: str = "citizen.cancelled") -> Record:
+        """Before any money: the citizen went back or left."""
+        return self._guard(lambda: self.outbox.transition(tx.key, CANCELLED, reason))
+
+    def pay_by_card(self, tx: Record, on_done: Callable[[PaymentOutcome], None]) -> None:
+        """Charge tx.amount_cents on the terminal; on_done(PaymentOutcome) arrives through call_soon.
+
+        The row goes to `paying` (durable) before the terminal is asked, so a crash in the middle
+        leaves it for an attendant instead of losing it."""
+        terminal = self._device("payment")
+        if terminal is None:
+            raise Refused("device.no_payment_terminal")
+        self._guard(lambda: self.outbox.transition(tx.key, PAYING, "card.sale_started"))
+
+        def charge_and_record() -> PaymentOutcome:
+            try:
+                result = terminal.sale(tx.amount_cents, tx.folio[-20:])
+            except DeviceError as error:
+                return self._settle_unknown(tx, f"card.device_error:{error.code}")
+            if result.approved:
+                self.money_hook(tx.folio, tx.amount_cents)
+                payment = {"method": "card", "masked_card": result.masked_card, "brand": result.brand,
+                           "authorization_code": result.authorization_code,
+                           "operation_number": result.operation_number}
+                return self._record_paid(tx, payment, tx.amount_cents)
+            if str(result.outcome) == "timeout":
+                return self._settle_unknown(tx, "card.outcome_unknown")
+            record = self._guard(lambda: self.outbox.transition(tx.key, CREATED, f"card.{result.outcome}"))
+            return PaymentOutcome(False, CREATED, result.reason, transaction=record)
+
+        terminal.request(charge_and_record, lambda outcome, error: on_done(
+            outcome if outcome is not None else PaymentOutcome(False, PAYING, f"device:{error.code if error else ''}")))
+
+    def _record_paid(self, tx: Record, payment: dict[str, Any], paid_cents: int) -> PaymentOutcome:
+        body = dict(tx.payload, payment={k: v for k, v in payment.items() if k != "authorization_code"},
+                    paid_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+        try:
+            self.outbox.transition(tx.key, PAID, "payment.taken", payment=payment, paid_cents=paid_cents,
+                                   payload=body)
+            record = self.outbox.transition(tx.key, QUEUED, "payment.queued")
+        except StorageError as error:
+            # Money was taken and the disk refused the record: the row stays `paying`, which a
+            # restart hands to an attendant; tell the citizen to wait for one now.
+            event(log, "transaction.paid_not_recorded", level=logging.CRITICAL, folio=tx.folio, code=error.code)
+            return PaymentOutcome(False, PAYING, error.code, error.citizen_message)
+        self.submitter.wake()
+        event(log, "transaction.paid", folio=tx.folio, method=payment.get("method", ""), amount=paid_cents)
+        return PaymentOutcome(True, QUEUED, "ok", transaction=record)
+
+    def _settle_unknown(self, tx: Record, reason: str) -> PaymentOutcome:
+        try:
+            record = self.outbox.transition(tx.key, NEEDS_ATTENDANT, reason)
+        except OutboxError:
+            record = None
+        event(log, "transaction.needs_attendant", level=logging.WARNING, folio=tx.folio, reason=reason)
+        return PaymentOutcome(False, NEEDS_ATTENDANT, reason,
+                              "No pudimos confirmar su pago. Un asesor le atenderá; conserve este folio.",
+                              transaction=record)
+
+    def pay_by_cash(self, tx: Record, on_credit: Callable[[int, int], None],
+                    on_done: Callable[[PaymentOutcome], None]) -> None:
+        """Accept cash until tx.amount_cents is reached. Each credit is recorded (durably) before
+        on_credit(credited_cents, total_cents) is called; on_done(PaymentOutcome) at the end.
+        `cancel_cash(tx)` stops early (a partial amount goes to an attendant for refund)."""
+        cash = self._device("cash")
+        if cash is None:
+            raise Refused("device.no_cash")
+        self._guard(lambda: self.outbox.transition(tx.key, PAYING, "cash.accepting"))
+        finished = threading.Event()
+
+        def on_event(device_event: DeviceEvent) -> None:
+            if device_event.kind != "credit.accepted" or finished.is_set():
+                return
+            cents = int(device_event.data.get("cents", 0))
+            try:
+                total = self.outbox.add_credit(tx.key, cents)
+            except StorageError as error:
+                finished.set()
+                self._stop_cash(tx.key, cash)
+                on_done(PaymentOutcome(False, PAYING, error.code, error.citizen_message))
+                return
+            self.money_hook(tx.folio, cents)
+            on_credit(cents, total)
+            if total >= tx.amount_cents:
+                finished.set()
+                self._stop_cash(tx.key, cash)
+                payment = {"method": "cash", "paid_cents": total, "change_due_cents": total - tx.amount_cents}
+                on_done(self._record_paid(tx, payment, total))
+
+        self._cash_sessions[tx.key] = cash.subscribe(on_event)
+        try:
+            cash.enable()
+        except DeviceError as error:
+            self._stop_cash(tx.key, cash)
+            reason = f"cash.device_error:{error.code}"
+            self._guard(lambda: self.outbox.transition(tx.key, CREATED, reason))
+            raise Refused("device.no_cash", message_en=error.code) from None
+
+    def _stop_cash(self, key: str, cash: Any) -> None:
+        unsubscribe = self._cash_sessions.pop(key, None)
+        if unsubscribe is not None:
+            unsubscribe()
+        with contextlib.suppress(DeviceError):  # a gone acceptor accepts nothing either
+            cash.disable()
+
+    def cancel_cash(self, tx: Record) -> PaymentOutcome:
+        cash = self._device("cash")
+        if cash is not None:
+            self._stop_cash(tx.key, cash)
+        record = self.outbox.get(tx.key)
+        if record.state != PAYING:
+            return PaymentOutcome(record.state in (QUEUED, CONFIRMED, PAID), record.state, "ok", transaction=record)
+        if record.paid_cents == 0:
+            record = self._guard(lambda: self.outbox.transition(tx.key, CREATED, "cash.cancelled_no_money"))
+            return PaymentOutcome(False, CREATED, "cash.cancelled", transaction=record)
+        return self._settle_unknown(tx, f"cash.partial_refund_due:{record.paid_cents}")
+
+    # ---- receipts ----------------------------------------------------------------------------
+
+    def get(self, key: str) -> Record:
+        return self.outbox.get(key)
+
+    def receipt(self, tx: Record) -> Receipt:
+        """The receipt for a paid (or free, queued) transaction; the QR is the certificate's
+        download link or the verification URL once confirmed, a signed provisional payload before."""
+        record = self.outbox.get(tx.key)
+        payment = record.payment
+        method = payment.get("masked_card") or ("Efectivo" if payment.get("method") == "cash" else "Sin costo")
+        issued = dt.datetime.fromtimestamp(record.updated_at if record.state != CONFIRMED else record.created_at)
+        certificate = record.response.get("certificate") if record.state == CONFIRMED else None
+        if certificate:
+            verification = str(certificate["download_url"])
+        elif record.state == CONFIRMED:
+            verification = self.config.transactions.verify_url + record.folio
+        else:
+            verification = sign_receipt(self._receipt_key(), record.folio, record.amount_cents, issued,
+                                        self.config.kiosk.id)
+        header = () if record.state == CONFIRMED else ("COMPROBANTE PROVISIONAL", "Pago registrado, pendiente de envío")
+        if payment.get("change_due_cents"):
+            header += (f"Cambio: {format_pesos(payment['change_due_cents'])}",)
+        return Receipt(self.config.kiosk.municipality, record.folio, record.procedure_id or record.kind,
+                       record.concept, record.amount_cents, method, issued, self.config.kiosk.id,
+                       self.config.kiosk.location, verification, header)
+
+    def _receipt_key(self) -> Any:
+        with self._key_lock:
+            if self._key is None:
+                self._key = kiosk_key(self.config.data_path)
+            return self._key
+
+    def print_receipt(self, tx: Record, on_done: Callable[[Any, DeviceError | None], None]) -> None:
+        printer = self._device("printer")
+        if printer is None:
+            self.call_soon(lambda: on_done(None, DeviceError("transport.no_device", "no printer configured")))
+            return
+        receipt = self.receipt(tx)
+        printer.request(lambda: printer.print_receipt(receipt), on_done)
+
+    # ---- staff -------------------------------------------------------------------------------
+
+    def queue_status(self) -> dict[str, Any]:
+        counts = self.outbox.counts()
+        return {"counts": counts, "oldest_pending_age_s": self.outbox.oldest_pending_age(),
+                "online": self.online, "last_error": self.submitter.last_error}
+
+
+def describe(record: Record) -> str:
+    """One line for staff screens (no personal data)."""
+    return (f"{record.folio} {record.kind} {format_pesos(record.amount_cents)} {record.state}"
+            + (f" ({record.reason})" if record.reason else ""))
+
+
+__all__ = ["Availability", "Bill", "Discount", "Identity", "PaymentOutcome", "Refused", "Transaction",
+           "TransactionService", "describe"]

@@ -1,0 +1,149 @@
+"""Background submitter: posts queued transactions to the API, each with its Idempotency-Key.
+
+At-least-once delivery plus server-side deduplication gives effectively-once application. A row
+is marked `submitted` (write-ahead) before its first POST and `confirmed` only after a 2xx;
+network errors, timeouts, cut responses and 408/409/425/429/5xx are retried with exponential
+backoff and full jitter (honouring Retry-After); any other 4xx is a definitive `rejected`.
+Transactions of one account go out in order (`Outbox.due`); a dead-lettered one never blocks
+the rest. A row that keeps failing past `give_up_after_s` goes to an attendant, before the
+API's key-retention window could turn a retry into a second charge.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+
+from kiosk.logs import event
+from kiosk.transactions.api import ApiAnswer, ApiClient, ApiUnreachable
+from offline_cache.outbox import CONFIRMED, NEEDS_ATTENDANT, QUEUED, REJECTED, SUBMITTED, Outbox, Record, StorageError
+
+log = logging.getLogger("kiosk.transactions")
+
+
+def full_jitter(attempt: int, base_s: float, cap_s: float, rng: random.Random | None = None) -> float:
+    """AWS 'full jitter': uniform in [0, min(cap, base * 2**attempt)]."""
+    ceiling = min(cap_s, base_s * (2 ** min(attempt, 62)))
+    return (rng or random).uniform(0.0, ceiling)
+
+
+class Submitter:
+    def __init__(self, outbox: Outbox, api: ApiClient, *, base_s: float = 2.0, cap_s: float = 300.0,
+                 give_up_after_s: float = 25 * 86400, clock: Callable[[], float] = time.time,
+                 on_status: Callable[[bool], None] | None = None, rng: random.Random | None = None):
+        self.outbox = outbox
+        self.api = api
+        self.base_s, self.cap_s, self.give_up_after_s = base_s, cap_s, give_up_after_s
+        self.clock = clock
+        self.on_status = on_status or (lambda online: None)
+        self.rng = rng or random.Random()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_error = ""
+
+    # ---- one pass --------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Send every transaction due now (one per account per pass); returns how many were settled."""
+        settled = 0
+        for record in self.outbox.due(self.clock()):
+            if self._stop.is_set():
+                break
+            settled += self._submit(record)
+        return settled
+
+    def _submit(self, record: Record) -> int:
+        if self.clock() - record.created_at > self.give_up_after_s:
+            self.outbox.transition(record.key, NEEDS_ATTENDANT, "submit.gave_up_retry_window")
+            return 1
+        if record.state == QUEUED:
+            record = self.outbox.transition(record.key, SUBMITTED, "submit.first_attempt")
+        body = json.dumps(record.payload, sort_keys=True).encode()
+        try:
+            answer = self.api.post_transaction(record.key, body)
+        except ApiUnreachable as error:
+            self._retry(record, f"network:{error}", None)
+            self.on_status(False)
+            return 0
+        except ApiAnswer as error:
+            self.on_status(True)
+            if error.retryable:
+                self._retry(record, f"http:{error.status}", error.retry_after_s)
+                return 0
+            self.outbox.transition(record.key, REJECTED, f"api.rejected:{error.status}:{str(error)[:120]}",
+                                   response=error.body)
+            event(log, "transaction.rejected", level=logging.WARNING, folio=record.folio, status=error.status)
+            return 1
+        self.on_status(True)
+        self.outbox.transition(record.key, CONFIRMED, "api.applied", response=answer)
+        self.outbox.scrub_personal_data(record.key)
+        event(log, "transaction.confirmed", folio=record.folio, attempts=record.attempts + 1)
+        return 1
+
+    def _retry(self, record: Record, error: str, retry_after_s: float | None) -> None:
+        delay = full_jitter(record.attempts, self.base_s, self.cap_s, self.rng)
+        if retry_after_s is not None:
+            delay = max(delay, min(retry_after_s, self.cap_s))
+        self.last_error = error
+        self.outbox.note_attempt(record.key, self.clock() + delay, error)
+        event(log, "transaction.retry", folio=record.folio, attempt=record.attempts + 1, error=error,
+              delay_s=round(delay, 3))
+
+    # ---- loops -----------------------------------------------------------------------------
+
+    def drain(self, timeout_s: float) -> bool:
+        """Run in this thread until nothing is pending or the deadline passes; True if empty."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and not self._stop.is_set():
+            try:
+                if self.outbox.pending_count() == 0:
+                    return True
+                self.run_once()
+            except StorageError as error:
+                self.last_error = error.code
+            self._sleep_until_due(deadline)
+        return self.outbox.pending_count() == 0
+
+    def _sleep_until_due(self, deadline: float) -> None:
+        try:
+            due = self.outbox.next_due_at()
+        except StorageError:
+            due = None
+        wait = 1.0 if due is None else max(0.0, due - self.clock())
+        wait = min(wait, max(0.0, deadline - time.monotonic()), 5.0)
+        if wait > 0:
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    def wake(self) -> None:
+        """A transaction was queued: send it now instead of at the next poll."""
+        self._wake.set()
+
+    def start(self) -> Submitter:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="tx-submitter", daemon=True)
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except StorageError as error:
+                self.last_error = error.code
+            except Exception:  # keep the queue alive: one bad row must not stop every later one
+                log.error("transaction.submitter_fault", exc_info=True)
+            self._sleep_until_due(time.monotonic() + 5.0)
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+        self._stop.clear()  # a later drain() in this thread may run again
