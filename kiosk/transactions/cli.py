@@ -17,6 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     load.add_argument("--seed", type=int, default=0, metavar="S")
     load.add_argument("--drain-timeout", type=float, default=60.0, metavar="SECONDS")
     load.add_argument("--witness", metavar="FILE", help=argparse.SUPPRESS)  # tests: money-taken journal
+    load.add_argument("--announce", action="store_true", help=argparse.SUPPRESS)  # tests: "started" line
     load.add_argument("--json", action="store_true")
     add_config_option(load)
     load.set_defaults(handler=_load)
@@ -58,7 +59,7 @@ def _load(args: argparse.Namespace) -> int:
         raise CommandError("--transactions must be 0 or more", 2)
     config = config_from_args(args)
     result = run_load(config, args.transactions, args.seed, args.drain_timeout,
-                      Path(args.witness) if args.witness else None)
+                      Path(args.witness) if args.witness else None, args.announce)
     if args.json:
         print(json.dumps(result, sort_keys=True))
     else:

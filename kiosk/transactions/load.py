@@ -97,7 +97,7 @@ def _pay_cash(service: TransactionService, tx: Any, done: Any) -> None:
 
 
 def run_load(config: Any, transactions: int, seed: int, drain_timeout_s: float = 60.0,
-             witness: Path | None = None) -> dict[str, Any]:
+             witness: Path | None = None, announce: bool = False) -> dict[str, Any]:
     from kiosk.catalog.sample import load_sample
     from kiosk.transactions.api import ApiClient
     from offline_cache.outbox import Outbox
@@ -115,6 +115,8 @@ def run_load(config: Any, transactions: int, seed: int, drain_timeout_s: float =
     outcomes: dict[str, int] = {}
     try:
         recovered = service.start()
+        if announce:  # tests time their kill from here, not from interpreter start-up
+            print("started", flush=True)
         for _ in range(transactions):
             state = one_transaction(service, rng, catalog)
             outcomes[state] = outcomes.get(state, 0) + 1
