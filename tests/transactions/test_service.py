@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import queue
 import threading
@@ -35,10 +36,8 @@ class Pump:
         while not done.is_set():
             left = (deadline - dt.datetime.now()).total_seconds()
             assert left > 0, "callback never arrived"
-            try:
+            with contextlib.suppress(queue.Empty):
                 self.calls.get(timeout=min(left, 0.1))()
-            except queue.Empty:
-                pass
 
 
 def _service(tmp_path: Path, url: str, devices: dict[str, str] | None = None, **settings: Any):
