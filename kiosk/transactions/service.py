@@ -390,6 +390,7 @@ class TransactionService:
             if device_event.kind != "credit.accepted" or finished.is_set():
                 return
             cents = int(device_event.data.get("cents", 0))
+            self.money_hook(tx.folio, cents)  # the acceptor has stacked it: money is taken now
             try:
                 total = self.outbox.add_credit(tx.key, cents)
             except StorageError as error:
@@ -397,7 +398,6 @@ class TransactionService:
                 self._stop_cash(tx.key, cash)
                 on_done(PaymentOutcome(False, PAYING, error.code, error.citizen_message))
                 return
-            self.money_hook(tx.folio, cents)
             on_credit(cents, total)
             if total >= tx.amount_cents:
                 finished.set()
