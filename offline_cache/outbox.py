@@ -49,6 +49,8 @@ STATES = (CREATED, PAYING, PAID, QUEUED, SUBMITTED, CONFIRMED, REJECTED, NEEDS_A
 FINAL = frozenset({CONFIRMED, REJECTED, NEEDS_ATTENDANT, CANCELLED, ABANDONED})
 PENDING = frozenset({PAID, QUEUED, SUBMITTED})  # money or a request the API has not confirmed yet
 
+PROBE_BYTES = 64 * 1024  # headroom health() proves by writing it
+
 TRANSITIONS: dict[str, frozenset[str]] = {
     CREATED: frozenset({PAYING, QUEUED, CANCELLED, ABANDONED}),
     PAYING: frozenset({PAID, CREATED, NEEDS_ATTENDANT}),
@@ -307,11 +309,14 @@ class Outbox:
         if free < self.min_free_bytes:
             return Health(False, "storage.low_space", f"{free} bytes free, {self.min_free_bytes} needed")
         try:
+            # A real commit of PROBE_BYTES, then its removal: proves the file is not locked and
+            # has headroom for a transaction's rows (a one-byte probe fits in pages SQLite
+            # already has and would report a full disk as healthy).
             with self._transaction() as conn:
-                # A write lock plus a page touch: proves the file is writable and not locked.
-                conn.execute("CREATE TABLE IF NOT EXISTS probe (at REAL)")
+                conn.execute("CREATE TABLE IF NOT EXISTS probe (at REAL, pad BLOB)")
+                conn.execute("INSERT INTO probe VALUES (?, zeroblob(?))", (self.clock(), PROBE_BYTES))
+            with self._transaction() as conn:
                 conn.execute("DELETE FROM probe")
-                conn.execute("INSERT INTO probe VALUES (?)", (self.clock(),))
         except StorageError as error:
             return Health(False, error.code, error.detail)
         return Health(True, "storage.ok")
@@ -396,7 +401,8 @@ class Outbox:
             payload = json.loads(row[0])
             if "person" in payload:
                 payload["person"] = {"scrubbed": True}
-                conn.execute("UPDATE transactions SET payload=? WHERE key=?", (json.dumps(payload, sort_keys=True), key))
+                conn.execute("UPDATE transactions SET payload=? WHERE key=?",
+                             (json.dumps(payload, sort_keys=True), key))
 
     def recover(self) -> dict[str, int]:
         """After a restart of the process that runs sessions: settle what a crash left half-done.
