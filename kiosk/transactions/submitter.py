@@ -80,8 +80,10 @@ class Submitter:
             event(log, "transaction.rejected", level=logging.WARNING, folio=record.folio, status=error.status)
             return 1
         self.on_status(True)
-        self.outbox.transition(record.key, CONFIRMED, "api.applied", response=answer)
-        self.outbox.scrub_personal_data(record.key)
+        # Confirmed: the API holds the request now, so the person's data leaves the kiosk in the
+        # same commit (privacy on a shared terminal).
+        scrubbed = {"payload": dict(record.payload, person={"scrubbed": True})} if "person" in record.payload else {}
+        self.outbox.transition(record.key, CONFIRMED, "api.applied", response=answer, **scrubbed)
         event(log, "transaction.confirmed", folio=record.folio, attempts=record.attempts + 1)
         return 1
 
