@@ -145,6 +145,15 @@ class Payments:
         key = (request.headers.get("Idempotency-Key") or "").strip()
         if not key or len(key) > 64:
             return Response.problem(400, "Bad Request", "an Idempotency-Key header (1-64 chars) is required")
+        declared = request.headers.get("Content-Length")
+        if declared is None or int(declared) != len(request.body):
+            # The client died or was cut mid-body: nothing began, so nothing is stored for the key.
+            return Response.problem(400, "Bad Request", "incomplete body")
+        try:
+            if not isinstance(json.loads(request.body), dict):
+                raise ValueError
+        except ValueError:  # malformed: refused before execution begins, so not stored (Stripe)
+            return Response.problem(400, "Bad Request", "the body is not a JSON object")
         body_hash = hashlib.sha256(request.body).hexdigest()
         with self._lock:
             assert self._db is not None

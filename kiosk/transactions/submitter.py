@@ -3,7 +3,8 @@
 At-least-once delivery plus server-side deduplication gives effectively-once application. A row
 is marked `submitted` (write-ahead) before its first POST and `confirmed` only after a 2xx;
 network errors, timeouts, cut responses and 408/409/425/429/5xx are retried with exponential
-backoff and full jitter (honouring Retry-After); any other 4xx is a definitive `rejected`.
+backoff and full jitter (honouring Retry-After); any other 4xx is definitive: `rejected` when no
+money was taken, else `needs_attendant` (an attendant applies it by hand or refunds it).
 Transactions of one account go out in order (`Outbox.due`); a dead-lettered one never blocks
 the rest. A row that keeps failing past `give_up_after_s` goes to an attendant, before the
 API's key-retention window could turn a retry into a second charge.
@@ -75,9 +76,13 @@ class Submitter:
             if error.retryable:
                 self._retry(record, f"http:{error.status}", error.retry_after_s)
                 return 0
-            self.outbox.transition(record.key, REJECTED, f"api.rejected:{error.status}:{str(error)[:120]}",
+            # Money taken and refused by the API: an attendant must apply it by hand or refund it.
+            # Only a transaction that took no money simply ends as rejected.
+            final = NEEDS_ATTENDANT if record.paid_cents or record.payment else REJECTED
+            self.outbox.transition(record.key, final, f"api.rejected:{error.status}:{str(error)[:120]}",
                                    response=error.body)
-            event(log, "transaction.rejected", level=logging.WARNING, folio=record.folio, status=error.status)
+            event(log, "transaction.rejected", level=logging.WARNING, folio=record.folio, status=error.status,
+                  state=final)
             return 1
         self.on_status(True)
         # Confirmed: the API holds the request now, so the person's data leaves the kiosk in the

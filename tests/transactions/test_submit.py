@@ -83,6 +83,34 @@ def test_a_4xx_is_rejected_not_retried_and_does_not_block_the_account(sandbox, t
     assert box.get(good.key).state == ob.CONFIRMED
 
 
+def test_a_refused_paid_transaction_goes_to_an_attendant(sandbox, tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.sqlite")
+    body = {"kind": "payment", "account": {"kind": "clave_catastral", "ref": "gone"}, "amount_cents": 900}
+    record = box.create("payment", 900, folio="PAID", account=("clave_catastral", "gone"), payload=body)
+    box.transition(record.key, ob.PAYING)
+    box.transition(record.key, ob.PAID, payment={"method": "card"}, paid_cents=900)
+    box.transition(record.key, ob.QUEUED)
+    assert Submitter(box, ApiClient(sandbox.url), base_s=0.01, cap_s=0.02).drain(10)
+    done = box.get(record.key)
+    assert done.state == ob.NEEDS_ATTENDANT and done.reason.startswith("api.rejected:422")
+
+
+def test_a_body_cut_by_a_dying_client_is_not_stored_under_its_key(sandbox) -> None:
+    import socket
+
+    host, port = sandbox.url.removeprefix("http://").split(":")
+    body = json.dumps({"kind": "payment", "account": {"kind": "clave_catastral", "ref": "001-002-003-0001"},
+                       "amount_cents": 100, "folio": "CUT"}).encode()
+    head = (f"POST /v1/transactions HTTP/1.1\r\nHost: x\r\nIdempotency-Key: cut-1\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    with socket.create_connection((host, int(port)), timeout=5) as raw:
+        raw.sendall(head + body[: len(body) // 2])  # then the kiosk process dies
+    full = requests.post(sandbox.url + "/v1/transactions", data=body, timeout=5,
+                         headers={"Idempotency-Key": "cut-1", "Content-Type": "application/json"})
+    assert full.status_code == 201 and "Idempotent-Replayed" not in full.headers
+    assert _ledger(sandbox.url)["cut-1"]["applied"] == 1
+
+
 def test_unreachable_api_backs_off_and_resumes(tmp_path: Path, sandbox) -> None:
     box = Outbox(tmp_path / "o.sqlite")
     record = _queued(box, "OFF")
