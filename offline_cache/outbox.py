@@ -38,7 +38,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +190,21 @@ class Record:
     @property
     def account(self) -> tuple[str, str]:
         return self.account_kind, self.account_ref
+
+
+_SETTABLE = frozenset({"payment", "payload", "response", "method", "paid_cents", "attempts", "next_at",
+                       "last_error", "amount_cents"})
+
+
+@dataclass(frozen=True)
+class Change:
+    """One requested transition for `Outbox.transition_many`."""
+
+    key: str
+    to_state: str | None  # None: update fields only (no state change, no history row)
+    reason: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+    at: float | None = None
 
 
 def classify(error: sqlite3.Error) -> StorageError:
@@ -350,27 +365,39 @@ class Outbox:
         """Move one transaction to `to_state` (refused unless TRANSITIONS allows it), updating
         `fields` (payment, payload, response, method, paid_cents, attempts, next_at, last_error)
         in the same database transaction as the history row."""
-        allowed_fields = {"payment", "payload", "response", "method", "paid_cents", "attempts", "next_at",
-                          "last_error", "amount_cents"}
-        unknown = set(fields) - allowed_fields
+        self.transition_many([Change(key, to_state, reason, fields)])
+        return self.get(key)
+
+    def transition_many(self, changes: list[Change]) -> None:
+        """Several transitions in ONE commit (the submitter settles a batch of answers with one
+        fsync); all or none. `Change.at` keeps the time a step really happened (e.g. the POST)."""
+        with self._transaction() as conn:
+            for change in changes:
+                self._apply(conn, change)
+
+    def _apply(self, conn: sqlite3.Connection, change: Change) -> None:
+        unknown = set(change.fields) - _SETTABLE
         if unknown:
             raise ValueError(f"cannot set {sorted(unknown)}")
-        now = self.clock()
-        with self._transaction() as conn:
-            row = conn.execute("SELECT seq, state FROM transactions WHERE key=?", (key,)).fetchone()
-            if row is None:
-                raise KeyError(key)
-            seq, current = row
-            if to_state not in TRANSITIONS[current]:
-                raise IllegalTransition(key, current, to_state)
-            sets, args = ["state=?", "updated_at=?", "reason=?"], [to_state, now, reason]
-            for name, value in fields.items():
-                sets.append(f"{name}=?")
-                args.append(json.dumps(value, sort_keys=True) if isinstance(value, dict) else value)
-            conn.execute(f"UPDATE transactions SET {', '.join(sets)} WHERE seq=?", (*args, seq))
-            conn.execute("INSERT INTO history (seq, from_state, to_state, at, reason) VALUES (?,?,?,?,?)",
-                         (seq, current, to_state, now, reason))
-        return self.get(key)
+        now = change.at if change.at is not None else self.clock()
+        row = conn.execute("SELECT seq, state FROM transactions WHERE key=?", (change.key,)).fetchone()
+        if row is None:
+            raise KeyError(change.key)
+        seq, current = row
+        if change.to_state is None:  # bookkeeping only (retry count, next attempt): no transition
+            sets = ", ".join(f"{name}=?" for name in change.fields)
+            conn.execute(f"UPDATE transactions SET {sets}, updated_at=? WHERE seq=?",
+                         (*change.fields.values(), now, seq))
+            return
+        if change.to_state not in TRANSITIONS[current]:
+            raise IllegalTransition(change.key, current, change.to_state)
+        sets, args = ["state=?", "updated_at=?", "reason=?"], [change.to_state, now, change.reason]
+        for name, value in change.fields.items():
+            sets.append(f"{name}=?")
+            args.append(json.dumps(value, sort_keys=True) if isinstance(value, dict) else value)
+        conn.execute(f"UPDATE transactions SET {', '.join(sets)} WHERE seq=?", (*args, seq))
+        conn.execute("INSERT INTO history (seq, from_state, to_state, at, reason) VALUES (?,?,?,?,?)",
+                     (seq, current, change.to_state, now, change.reason))
 
     def add_credit(self, key: str, cents: int) -> int:
         """Record one cash credit against a transaction that is paying; returns the new total."""

@@ -1,7 +1,7 @@
 """Background submitter: posts queued transactions to the API, each with its Idempotency-Key.
 
 At-least-once delivery plus server-side deduplication gives effectively-once application. A row
-is marked `submitted` (write-ahead) before its first POST and `confirmed` only after a 2xx;
+is `submitted` once a POST went out without a definitive answer, `confirmed` only after a 2xx;
 network errors, timeouts, cut responses and 408/409/425/429/5xx are retried with exponential
 backoff and full jitter (honouring Retry-After); any other 4xx is definitive: `rejected` when no
 money was taken, else `needs_attendant` (an attendant applies it by hand or refunds it).
@@ -21,9 +21,21 @@ from collections.abc import Callable
 
 from kiosk.logs import event
 from kiosk.transactions.api import ApiAnswer, ApiClient, ApiUnreachable
-from offline_cache.outbox import CONFIRMED, NEEDS_ATTENDANT, QUEUED, REJECTED, SUBMITTED, Outbox, Record, StorageError
+from offline_cache.outbox import (
+    CONFIRMED,
+    NEEDS_ATTENDANT,
+    QUEUED,
+    REJECTED,
+    SUBMITTED,
+    Change,
+    Outbox,
+    Record,
+    StorageError,
+)
 
 log = logging.getLogger("kiosk.transactions")
+BATCH = 50  # answers recorded per commit at most
+BATCH_SECONDS = 1.0  # ...or after this long, whichever comes first
 
 
 def full_jitter(attempt: int, base_s: float, cap_s: float, rng: random.Random | None = None) -> float:
@@ -50,56 +62,66 @@ class Submitter:
     # ---- one pass --------------------------------------------------------------------------
 
     def run_once(self) -> int:
-        """Send every transaction due now (one per account per pass); returns how many were settled."""
+        """Send every transaction due now (one per account per pass); returns how many were settled.
+
+        Answers are recorded in batches, one commit per batch (group commit): a kill before the
+        commit only means those rows are sent again with the same key and the API replays its
+        first answer. History keeps the real time of each POST (Change.at)."""
         settled = 0
-        for record in self.outbox.due(self.clock()):
+        changes: list[Change] = []
+        batch_started = time.monotonic()
+        for record in self.outbox.due(self.clock(), limit=BATCH):
             if self._stop.is_set():
                 break
-            settled += self._submit(record)
+            outcome = self._attempt(record)
+            changes.extend(outcome)
+            settled += sum(1 for change in outcome if change.to_state in (CONFIRMED, REJECTED, NEEDS_ATTENDANT))
+            if time.monotonic() - batch_started > BATCH_SECONDS:
+                self.outbox.transition_many(changes)
+                changes, batch_started = [], time.monotonic()
+        if changes:
+            self.outbox.transition_many(changes)
         return settled
 
-    def _submit(self, record: Record) -> int:
-        if self.clock() - record.created_at > self.give_up_after_s:
-            self.outbox.transition(record.key, NEEDS_ATTENDANT, "submit.gave_up_retry_window")
-            return 1
-        if record.state == QUEUED:
-            record = self.outbox.transition(record.key, SUBMITTED, "submit.first_attempt")
+    def _attempt(self, record: Record) -> list[Change]:
+        now = self.clock()
+        if now - record.created_at > self.give_up_after_s:
+            return [Change(record.key, NEEDS_ATTENDANT, "submit.gave_up_retry_window")]
+        sent = [Change(record.key, SUBMITTED, "submit.sent", at=now)] if record.state == QUEUED else []
         body = json.dumps(record.payload, sort_keys=True).encode()
         try:
             answer = self.api.post_transaction(record.key, body)
         except ApiUnreachable as error:
-            self._retry(record, f"network:{error}", None)
             self.on_status(False)
-            return 0
+            return [*sent, self._retry(record, f"network:{error}", None)]
         except ApiAnswer as error:
             self.on_status(True)
             if error.retryable:
-                self._retry(record, f"http:{error.status}", error.retry_after_s)
-                return 0
+                return [*sent, self._retry(record, f"http:{error.status}", error.retry_after_s)]
             # Money taken and refused by the API: an attendant must apply it by hand or refund it.
             # Only a transaction that took no money simply ends as rejected.
             final = NEEDS_ATTENDANT if record.paid_cents or record.payment else REJECTED
-            self.outbox.transition(record.key, final, f"api.rejected:{error.status}:{str(error)[:120]}",
-                                   response=error.body)
             event(log, "transaction.rejected", level=logging.WARNING, folio=record.folio, status=error.status,
                   state=final)
-            return 1
+            reason = f"api.rejected:{error.status}:{str(error)[:120]}"
+            return [*sent, Change(record.key, final, reason, {"response": error.body})]
         self.on_status(True)
-        # Confirmed: the API holds the request now, so the person's data leaves the kiosk in the
-        # same commit (privacy on a shared terminal).
-        scrubbed = {"payload": dict(record.payload, person={"scrubbed": True})} if "person" in record.payload else {}
-        self.outbox.transition(record.key, CONFIRMED, "api.applied", response=answer, **scrubbed)
+        fields: dict = {"response": answer}
+        if "person" in record.payload:
+            # The API holds the request now: the person's data leaves the kiosk in the same commit.
+            fields["payload"] = dict(record.payload, person={"scrubbed": True})
         event(log, "transaction.confirmed", folio=record.folio, attempts=record.attempts + 1)
-        return 1
+        return [*sent, Change(record.key, CONFIRMED, "api.applied", fields)]
 
-    def _retry(self, record: Record, error: str, retry_after_s: float | None) -> None:
+    def _retry(self, record: Record, error: str, retry_after_s: float | None) -> Change:
         delay = full_jitter(record.attempts, self.base_s, self.cap_s, self.rng)
         if retry_after_s is not None:
             delay = max(delay, min(retry_after_s, self.cap_s))
         self.last_error = error
-        self.outbox.note_attempt(record.key, self.clock() + delay, error)
         event(log, "transaction.retry", folio=record.folio, attempt=record.attempts + 1, error=error,
               delay_s=round(delay, 3))
+        return Change(record.key, None, "", {"attempts": record.attempts + 1, "next_at": self.clock() + delay,
+                                             "last_error": error[:200]})
 
     # ---- loops -----------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ class FaultProxy:
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._cut_a_post = False
         self.server = socket.create_server(("127.0.0.1", 0))
         self.server.settimeout(0.1)
         self.port = self.server.getsockname()[1]
@@ -63,6 +64,11 @@ class FaultProxy:
             request = _read_request(client)
             if request is None:
                 return
+            if request.startswith(b"POST"):
+                with self._lock:
+                    if not self._cut_a_post:  # at least one POST applied upstream, answer lost
+                        self._cut_a_post, fault = True, "cut"
+                    self.counts[f"{fault}:POST"] += 1
             if fault == "reset":
                 client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 return
