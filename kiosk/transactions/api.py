@@ -49,6 +49,11 @@ class ApiClient:
             content = response.content  # reading the whole body here surfaces a cut response
         except requests.RequestException as error:
             raise ApiUnreachable(type(error).__name__) from None
+        declared = response.headers.get("Content-Length")
+        if response.status_code < 300 and (not content or declared is None or int(declared) != len(content)):
+            # A success whose answer was cut (even inside its headers) is an unknown outcome, not
+            # an empty success: the caller retries with the same key and gets the real answer.
+            raise ApiUnreachable("incomplete answer")
         try:
             body = json.loads(content) if content else {}
         except ValueError:
@@ -74,8 +79,11 @@ class ApiClient:
 
     def post_transaction(self, key: str, body: bytes) -> dict[str, Any]:
         """POST the stored, byte-identical body with its Idempotency-Key (same on every retry)."""
-        return self._call("POST", "/v1/transactions", data=body,
-                          headers={"Idempotency-Key": key, "Content-Type": "application/json"})
+        answer = self._call("POST", "/v1/transactions", data=body,
+                            headers={"Idempotency-Key": key, "Content-Type": "application/json"})
+        if answer.get("id") != key:
+            raise ApiUnreachable("answer for another transaction")
+        return answer
 
     def ledger(self) -> dict[str, Any]:
         return self._call("GET", "/v1/sandbox/ledger")

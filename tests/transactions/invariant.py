@@ -51,6 +51,8 @@ def check(money: Counter[str], records: list[ob.Record], ledger: list[dict[str, 
             violations.append(f"{record.folio}: still {record.state} after recovery and drain")
         if record.state == ob.CONFIRMED and record.amount_cents and record.folio not in money:
             violations.append(f"{record.folio}: confirmed without money taken")
+        if record.state == ob.CONFIRMED and record.response.get("id") != record.key:
+            violations.append(f"{record.folio}: confirmed without the API's answer stored")
     folios = Counter(e["folio"] for e in ledger if e["applied"])
     for entry in ledger:
         if entry["idempotency_key"] not in by_key:

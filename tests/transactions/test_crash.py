@@ -114,7 +114,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_applies_nothing_twice(sandb
 def test_the_invariant_check_catches_a_double_application() -> None:
     """Negative control: a kiosk that minted a second key for one payment is caught."""
     record = ob.Record(1, "k1", "F1", "payment", "", "clave_catastral", "A", "", 500, "card", ob.CONFIRMED, "",
-                       {}, {}, {}, 500, 1, 0, "", 0, 0)
+                       {}, {}, {"id": "k1"}, 500, 1, 0, "", 0, 0)
     ledger = [{"idempotency_key": "k1", "folio": "F1", "applied": 1, "received": 1},
               {"idempotency_key": "k2", "folio": "F1", "applied": 1, "received": 1}]
     violations = invariant.check(Counter({"F1": 500}), [record], ledger)["violations"]

@@ -111,6 +111,23 @@ def test_a_body_cut_by_a_dying_client_is_not_stored_under_its_key(sandbox) -> No
     assert _ledger(sandbox.url)["cut-1"]["applied"] == 1
 
 
+def test_an_answer_cut_inside_its_headers_is_not_a_success(sandbox, tmp_path: Path) -> None:
+    from tests.transactions.faultproxy import FaultProxy
+
+    proxy = FaultProxy(int(sandbox.url.rsplit(":", 1)[1]), faults={"cut": 1}).start()
+    try:
+        box = Outbox(tmp_path / "o.sqlite")
+        record = _queued(box, "CUTHEAD")
+        assert Submitter(box, ApiClient(proxy.url, timeout_s=1), base_s=0.01, cap_s=0.02).drain(0.5) is False
+        assert box.get(record.key).state == ob.SUBMITTED  # applied upstream, outcome unknown here
+    finally:
+        proxy.stop()
+    assert Submitter(box, ApiClient(sandbox.url), base_s=0.01, cap_s=0.02).drain(5)
+    done = box.get(record.key)
+    assert done.state == ob.CONFIRMED and done.response["receipt_number"].startswith("T-")
+    assert _ledger(sandbox.url)[record.key]["received"] >= 2
+
+
 def test_unreachable_api_backs_off_and_resumes(tmp_path: Path, sandbox) -> None:
     box = Outbox(tmp_path / "o.sqlite")
     record = _queued(box, "OFF")
