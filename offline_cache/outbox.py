@@ -89,7 +89,8 @@ CREATE TABLE IF NOT EXISTS transactions (
     updated_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS transactions_state ON transactions(state, seq);
-CREATE INDEX IF NOT EXISTS transactions_account ON transactions(account_kind, account_ref, seq);
+CREATE INDEX IF NOT EXISTS transactions_pending ON transactions(account_kind, account_ref, seq)
+    WHERE state IN ('paid', 'queued', 'submitted');
 CREATE TABLE IF NOT EXISTS history (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     seq INTEGER NOT NULL REFERENCES transactions(seq),
@@ -482,11 +483,14 @@ class Outbox:
         """Queued or submitted transactions ready to send, oldest first, at most one per account:
         an account's later transaction waits while an earlier one is still pending, but a
         dead-lettered one (needs_attendant, rejected) does not block it."""
+        # The head of each account is its oldest pending row (partial index: cheap even with
+        # thousands queued); rows without an account are independent of each other.
         rows = self._read(
-            "SELECT * FROM transactions t WHERE t.state IN ('queued','submitted') AND NOT EXISTS ("
-            "  SELECT 1 FROM transactions e WHERE e.account_kind=t.account_kind AND e.account_ref=t.account_ref"
-            "  AND t.account_ref != '' AND e.seq < t.seq AND e.state IN ('paid','queued','submitted'))"
-            " AND t.next_at <= ? ORDER BY t.seq LIMIT ?", (now, limit))
+            "SELECT t.* FROM transactions t WHERE t.seq IN ("
+            "  SELECT MIN(seq) FROM transactions WHERE state IN ('paid','queued','submitted') AND account_ref != ''"
+            "  GROUP BY account_kind, account_ref"
+            "  UNION ALL SELECT seq FROM transactions WHERE state IN ('queued','submitted') AND account_ref = '')"
+            " AND t.state IN ('queued','submitted') AND t.next_at <= ? ORDER BY t.seq LIMIT ?", (now, limit))
         return [_record(row) for row in rows]
 
     def next_due_at(self) -> float | None:

@@ -185,3 +185,14 @@ def test_printer_not_ready_refuses_before_money(sandbox, tmp_path: Path) -> None
         service.begin(service.lookup("clave_catastral", "001-002-003-0001"), "card")
     assert refused.value.code == "printer.not_ready"
     assert service.outbox.counts()["created"] == 0
+
+
+def test_receipt_prints_on_the_simulated_printer(sandbox, tmp_path: Path) -> None:
+    service, pump, _ = _service(tmp_path, sandbox.url)
+    tx = service.begin(service.lookup("clave_catastral", "001-004-010-0015"), "card")
+    assert _pay_card(service, pump, tx).ok
+    done, box = threading.Event(), []
+    service.print_receipt(tx, lambda result, error: (box.append((result, error)), done.set()))
+    pump.until(done)
+    result, error = box[0]
+    assert error is None and result.completed
