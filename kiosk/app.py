@@ -27,6 +27,7 @@ from kiosk.info_sheet import SheetPrinting
 from kiosk.journey import CatalogFeed
 from kiosk.logs import event
 from kiosk.navigation import HOME, Place
+from kiosk.payment_flow import PaymentFlow, open_transactions
 from screens import dialog_classes, screen_classes
 from screens.common import KioskDialog, KioskRoot, KioskScreen, spoken_text, tr
 
@@ -67,6 +68,11 @@ class KioskApp(App):
         self.catalog_feed = CatalogFeed(self.ctx.config, self.ctx.catalog, on_ui_thread)
         if self.devices.get("printer") is not None:
             self.ctx.actions.register("print", self.print_information)
+        self.transactions = open_transactions(self.ctx.config, self.devices.adapters, on_ui_thread)
+        if self.transactions is not None:
+            self.ctx.payments = PaymentFlow(self.transactions, on_ui_thread)
+            self.ctx.sessions.on_wipe(self.ctx.payments.reset)
+            self.ctx.actions.register("pay", self.start_payment)
         self.ctx.navigator.add_listener(self._show)
         self.ctx.translator.add_listener(self._language_switched)
         self.ctx.sessions.on_wipe(self._wipe_views)
@@ -95,6 +101,8 @@ class KioskApp(App):
         self.ctx.help.close("shutdown")
         self.devices.stop()
         self.catalog_feed.stop()
+        if self.transactions is not None:
+            self.transactions.stop()
 
     def _first_frame_drawn(self, *_args: Any) -> None:
         Window.unbind(on_flip=self._first_frame_drawn)
@@ -116,6 +124,12 @@ class KioskApp(App):
             dialog.open(animation=False)
             self.ctx.speaker.say(spoken_text(dialog))
         return dialog
+
+    def start_payment(self, procedure_id: str) -> None:
+        record = self.ctx.catalog.procedure(procedure_id)
+        if record is not None:
+            self.ctx.payments.start(record)
+            self.ctx.navigator.go("account")
 
     def print_information(self, procedure_id: str) -> None:
         dialog = self.open_dialog("print")

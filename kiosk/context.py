@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from kiosk.actions import KioskActions
 from kiosk.config import Config
@@ -36,6 +37,7 @@ class KioskContext:
     actions: KioskActions
     speaker: Speaker
     now: Callable[[], float]
+    payments: Any = None  # kiosk.payment_flow.PaymentFlow once the app has its transaction service
 
     def theme(self) -> Theme:
         """The base theme with the current citizen's text size and contrast applied."""

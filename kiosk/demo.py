@@ -1,7 +1,8 @@
 """`kiosk demo`: the sandbox municipal API on loopback, one catalog sync, then the kiosk.
 
 The sandbox runs as a child process bound to 127.0.0.1, keeps its key and catalog in
-<data_dir>/sandbox (the demo config pins that key), and is stopped when the demo ends.
+<data_dir>/sandbox (the demo config pins that key), starts with the sample accounts owing
+again, and is stopped when the demo ends.
 """
 
 from __future__ import annotations
@@ -27,10 +28,14 @@ START_TIMEOUT_S = 20.0
 @contextlib.contextmanager
 def sandbox_for_demo(config: Config) -> Iterator[None]:
     url = urlsplit(config.api.base_url)
-    if url.hostname not in ("127.0.0.1", "localhost"):
-        yield  # a real municipal API is configured: the demo uses it as it is
+    if url.hostname not in ("127.0.0.1", "localhost") or _serving(config.api.base_url):
+        yield  # a real municipal API, or a sandbox already running: use it as it is
         return
     data = config.data_path / "sandbox"
+    # Every demo starts from the same municipality: sample accounts with their debts again (the
+    # sandbox keeps its signing key, which the demo config pins).
+    for stale in data.glob("payments.sqlite*"):
+        stale.unlink()
     command = [sys.executable, "-m", "kiosk", "sandbox-api", "--host", "127.0.0.1",
                "--port", str(url.port or 80), "--data", str(data)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -47,17 +52,21 @@ def sandbox_for_demo(config: Config) -> Iterator[None]:
             process.wait(timeout=5)
 
 
+def _serving(base_url: str) -> bool:
+    try:
+        return requests.get(f"{base_url}/v1/health", timeout=1).ok
+    except requests.RequestException:
+        return False
+
+
 def _wait_until_serving(base_url: str, process: subprocess.Popen) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
             problem = (process.stderr.read() if process.stderr else "").strip().splitlines()
             raise CommandError(f"demo: the sandbox API did not start: {problem[-1] if problem else 'no message'}")
-        try:
-            if requests.get(f"{base_url}/v1/health", timeout=1).ok:
-                return
-        except requests.RequestException:
-            pass  # not listening yet
+        if _serving(base_url):
+            return
         time.sleep(0.1)  # the child process offers no event to wait on: poll its port briefly
     raise CommandError(f"demo: the sandbox API did not answer at {base_url} within {START_TIMEOUT_S:.0f} s")
 

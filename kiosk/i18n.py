@@ -85,10 +85,26 @@ def messages_in_sources(paths: Iterable[Path]) -> set[str]:
     found: set[str] = set()
     for path in paths:
         text = path.read_text(encoding="utf-8")
-        for match in _MESSAGE_CALL.finditer(text):
-            found.add(match.group("text"))
-        for match in _PLURAL_PAIR.finditer(text):
-            found.add(match.group("singular"))
+        if path.suffix == ".py":
+            found |= _messages_in_python(text)
+        else:
+            found |= {match.group("text") for match in _MESSAGE_CALL.finditer(text)}
+        found |= {match.group("singular") for match in _PLURAL_PAIR.finditer(text)}
+    return found
+
+
+def _messages_in_python(text: str) -> set[str]:
+    """Through the syntax tree, so "a" "b" split over lines reads as the one message it is."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(text)):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+        first = node.args[0]
+        if name in ("_", "N_") and isinstance(first, ast.Constant) and isinstance(first.value, str):
+            found.add(first.value)
     return found
 
 

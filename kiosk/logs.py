@@ -14,7 +14,8 @@ import sys
 import time
 from typing import Any, TextIO
 
-_NUMBER_RUN = re.compile(r"\b\d[\d -]{6,}\d\b")  # card, phone or ID numbers, maybe spaced
+# Card, phone or ID numbers, maybe spaced; not a part of a code such as a folio "EMO-01-261121-C0BA".
+_NUMBER_RUN = re.compile(r"(?<![\w-])\d[\d -]{6,}\d(?![\w-])")
 _PII_PATTERNS = (
     re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),                  # e-mail addresses
     re.compile(r"\b[A-Z]{4}\d{6}[HM][A-Z]{5}[A-Z0-9]\d\b"),   # CURP

@@ -17,6 +17,7 @@ from kivy.base import EventLoop
 from kivy.core.window import Window
 from kivy.tests.common import UnitTestTouch
 from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.screenmanager import ScreenManager
 from kivy.uix.widget import Widget
 
 _MARKUP = re.compile(r"\[/?[a-z_]+(=[^\]]*)?\]")
@@ -34,6 +35,7 @@ def pump_until(condition: Callable[[], bool], timeout_s: float = 3.0) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"condition not met within {timeout_s} s: {condition}")
         EventLoop.idle()
+    settle()
 
 
 def start_app(app: App) -> App:
@@ -103,13 +105,24 @@ def find(id: str | None = None, text: str | None = None, contains: str | None = 
 
 def tap(widget: Widget, frames: int = 2) -> None:
     """Press and release at the widget's centre, as a finger would."""
+    settle()
     if not visible(widget):
         raise AssertionError(f"cannot tap {widget!r}: it is hidden or disabled")
     x, y = widget.to_window(*widget.center)
     tap_at(x, y, frames)
 
 
+def settle(limit: int = 10) -> None:
+    """Finish screen changes in progress: until then the previous screen still takes touches."""
+    for _ in range(limit):
+        managers = [w for w in walk() if isinstance(w, ScreenManager)]
+        if not any(manager.transition.is_active for manager in managers):
+            return
+        pump(1)
+
+
 def tap_at(x: float, y: float, frames: int = 2) -> None:
+    settle()
     touch = UnitTestTouch(x, y)
     touch.touch_down()
     pump(1)

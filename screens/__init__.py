@@ -5,14 +5,19 @@ from __future__ import annotations
 
 def screen_classes() -> dict[str, type]:
     """Screen name -> class, in the order the tour visits them."""
+    from screens.account import AccountScreen
     from screens.attract import AttractScreen
+    from screens.bill import BillScreen
+    from screens.done import DoneScreen
     from screens.home import HomeScreen
     from screens.menu import MenuScreen
+    from screens.paying import PayingScreen
     from screens.procedure import ProcedureScreen
     from screens.search import SearchScreen
 
     return {"attract": AttractScreen, "home": HomeScreen, "menu": MenuScreen, "search": SearchScreen,
-            "procedure": ProcedureScreen}
+            "procedure": ProcedureScreen, "account": AccountScreen, "bill": BillScreen, "paying": PayingScreen,
+            "done": DoneScreen}
 
 
 def dialog_classes() -> dict[str, type]:

@@ -12,13 +12,14 @@ import math
 from typing import Any
 
 from kivy.app import App
-from kivy.properties import NumericProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.theme import MIN_GAP_MM, MIN_TARGET_MM
 from screens.common import KioskButton, load_kv
 
 LETTERS = list("ABCDEFGHIJKLMNÑOPQRSTUVWXYZ")
+DIGITS = list("1234567890-")
 ACCENTED = list("ÁÉÍÓÚÜ")
 ERASE = "<erase>"  # not a character: the key that removes the last one
 SPACE = " "
@@ -32,6 +33,8 @@ class SpanishKeyboard(BoxLayout):
     """Letter keys in a grid sized to the panel, then a row with Espacio and Borrar."""
 
     columns_fit = NumericProperty(0)
+    with_digits = BooleanProperty(False)
+    """Account numbers mix digits, letters and dashes ("AGU-100234")."""
     __events__ = ("on_key",)
 
     def on_width(self, _instance: Any, width: float) -> None:
@@ -46,7 +49,8 @@ class SpanishKeyboard(BoxLayout):
         grid = self.ids.letters
         grid.clear_widgets()
         grid.cols = columns
-        for letter in LETTERS + ACCENTED:
+        keys = (DIGITS if self.with_digits else []) + LETTERS + ([] if self.with_digits else ACCENTED)
+        for letter in keys:
             button = KeyButton(text=letter, role="secondary", key=letter)
             button.bind(on_release=self.press)
             grid.add_widget(button)

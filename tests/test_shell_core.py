@@ -146,6 +146,7 @@ def test_redact_keeps_ordinary_words_and_short_numbers():
     assert "[redacted]" in redact("tarjeta 5555555555554444")
     assert "[redacted]" in redact("tarjeta 5555 5555 5555 4444")
     assert "[redacted]" in redact("tel 222 555 0110")
+    assert redact("folio=EMO-01-261121-C0BAF0E8") == "folio=EMO-01-261121-C0BAF0E8"
 
 
 # -- translations -----------------------------------------------------------------------------

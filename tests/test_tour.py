@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -10,16 +11,29 @@ from pathlib import Path
 from PIL import Image, ImageStat
 
 ROOT = Path(__file__).resolve().parent.parent
-VIEWS = {"attract", "home", "menu", "procedure", "print", "search", "help", "display", "idle"}
+VIEWS = {"attract", "home", "menu", "procedure", "print", "account", "bill", "paying", "done", "search", "help",
+         "display", "idle"}
 
 
 def headless_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    config = tmp_path / "kiosk.toml"  # the demo configuration (simulated devices), with its own data dir
-    default = (ROOT / "config" / "kiosk.toml").read_text(encoding="utf-8")
-    config.write_text(default.replace('data_dir = "../var"', f'data_dir = "{tmp_path / "data"}"'), encoding="utf-8")
+    # The demo configuration (simulated devices), with its own data dir and sandbox port.
+    config = tmp_path / "kiosk.toml"
+    port = free_port()
+    text = (ROOT / "config" / "kiosk.toml").read_text(encoding="utf-8")
+    text = text.replace('data_dir = "../var"', f'data_dir = "{tmp_path / "data"}"')
+    key = tmp_path / "data" / "sandbox" / "signing.pub"
+    text = text.replace('public_key = "../var/sandbox/signing.pub"', f'public_key = "{key}"')
+    text = text.replace('base_url = "http://127.0.0.1:8480"', f'base_url = "http://127.0.0.1:{port}"')
+    config.write_text(text, encoding="utf-8")
     env["KIOSK_CONFIG"] = str(config)
     return env
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def assert_real_pictures(folder: Path) -> None:
@@ -39,6 +53,7 @@ def test_tour_writes_one_png_per_screen_and_dialog(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert_real_pictures(out)
     assert f"wrote {len(list(out.glob('*.png')))} screenshots" in result.stdout
+    assert "tour.catalog source=" in result.stdout and "bundled sample" not in result.stdout  # it synced
 
 
 def test_demo_without_a_display_runs_the_tour_and_says_where(tmp_path):

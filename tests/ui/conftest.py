@@ -49,8 +49,23 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def config():
-    return TEST_CONFIG
+def sandbox(tmp_path):
+    """The sandbox municipal API on loopback, fresh for each test (accounts owe again)."""
+    from kiosk.sandbox import SandboxServer, create_app, install_extensions
+
+    api = create_app(data_dir=tmp_path / "sandbox")
+    install_extensions(api)
+    server = SandboxServer(api, port=0).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def config(sandbox, tmp_path):
+    """The demo configuration, pointed at this test's sandbox and data directory."""
+    kiosk = dataclasses.replace(TEST_CONFIG.kiosk, data_dir=str(tmp_path / "data"))
+    api = dataclasses.replace(TEST_CONFIG.api, base_url=sandbox.url)
+    return dataclasses.replace(TEST_CONFIG, kiosk=kiosk, api=api)
 
 
 @pytest.fixture

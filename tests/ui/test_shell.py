@@ -106,12 +106,16 @@ def test_idle_expiry_wipes_every_trace(app, ui, clock, config):
     assert app.screens["home"].ids.title.text == "¿Qué necesita hacer?"
 
 
-def test_help_request_shows_location_and_pauses_idle(app, ui, clock, config):
+def test_help_request_shows_location_and_pauses_idle(app, ui, clock, config, sandbox):
+    import requests
+
     wake(ui)
     ui.tap(ui.find(id="help_button"))
     assert app.ctx.help.open_request is not None
     assert config.kiosk.location in ui.find(id="where").text
-    assert "Estamos avisando al personal" in ui.find(id="delivery").text  # no API in this test
+    ui.pump_until(lambda: ui.find(id="delivery").text == "El personal ya recibió su aviso.", timeout_s=10)
+    filed = requests.get(f"{sandbox.url}/v1/kiosks/{config.kiosk.id}/help-requests", timeout=5).json()
+    assert [r["location"] for r in filed["help_requests"]] == [config.kiosk.location]
     clock.advance(config.kiosk.idle_timeout_s * 10)
     ui.pump(20)  # longer than one idle check
     assert app.dialogs["idle"].parent is None

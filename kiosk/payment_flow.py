@@ -1,0 +1,178 @@
+"""Paying a bill at the kiosk, step by step, for the screens: account → bill → payment → receipt.
+
+The money-handling guarantees live in kiosk.transactions (the outbox records a transaction
+before any money is taken); this object only keeps where this citizen is in the payment and
+runs the blocking steps (the debt lookup) off the UI thread. A session wipe calls `reset()`,
+which cancels a payment that has not taken money yet; one that has stays in the outbox.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.catalog.model import kiosk_actions
+from kiosk.transactions.service import Refused
+
+CallSoon = Callable[[Callable[[], None]], None]
+
+ACCOUNT_EXAMPLES = {"clave_catastral": "001-002-003-0001", "numero_contrato_agua": "AGU-100234"}
+
+
+@dataclass
+class Problem:
+    """Why a step cannot go on, in both languages, from the service's reason code."""
+
+    code: str
+    es: str
+    en: str
+
+    def text(self, language: str) -> str:
+        return self.es if language == "es" else self.en
+
+
+def run_in_thread(work: Callable[[], None]) -> None:
+    threading.Thread(target=work, name="payment-step", daemon=True).start()
+
+
+class PaymentFlow:
+    def __init__(self, service: Any, call_soon: CallSoon, run_in_background: Callable = run_in_thread):
+        self.service = service
+        self.call_soon = call_soon
+        self.run = run_in_background
+        self.reset()
+
+    def reset(self) -> None:
+        tx = getattr(self, "transaction", None)
+        if tx is not None and self.service.get(tx.key).state == "created":
+            self.service.cancel(tx, reason="session.wiped")  # nothing was paid: nothing to keep
+        self.procedure: Mapping[str, Any] | None = None
+        self.account_kind = ""
+        self.reference = ""
+        self.bill: Any = None
+        self.method = ""
+        self.transaction: Any = None
+        self.outcome: Any = None
+        self._finished: Callable[[Any], None] = lambda _outcome: None
+
+    # -- steps ----------------------------------------------------------------------------------
+    def start(self, procedure: Mapping[str, Any]) -> None:
+        self.reset()
+        self.procedure = procedure
+        self.account_kind = kiosk_actions(procedure).get("account") or "clave_catastral"
+
+    def lookup(self, reference: str, on_done: Callable[[Problem | None], None]) -> None:
+        """Ask the API what this account owes (off the UI thread); on_done(None) when the bill is ready."""
+        self.reference = reference.strip().upper()
+        kind, ref = self.account_kind, self.reference
+
+        def work() -> None:
+            try:
+                bill = self.service.lookup(kind, ref)
+            except Exception as error:  # Refused carries the reason; anything else is a technical fault
+                problem = _problem(error)
+                self.call_soon(lambda: on_done(problem))
+                return
+            self.call_soon(lambda: self._bill_ready(bill, on_done))
+
+        self.run(work)
+
+    def _bill_ready(self, bill: Any, on_done: Callable[[Problem | None], None]) -> None:
+        if self.procedure is not None and not bill.procedure_id:
+            from dataclasses import replace
+
+            bill = replace(bill, procedure_id=str(self.procedure.get("id", "")))
+        self.bill = bill
+        on_done(_problem(Refused("bill.paid_up")) if bill.paid_up else None)
+
+    def methods(self) -> dict[str, Problem | None]:
+        """Card and cash, each available (None) or with the reason it is not, right now."""
+        availability = self.service.availability()
+        found = {}
+        for method, code in (("card", availability.card), ("cash", availability.cash)):
+            found[method] = None if code == "ok" else Problem(code, availability.message(code, "es"),
+                                                              availability.message(code, "en"))
+        return found
+
+    def cash_acceptance(self) -> Any:
+        return self.service.cash_acceptance()
+
+    def pay(self, method: str, on_credit: Callable[[int, int], None],
+            on_done: Callable[[Any], None]) -> Problem | None:
+        """Record the transaction durably, then take the money; None when payment has started."""
+        self._drop_unpaid_attempt()
+        try:
+            self.transaction = self.service.begin(self.bill, method)
+        except Exception as error:
+            return _problem(error)
+        self.method = method
+        self.outcome = None
+
+        def finished(outcome: Any) -> None:
+            if self.outcome is not None:
+                return  # already settled (a cancel raced with the last coin)
+            self.outcome = outcome
+            if outcome.transaction is not None:
+                self.transaction = outcome.transaction
+            on_done(outcome)
+
+        self._finished = finished
+
+        if method == "card":
+            self.service.pay_by_card(self.transaction, finished)
+        else:
+            self.service.pay_by_cash(self.transaction, on_credit, finished)
+        return None
+
+    def cancel_cash(self) -> None:
+        """Stop taking cash; with money already in, the transaction goes to an attendant to refund."""
+        if self.transaction is not None and self.method == "cash":
+            self._finished(self.service.cancel_cash(self.transaction))
+
+    def _drop_unpaid_attempt(self) -> None:
+        tx = self.transaction
+        if tx is not None and self.service.get(tx.key).state == "created":
+            self.service.cancel(tx, reason="citizen.retried")
+
+    def print_receipt(self, on_done: Callable[[bool, str], None]) -> None:
+        def printed(result: Any, error: Any) -> None:
+            ok = result is not None and getattr(result, "completed", False)
+            on_done(ok, "" if ok else getattr(error, "code", None) or getattr(result, "reason", "printer.error"))
+
+        self.service.print_receipt(self.transaction, printed)
+
+    @property
+    def folio(self) -> str:
+        return self.transaction.folio if self.transaction is not None else ""
+
+
+def _problem(error: Exception) -> Problem:
+    code = getattr(error, "code", "") or type(error).__name__
+    es = getattr(error, "message_es", "") or "No se pudo continuar por un problema técnico."
+    en = getattr(error, "message_en", "") or "This could not go on because of a technical problem."
+    return Problem(code, es, en)
+
+
+def open_transactions(config: Any, adapters: Mapping[str, Any], call_soon: CallSoon) -> Any | None:
+    """The transaction service for this kiosk, started; None (and a logged reason) when its
+    storage cannot be opened, in which case the kiosk takes no money at all."""
+    import logging
+
+    from kiosk.logs import event
+    from kiosk.transactions import ApiClient, TransactionService
+    from offline_cache.outbox import Outbox
+
+    settings = config.transactions
+    try:
+        outbox = Outbox(config.data_path / "outbox.sqlite", busy_timeout_ms=settings.busy_timeout_ms,
+                        min_free_bytes=int(settings.min_free_mb * 1024 * 1024))
+        api = ApiClient(config.api.base_url, timeout_s=config.api.timeout_s)
+        service = TransactionService(config, outbox, api, adapters, call_soon)
+        service.start()
+    except Exception as error:  # a broken outbox must stop payments, never the kiosk
+        event(logging.getLogger("kiosk.payments"), "payments.unavailable", level=logging.ERROR,
+              reason=type(error).__name__, detail=str(error))
+        return None
+    return service

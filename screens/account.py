@@ -1,0 +1,56 @@
+"""Paying, step 1: the citizen types the account number printed on the bill."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from kivy.properties import BooleanProperty, StringProperty
+
+from kiosk.navtree import text_in
+from kiosk.payment_flow import ACCOUNT_EXAMPLES
+from screens.common import KioskScreen, load_kv, tr
+from screens.keyboard import apply_key
+
+
+class AccountScreen(KioskScreen):
+    reference = StringProperty("")
+    prompt = StringProperty("")
+    busy = BooleanProperty(False)
+
+    def show(self, params: Mapping[str, Any]) -> None:
+        flow = self.ctx.payments
+        self.title = text_in((flow.procedure or {}).get("name"), self.ctx.translator.language)
+        example = ACCOUNT_EXAMPLES.get(flow.account_kind, "")
+        if flow.account_kind == "numero_contrato_agua":
+            self.prompt = tr._("Escriba su número de contrato de agua. Está en su recibo, por ejemplo {example}.")
+        else:
+            self.prompt = tr._("Escriba su clave catastral. Está en su recibo del predial, por ejemplo {example}.")
+        self.prompt = self.prompt.format(example=example)
+        self.ids.status.text = ""
+
+    def reset(self) -> None:
+        self.reference = ""
+        self.busy = False
+        self.ids.status.text = ""
+
+    def type_key(self, key: str) -> None:
+        self.reference = apply_key(self.reference, key, limit=32).lstrip()
+        self.ids.status.text = ""
+
+    def look_up(self) -> None:
+        if not self.reference.strip() or self.busy:
+            return
+        self.busy = True
+        self.ids.status.text = tr._("Consultando su adeudo…")
+        self.ctx.payments.lookup(self.reference, self._looked_up)
+
+    def _looked_up(self, problem) -> None:
+        self.busy = False
+        if problem is None:
+            self.ctx.navigator.go("bill")
+        else:
+            self.ids.status.text = problem.text(self.ctx.translator.language)
+
+
+load_kv(__file__)

@@ -1,0 +1,57 @@
+"""Paying, step 4: the outcome in plain words, the folio, and the printed receipt."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from kivy.properties import BooleanProperty
+
+from devices.contract import reason
+from screens.bill import pesos
+from screens.common import KioskScreen, load_kv, tr
+
+
+class DoneScreen(KioskScreen):
+    paid = BooleanProperty(False)
+
+    def show(self, params: Mapping[str, Any]) -> None:
+        flow = self.ctx.payments
+        outcome = flow.outcome
+        self.paid = bool(outcome and outcome.ok)
+        language = self.ctx.translator.language
+        if self.paid:
+            self.title = tr._("Pago registrado")
+            self.ids.summary.text = tr._("Folio: {folio}\nImporte: {amount}").format(
+                folio=flow.folio, amount=pesos(flow.transaction.amount_cents))
+            self.ids.receipt.text = tr._("Imprimiendo su recibo…")
+            flow.print_receipt(self._printed)
+        else:
+            self.title = tr._("El pago no se realizó")
+            if outcome is not None and outcome.reason == "cash.cancelled":
+                message = tr._("Usted canceló el pago. No se le cobró nada.")
+            elif outcome is not None and language == "es" and outcome.message_es:
+                message = outcome.message_es
+            else:
+                message = tr._("No se completó el pago. Si se le cobró algo, toque «Ayuda»: una persona lo resolverá.")
+            self.ids.summary.text = message
+            self.ids.receipt.text = ""
+
+    def _printed(self, ok: bool, code: str) -> None:
+        if ok:
+            self.ids.receipt.text = tr._("Tome su recibo. Gracias.")
+            return
+        found = reason(code)
+        problem = found.es if self.ctx.translator.language == "es" else found.en
+        self.ids.receipt.text = tr._("Su pago quedó registrado con el folio {folio}, pero el recibo no se pudo "
+                                     "imprimir: {problem} Toque «Ayuda» y una persona le dará su recibo.").format(
+            folio=self.ctx.payments.folio, problem=problem)
+
+    def reset(self) -> None:
+        self.title = ""
+        self.paid = False
+        self.ids.summary.text = ""
+        self.ids.receipt.text = ""
+
+
+load_kv(__file__)

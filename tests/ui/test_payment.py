@@ -1,0 +1,65 @@
+"""Paying the property tax with touches: account on the keyboard, the bill from the sandbox API
+on loopback, the simulated card terminal, the receipt from the simulated printer, and the
+transaction applied exactly once in the sandbox's ledger."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from tests.ui.conftest import wake
+
+
+@pytest.fixture
+def pay_app(window, clock, config, sample_snapshot, ui):
+    from kiosk.app import KioskApp
+    from kiosk.context import build_context
+
+    app = ui.start_app(KioskApp(build_context(config, now=clock)))
+    app.ctx.catalog.replace(sample_snapshot)
+    ui.pump_until(lambda: all(app.devices.get(name).status().state.value == "ready"
+                              for name in ("printer", "payment")), timeout_s=15)
+    yield app
+    ui.stop_app(app)
+
+
+def type_text(ui, text: str) -> None:
+    for character in text:
+        ui.tap(ui.find(text=character))
+
+
+def start_paying_property_tax(app, ui) -> None:
+    wake(ui)
+    ui.tap(ui.find(contains="Pagar"))
+    ui.tap(ui.find(contains="Pago del impuesto predial"))
+    ui.tap(ui.find(text="Pagar aquí"))
+    assert app.root.manager.current == "account"
+    assert "clave catastral" in ui.find(id="prompt").text
+
+
+def test_pay_property_tax_by_card_with_receipt_applied_once(pay_app, ui, sandbox):
+    app = pay_app
+    start_paying_property_tax(app, ui)
+    type_text(ui, "001-002-003-0001")
+    ui.tap(ui.find(id="continue_button"))
+    ui.pump_until(lambda: app.root.manager.current == "bill", timeout_s=10)
+    assert "Total a pagar hoy: $" in ui.find(id="total").text
+    ui.tap(ui.find(id="pay_card"))
+    ui.pump_until(lambda: app.root.manager.current == "done", timeout_s=20)
+    assert ui.find(id="title").text == "Pago registrado"
+    assert app.ctx.payments.folio in ui.find(id="summary").text
+    ui.pump_until(lambda: "Tome su recibo" in ui.find(id="receipt").text, timeout_s=20)
+    ledger = lambda: requests.get(f"{sandbox.url}/v1/sandbox/ledger", timeout=5).json()  # noqa: E731
+    ui.pump_until(lambda: ledger()["applied"] == 1, timeout_s=30)
+    assert ledger()["transactions"][0]["account"]["ref"] == "001-002-003-0001"
+
+
+def test_unknown_account_is_told_plainly_and_nothing_is_charged(pay_app, ui, sandbox):
+    app = pay_app
+    start_paying_property_tax(app, ui)
+    type_text(ui, "999")
+    ui.tap(ui.find(id="continue_button"))
+    ui.pump_until(lambda: ui.find(id="status").text and "Consultando" not in ui.find(id="status").text,
+                  timeout_s=10)
+    assert app.root.manager.current == "account"
+    assert requests.get(f"{sandbox.url}/v1/sandbox/ledger", timeout=5).json()["applied"] == 0
