@@ -453,6 +453,16 @@ class Outbox:
                 counts[QUEUED] += 1
         return counts
 
+    def prune(self, before: float) -> int:
+        """Delete settled rows (confirmed, rejected, cancelled, abandoned) last changed before
+        `before`, with their history and credits; undelivered and attendant rows are kept."""
+        with self._transaction() as conn:
+            seqs = "SELECT seq FROM transactions WHERE state IN (?,?,?,?) AND updated_at < ?"
+            args = (CONFIRMED, REJECTED, CANCELLED, ABANDONED, before)
+            conn.execute(f"DELETE FROM history WHERE seq IN ({seqs})", args)
+            conn.execute(f"DELETE FROM credits WHERE seq IN ({seqs})", args)
+            return conn.execute(f"DELETE FROM transactions WHERE seq IN ({seqs})", args).rowcount
+
     # ---- reads -----------------------------------------------------------------------------
 
     def get(self, key: str) -> Record:

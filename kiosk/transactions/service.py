@@ -145,12 +145,41 @@ class TransactionService:
     # ---- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> dict[str, int]:
-        """Settle what a previous run left half-done, then start the submitter."""
+        """Settle what a previous run left half-done, prune old history, start the submitter."""
+        reconciled = self._reconcile_card_payment()
         recovered = self.outbox.recover()
+        if reconciled:
+            recovered = dict(recovered, reconciled=reconciled)
         if any(recovered.values()):
             event(log, "transactions.recovered", **recovered)
+        days = self.config.retention.queue_history_days
+        pruned = self.outbox.prune(before=self.outbox.clock() - days * 86400)
+        if pruned:
+            event(log, "transactions.pruned", rows=pruned, days=days)
         self.submitter.start()
         return recovered
+
+    def _reconcile_card_payment(self) -> int:
+        """A crash between the terminal's approval and the `paid` record: the terminal remembers
+        its last sale (0250), which is the only one that can have been in flight. If it matches a
+        card transaction left `paying`, record it as paid instead of sending it to an attendant."""
+        terminal = self._device("payment")
+        paying = [r for r in self.outbox.list_states((PAYING,)) if r.method == "card" and not r.paid_cents]
+        if terminal is None or not paying:
+            return 0
+        try:
+            last = terminal.last_sale()
+        except DeviceError:
+            return 0  # recover() hands the rows to an attendant, who can check the terminal
+        if last is None or not last.approved:
+            return 0
+        for record in paying:
+            if record.folio[-20:] == last.reference and last.amount == record.amount_cents:
+                payment = {"method": "card", "masked_card": last.masked_card, "brand": last.brand,
+                           "authorization_code": last.authorization_code,
+                           "operation_number": last.operation_number, "reconciled": "terminal.last_sale"}
+                return 1 if self._record_paid(record, payment, record.amount_cents).ok else 0
+        return 0
 
     def stop(self) -> None:
         self.submitter.stop()

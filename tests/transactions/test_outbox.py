@@ -134,3 +134,12 @@ def test_personal_data_is_scrubbed_after_confirmation(box: Outbox) -> None:
     record = box.create("certificate", 0, folio="C1", payload={"person": {"name": "Ana"}, "folio": "C1"})
     box.scrub_personal_data(record.key)
     assert box.get(record.key).payload == {"person": {"scrubbed": True}, "folio": "C1"}
+
+
+def test_prune_keeps_undelivered_and_attendant_rows(box: Outbox) -> None:
+    done, pending, attention = _new(box, "D"), _new(box, "P"), _new(box, "N")
+    _walk(box, done.key, ob.PAYING, ob.PAID, ob.QUEUED, ob.SUBMITTED, ob.CONFIRMED)
+    _walk(box, pending.key, ob.PAYING, ob.PAID, ob.QUEUED)
+    _walk(box, attention.key, ob.PAYING, ob.NEEDS_ATTENDANT)
+    assert box.prune(before=box.clock() + 1) == 1
+    assert {r.folio for r in box.all()} == {"P", "N"} and box.history(done.key) == []

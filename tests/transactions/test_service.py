@@ -196,3 +196,20 @@ def test_receipt_prints_on_the_simulated_printer(sandbox, tmp_path: Path) -> Non
     pump.until(done)
     result, error = box[0]
     assert error is None and result.completed
+
+
+def test_restart_reconciles_a_card_sale_approved_before_the_crash(sandbox, tmp_path: Path) -> None:
+    service, _pump, adapters = _service(tmp_path, sandbox.url)
+    tx = service.begin(service.lookup("clave_catastral", "001-002-003-0002"), "card")
+    other = service.begin(service.lookup("clave_catastral", "001-002-003-0001"), "card")
+    service.outbox.transition(tx.key, ob.PAYING, "card.sale_started")
+    service.outbox.transition(other.key, ob.PAYING, "card.sale_started")
+    assert adapters["payment"].sale(tx.amount_cents, tx.folio[-20:]).approved  # ...and the kiosk died here
+    restarted = TransactionService(service.config, service.outbox, service.api, adapters)
+    recovered = restarted.start()
+    restarted.stop()
+    assert recovered["reconciled"] == 1 and recovered["needs_attendant"] == 1
+    paid = service.outbox.get(tx.key)
+    assert paid.state in (ob.QUEUED, ob.SUBMITTED, ob.CONFIRMED)
+    assert paid.payment["reconciled"] == "terminal.last_sale" and "**** 4242" in paid.payment["masked_card"]
+    assert service.outbox.get(other.key).reason == "restart.payment_outcome_unknown"
