@@ -27,12 +27,13 @@ from kiosk.info_sheet import SheetPrinting
 from kiosk.journey import CatalogFeed
 from kiosk.logs import event
 from kiosk.navigation import HOME, Place
-from kiosk.payment_flow import PaymentFlow, open_transactions
+from kiosk.payment_flow import PaymentFlow, open_transactions_in_background
 from screens import dialog_classes, screen_classes
 from screens.common import KioskDialog, KioskRoot, KioskScreen, spoken_text, tr
 
 log = logging.getLogger("kiosk.app")
 IDLE_CHECK_S = 0.25
+WARM_UP_AFTER_S = 1.5
 # Keys that would leave or disturb a kiosk if a keyboard is ever plugged in.
 BLOCKED_KEYS = {27, 9} | set(range(282, 294))  # Escape, Tab, F1-F12
 
@@ -66,13 +67,7 @@ class KioskApp(App):
             self.dialogs[name] = dialog_class(ctx=self.ctx)
         self.devices = DeviceHub(self.ctx.config.devices, on_ui_thread)
         self.catalog_feed = CatalogFeed(self.ctx.config, self.ctx.catalog, on_ui_thread)
-        if self.devices.get("printer") is not None:
-            self.ctx.actions.register("print", self.print_information)
-        self.transactions = open_transactions(self.ctx.config, self.devices.adapters, on_ui_thread)
-        if self.transactions is not None:
-            self.ctx.payments = PaymentFlow(self.transactions, on_ui_thread)
-            self.ctx.sessions.on_wipe(self.ctx.payments.reset)
-            self.ctx.actions.register("pay", self.start_payment)
+        self.transactions = None
         self.ctx.navigator.add_listener(self._show)
         self.ctx.translator.add_listener(self._language_switched)
         self.ctx.sessions.on_wipe(self._wipe_views)
@@ -86,8 +81,9 @@ class KioskApp(App):
         Clock.schedule_interval(self._check_idle, IDLE_CHECK_S)
         Window.bind(on_flip=self._first_frame_drawn)
         self._show(self.ctx.navigator.current)
-        self.devices.start()
+        self.devices.start(ready=self._devices_ready)
         self.catalog_feed.start()
+        Clock.schedule_once(lambda _dt: self._warm_up_views(), WARM_UP_AFTER_S)
         interval = sdnotify.watchdog_interval_s()
         if interval:
             # Pinged from the UI clock: a frozen UI stops the pings and systemd restarts us.
@@ -124,6 +120,25 @@ class KioskApp(App):
             dialog.open(animation=False)
             self.ctx.speaker.say(spoken_text(dialog))
         return dialog
+
+    def _devices_ready(self, devices: DeviceHub) -> None:
+        """Offer what the configured devices allow, once they exist."""
+        if devices.get("printer") is not None:
+            self.ctx.actions.register("print", self.print_information)
+        open_transactions_in_background(self.ctx.config, devices.adapters, self.call_on_ui_thread,
+                                        ready=self._payments_ready)
+
+    def _payments_ready(self, service) -> None:
+        """Money can be taken once the outbox is open: only then is "Pagar aquí" offered."""
+        self.transactions = service
+        self.ctx.payments = PaymentFlow(service, self.call_on_ui_thread)
+        self.ctx.sessions.on_wipe(self.ctx.payments.reset)
+        self.ctx.actions.register("pay", self.start_payment)
+
+    def _warm_up_views(self) -> None:
+        """Build what the first visit of a screen would (the on-screen keyboards) while nobody waits."""
+        for screen in self.screens.values():
+            screen.warm_up()
 
     def start_payment(self, procedure_id: str) -> None:
         record = self.ctx.catalog.procedure(procedure_id)

@@ -7,6 +7,7 @@ devices allow (no printer: no "Imprimir"). Events and results reach the UI throu
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -16,19 +17,36 @@ log = logging.getLogger("kiosk.devices")
 
 
 class DeviceHub:
+    """Empty until `start()` has created the adapters on a worker thread (their drivers import
+    slowly); `ready` then runs on the UI thread with the hub."""
+
     def __init__(self, entries: Mapping[str, Any], call_soon: Callable[[Callable[[], None]], None]):
+        self.entries = entries
+        self.call_soon = call_soon
+        self.adapters: dict[str, Any] = {}
+        self.supervisor: Any = None
+        self._stopped = threading.Event()
+
+    def start(self, ready: Callable[[DeviceHub], None] = lambda _hub: None) -> None:
+        threading.Thread(target=self._open, args=(ready,), name="devices-open", daemon=True).start()
+
+    def _open(self, ready: Callable[[DeviceHub], None]) -> None:
         from devices.registry import create_adapters
         from devices.supervisor import Supervisor
 
-        self.adapters = create_adapters(entries, call_soon)
-        self.supervisor = Supervisor(self.adapters, interval_s=2.0)
-
-    def start(self) -> None:
-        self.supervisor.start()
-        event(log, "devices.started", devices=",".join(sorted(self.adapters)) or "none")
+        adapters = create_adapters(self.entries, self.call_soon)
+        supervisor = Supervisor(adapters, interval_s=2.0)
+        if self._stopped.is_set():
+            return
+        self.adapters, self.supervisor = adapters, supervisor
+        supervisor.start()
+        event(log, "devices.started", devices=",".join(sorted(adapters)) or "none")
+        self.call_soon(lambda: ready(self))
 
     def stop(self) -> None:
-        self.supervisor.stop()
+        self._stopped.set()
+        if self.supervisor is not None:
+            self.supervisor.stop()
 
     def get(self, name: str) -> Any | None:
         return self.adapters.get(name)

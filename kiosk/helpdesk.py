@@ -60,9 +60,7 @@ class NoTransport:
 
 class HttpHelpTransport:
     def __init__(self, base_url: str, timeout_s: float):
-        import requests  # only when the app runs with an API
-
-        self._session = requests.Session()
+        self._session = None  # requests loads on first use, in the worker thread, not at start-up
         self._base = base_url.rstrip("/")
         self._timeout = (min(timeout_s, 5.0), timeout_s)
 
@@ -72,6 +70,8 @@ class HttpHelpTransport:
     def _call(self, method: str, url: str, **kwargs) -> dict:
         import requests
 
+        if self._session is None:
+            self._session = requests.Session()
         try:
             response = self._session.request(method, url, timeout=self._timeout, **kwargs)
         except requests.RequestException as error:

@@ -144,16 +144,21 @@ class CatalogFeed:
         self.sync_service: Any = None
 
     def start(self) -> None:
+        """Everything here reads disk or imports the network stack: a worker thread does it."""
+        threading.Thread(target=self._start, name="catalog-feed", daemon=True).start()
+
+    def _start(self) -> None:
         self.reload()
         from kiosk.catalog.service import service_from_config
         from kiosk.catalog.sync import SyncError
 
         try:
-            self.sync_service = service_from_config(self.config, on_change=lambda _result: self.reload())
+            service = service_from_config(self.config, on_change=lambda _result: self.reload())
         except SyncError as error:  # e.g. no pinned key: keep serving the stored catalog, say why
             event(log, "catalog.sync_off", level=logging.WARNING, reason=error.reason, detail=str(error))
             return
-        self.sync_service.start()
+        self.sync_service = service
+        service.start()
 
     def reload(self) -> None:
         from kiosk.catalog.service import store_path

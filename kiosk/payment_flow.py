@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk.catalog.model import kiosk_actions
-from kiosk.transactions.service import Refused
 
 CallSoon = Callable[[Callable[[], None]], None]
 
@@ -85,6 +84,8 @@ class PaymentFlow:
 
             bill = replace(bill, procedure_id=str(self.procedure.get("id", "")))
         self.bill = bill
+        from kiosk.transactions.service import Refused  # loaded with the service, off the UI thread
+
         on_done(_problem(Refused("bill.paid_up")) if bill.paid_up else None)
 
     def methods(self) -> dict[str, Problem | None]:
@@ -153,6 +154,18 @@ def _problem(error: Exception) -> Problem:
     es = getattr(error, "message_es", "") or "No se pudo continuar por un problema técnico."
     en = getattr(error, "message_en", "") or "This could not go on because of a technical problem."
     return Problem(code, es, en)
+
+
+def open_transactions_in_background(config: Any, adapters: Mapping[str, Any], call_soon: CallSoon,
+                                   ready: Callable[[Any], None]) -> None:
+    """Open the outbox and start the service on a worker thread; `ready(service)` on the UI thread."""
+
+    def work() -> None:
+        service = open_transactions(config, adapters, call_soon)
+        if service is not None:
+            call_soon(lambda: ready(service))
+
+    threading.Thread(target=work, name="transactions-open", daemon=True).start()
 
 
 def open_transactions(config: Any, adapters: Mapping[str, Any], call_soon: CallSoon) -> Any | None:

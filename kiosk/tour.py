@@ -42,6 +42,7 @@ def _run_tour(config: Config, out_dir: Path) -> list[Path]:
     ctx = build_context(config, now=clock)
     app = uidriver.start_app(KioskApp(ctx))
     show_some_catalog(ctx, uidriver)
+    wait_for_payments(ctx, uidriver)
     try:
         return _visit_all(app, clock, out_dir)
     finally:
@@ -60,6 +61,14 @@ def show_some_catalog(ctx, ui) -> None:
         ctx.catalog.replace(sample_snapshot(ctx.config.kiosk.languages))
         source = "the bundled sample catalog"
     logging.getLogger("kiosk.tour").info("tour.catalog", extra={"fields": {"source": source}})
+
+
+def wait_for_payments(ctx, ui, timeout_s: float = 15) -> None:
+    """Payments are offered once the transaction service has opened its outbox (in the background)."""
+    try:
+        ui.pump_until(lambda: ctx.payments is not None, timeout_s=timeout_s)
+    except TimeoutError:
+        logging.getLogger("kiosk.tour").warning("tour.no_payments", extra={"fields": {"waited_s": timeout_s}})
 
 
 def tour_steps(app, clock: ManualClock) -> Iterator[str]:

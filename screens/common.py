@@ -161,6 +161,15 @@ class KioskScreen(Screen):
     def reset(self) -> None:
         """Forget everything shown to the last citizen."""
 
+    def warm_up(self) -> None:
+        """Build costly parts ahead of the first visit (called once, soon after start)."""
+        keyboard = self.ids.get("keyboard")
+        if keyboard is not None:
+            keyboard.build_for(self.manager.width if self.manager else self.width)
+
+    def on_pre_enter(self, *_args: Any) -> None:
+        self.warm_up()  # if the warm-up has not run yet, the first visit builds it
+
 
 class KioskDialog(ModalView):
     ctx = ObjectProperty(None, rebind=True)

@@ -38,7 +38,13 @@ class SpanishKeyboard(BoxLayout):
     __events__ = ("on_key",)
 
     def on_width(self, _instance: Any, width: float) -> None:
+        if self.columns_fit:  # built already: follow the width (e.g. larger text); else wait
+            self.build_for(width)
+
+    def build_for(self, screen_width: float) -> None:
+        """Lay the keys out for this width (the screen's, before the keyboard has been laid out)."""
         theme = App.get_running_app().theme
+        width = min(self.width, screen_width) if self.columns_fit else screen_width - 2 * theme.margin_px
         gap, key = theme.mm(MIN_GAP_MM + 1), theme.mm(MIN_TARGET_MM + 2)
         columns = max(4, min(10, math.floor((width + gap) / (key + gap))))
         if columns != self.columns_fit:

@@ -89,8 +89,10 @@ def sample_snapshot():
 @pytest.fixture
 def catalog_app(app, sample_snapshot, ui):
     """The app showing the bundled sample catalog, as if it had just synced it."""
+    from kiosk.tour import wait_for_payments
+
     app.ctx.catalog.replace(sample_snapshot)
-    ui.pump(1)
+    wait_for_payments(app.ctx, ui)
     return app
 
 

@@ -17,6 +17,7 @@ def pay_app(window, clock, config, sample_snapshot, ui):
 
     app = ui.start_app(KioskApp(build_context(config, now=clock)))
     app.ctx.catalog.replace(sample_snapshot)
+    ui.pump_until(lambda: app.ctx.payments is not None, timeout_s=15)
     ui.pump_until(lambda: all(app.devices.get(name).status().state.value == "ready"
                               for name in ("printer", "payment")), timeout_s=15)
     yield app
