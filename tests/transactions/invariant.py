@@ -66,3 +66,19 @@ def check(money: Counter[str], records: list[ob.Record], ledger: list[dict[str, 
             "applied_once": sum(1 for e in ledger if e["applied"] == 1),
             "received": sum(e["received"] for e in ledger), "keys": len(ledger),
             "redelivered_keys": sum(1 for e in ledger if e["received"] > 1)}
+
+
+def order_violations(records: list[ob.Record], ledger: list[dict[str, Any]]) -> list[str]:
+    """One kiosk's confirmed transactions of each account reached the API in outbox order
+    (the ledger lists keys in the order they were first received)."""
+    position = {e["idempotency_key"]: i for i, e in enumerate(ledger)}
+    by_account: dict[tuple[str, str], list[ob.Record]] = {}
+    for record in records:
+        if record.state == ob.CONFIRMED and record.account_ref and record.key in position:
+            by_account.setdefault(record.account, []).append(record)
+    violations = []
+    for account, confirmed in by_account.items():
+        arrived = [r.seq for r in sorted(confirmed, key=lambda r: position[r.key])]
+        if arrived != sorted(arrived):
+            violations.append(f"account {account[1]}: applied out of order {arrived[:10]}")
+    return violations

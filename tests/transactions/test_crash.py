@@ -91,6 +91,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_applies_nothing_twice(sandb
     total = Counter()
     money: Counter = Counter()
     records: list[ob.Record] = []
+    out_of_order: list[str] = []
     for config, witness, stats in lanes:
         total.update(stats)
         settle = kiosk("load", "--transactions", "0", "--config", str(config), "--drain-timeout", "30")
@@ -102,12 +103,16 @@ def test_sigkill_at_random_moments_loses_nothing_and_applies_nothing_twice(sandb
         money.update(invariant.read_witness(witness))
         records.extend(Outbox(path).all())
     ledger = requests.get(sandbox.url + "/v1/sandbox/ledger", timeout=10).json()["transactions"]
+    for config, _witness, _stats in lanes:
+        lane_records = Outbox(config.parent / "kiosk" / "outbox.sqlite").all()
+        out_of_order += invariant.order_violations(lane_records, ledger)
     result = invariant.check(money, records, ledger)
     report = {**result, **total, "seconds": round(time.monotonic() - started, 1)}
     print(f"\ncrash test: {report}")
     (ROOT / "var").mkdir(exist_ok=True)
     assert total["runs"] == RUNS and total["kills"] >= RUNS // 2
     assert result["violations"] == [], result["violations"][:10]
+    assert out_of_order == []  # per-account order kept through kills and restarts
     assert result["money_folios"] > RUNS  # the workload really took money
 
 
@@ -122,6 +127,16 @@ def test_the_invariant_check_catches_a_double_application() -> None:
     assert any("applied under 2 keys" in v for v in violations)
     lost = invariant.check(Counter({"F1": 500, "F2": 500}), [record], ledger[:1])["violations"]
     assert lost == ["F2: money taken, no transaction recorded"]
+
+
+def test_the_order_check_catches_an_overtaking_payment() -> None:
+    def confirmed(seq: int, key: str) -> ob.Record:
+        return ob.Record(seq, key, f"F{seq}", "payment", "", "clave_catastral", "A", "", 1, "card", ob.CONFIRMED,
+                         "", {}, {}, {"id": key}, 1, 1, 0, "", 0, 0)
+
+    ledger = [{"idempotency_key": "k2"}, {"idempotency_key": "k1"}]
+    assert invariant.order_violations([confirmed(1, "k1"), confirmed(2, "k2")], ledger)
+    assert invariant.order_violations([confirmed(1, "k1"), confirmed(2, "k2")], ledger[::-1]) == []
 
 
 @pytest.mark.parametrize("state", [ob.PAID, ob.QUEUED])

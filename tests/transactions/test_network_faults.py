@@ -59,6 +59,7 @@ def test_faulty_network_and_kills_still_apply_each_payment_once(sandbox, tmp_pat
     result = invariant.check(invariant.read_witness(witness), records, ledger)
     print(f"\nnetwork faults: {result} proxy={dict(proxy.counts)} kills={kills}")
     assert result["violations"] == [], result["violations"][:10]
+    assert invariant.order_violations(records, ledger) == []
     assert proxy.counts["cut:POST"] > 0 and proxy.counts["error5xx"] > 0 and proxy.counts["reset"] > 0
     assert result["redelivered_keys"] > 0  # answers lost after the server applied them were resent
     assert result["applied_once"] >= 20
