@@ -47,13 +47,15 @@ def full_jitter(attempt: int, base_s: float, cap_s: float, rng: random.Random | 
 class Submitter:
     def __init__(self, outbox: Outbox, api: ApiClient, *, base_s: float = 2.0, cap_s: float = 300.0,
                  give_up_after_s: float = 25 * 86400, clock: Callable[[], float] = time.time,
-                 on_status: Callable[[bool], None] | None = None, rng: random.Random | None = None):
+                 on_status: Callable[[bool], None] | None = None, rng: random.Random | None = None,
+                 probe_s: float = 30.0):
         self.outbox = outbox
         self.api = api
         self.base_s, self.cap_s, self.give_up_after_s = base_s, cap_s, give_up_after_s
         self.clock = clock
         self.on_status = on_status or (lambda online: None)
         self.rng = rng or random.Random()
+        self.probe_s = probe_s  # how often the background loop checks GET /v1/health
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -144,7 +146,7 @@ class Submitter:
         except StorageError:
             due = None
         wait = 1.0 if due is None else max(0.0, due - self.clock())
-        wait = min(wait, max(0.0, deadline - time.monotonic()), 5.0)
+        wait = min(wait, max(0.0, deadline - time.monotonic()), 5.0, self.probe_s)
         if wait > 0:
             self._wake.wait(wait)
             self._wake.clear()
@@ -160,7 +162,13 @@ class Submitter:
         return self
 
     def _loop(self) -> None:
+        last_probe = time.monotonic()
         while not self._stop.is_set():
+            # Offline and nothing to send would leave the kiosk believing it is offline forever:
+            # probe the API now and then so the banner goes away (and lookups return) by themselves.
+            if time.monotonic() - last_probe >= self.probe_s:
+                last_probe = time.monotonic()
+                self.on_status(self.api.health())
             try:
                 self.run_once()
             except StorageError as error:

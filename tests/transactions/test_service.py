@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import queue
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import requests
 from devices.registry import create_adapter
 from kiosk.catalog.sample import load_sample
 from kiosk.config import load_config
+from kiosk.sandbox import Fault
 from kiosk.transactions import Identity, PaymentOutcome, Refused, TransactionService
 from kiosk.transactions.api import ApiClient
 from offline_cache import outbox as ob
@@ -213,3 +215,19 @@ def test_restart_reconciles_a_card_sale_approved_before_the_crash(sandbox, tmp_p
     assert paid.state in (ob.QUEUED, ob.SUBMITTED, ob.CONFIRMED)
     assert paid.payment["reconciled"] == "terminal.last_sale" and "**** 4242" in paid.payment["masked_card"]
     assert service.outbox.get(other.key).reason == "restart.payment_outcome_unknown"
+
+
+def test_the_kiosk_notices_when_the_api_comes_back(sandbox, tmp_path: Path) -> None:
+    service, _pump, _ = _service(tmp_path, sandbox.url)
+    sandbox.app.inject(Fault(status=503, path_prefix="/v1/health", times=2))
+    service.submitter.probe_s = 0.05
+    service.online = False  # as after a failed lookup
+    assert service.availability().lookup == "network.lookup_needs_network"
+    service.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not service.online and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        service.stop()
+    assert service.online and service.availability().lookup == "ok"
