@@ -97,6 +97,11 @@ class Identity:
     id_number: str = ""  # CURP or ID number
     email: str = ""
 
+    @classmethod
+    def from_card(cls, card: Any) -> Identity:
+        """From `devices.card_reader.Identity` (surname, given_names, id_number) read off the chip."""
+        return cls("id_card", f"{card.given_names} {card.surname}".strip(), card.id_number)
+
 
 @dataclass(frozen=True)
 class Availability:
@@ -507,8 +512,9 @@ class TransactionService:
 
     def queue_status(self) -> dict[str, Any]:
         counts = self.outbox.counts()
+        health = self.outbox.health()
         return {"counts": counts, "oldest_pending_age_s": self.outbox.oldest_pending_age(),
-                "online": self.online, "last_error": self.submitter.last_error}
+                "online": self.online, "last_error": self.submitter.last_error, "storage": health.code}
 
 
 def describe(record: Record) -> str:

@@ -143,7 +143,10 @@ def test_cash_cancelled_midway_goes_to_attendant_with_the_amount(sandbox, tmp_pa
 def test_certificate_request_receipt_points_to_the_download(sandbox, tmp_path: Path) -> None:
     service, pump, _ = _service(tmp_path, sandbox.url)
     procedure = next(p for p in load_sample()["procedures"] if p["id"] == "sadv:PRE-004")
-    person = Identity("id_card", "Ana Pérez", "PEXA800101MDFRRN09")
+    from devices.card_reader import Identity as CardIdentity
+
+    person = Identity.from_card(CardIdentity("Pérez", "Ana", "PEXA800101MDFRRN09"))
+    assert person == Identity("id_card", "Ana Pérez", "PEXA800101MDFRRN09")
     tx = service.begin(procedure, "card", person=person, account=("clave_catastral", "001-002-003-0001"),
                        today=dt.date(2026, 6, 1))
     assert tx.kind == "certificate" and tx.amount_cents == 20450
@@ -179,6 +182,12 @@ def test_offline_rules_and_signed_provisional_receipt(tmp_path: Path) -> None:
     forged = ".".join([head, body[:-2] + ("A" if body[-2] != "A" else "B") + body[-1], signature])
     bad = kiosk("receipt", "verify", forged, "--config", config)
     assert bad.returncode == 1 and "NOT valid" in bad.stderr
+    from kiosk.catalog.signing import generate_keys
+
+    _, stranger = generate_keys(tmp_path / "stranger")
+    other_kiosk = kiosk("receipt", "verify", payload, "--public-key", str(stranger))
+    assert other_kiosk.returncode == 1 and "another kiosk" in other_kiosk.stderr
+    assert service.queue_status()["storage"] == "storage.ok"
 
 
 def test_printer_not_ready_refuses_before_money(sandbox, tmp_path: Path) -> None:
