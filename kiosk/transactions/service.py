@@ -56,6 +56,10 @@ REASONS: dict[str, tuple[str, str]] = {
 }
 
 
+# Receipt title when the screen did not name the procedure a bill was paid through.
+PAYMENT_TITLES = {"clave_catastral": "Pago del impuesto predial", "numero_contrato_agua": "Pago del recibo de agua"}
+
+
 class Refused(Exception):
     """The service will not start or continue this operation; `code` indexes REASONS or STORAGE_MESSAGES."""
 
@@ -258,10 +262,12 @@ class TransactionService:
     # ---- begin -------------------------------------------------------------------------------
 
     def begin(self, subject: Bill | Mapping[str, Any], method: str, person: Identity | None = None,
-              account: tuple[str, str] = ("", ""), today: dt.date | None = None) -> Record:
+              account: tuple[str, str] = ("", ""), today: dt.date | None = None,
+              procedure: Mapping[str, Any] | None = None) -> Record:
         """Durably record a transaction (state `created`, fresh idempotency key) before any money.
 
-        `subject` is a Bill (pay property tax / water) or a catalog procedure record (request a
+        `subject` is a Bill (pay property tax / water; `procedure` optionally names the catalog
+        record it is paid through, for the receipt) or a catalog procedure record (request a
         certificate; `person` identifies the citizen). `method` is "card", "cash" or "free".
         Raises Refused (storage not healthy, printer not ready, method impossible offline...)."""
         self._check_can_take_money(method)
@@ -283,6 +289,11 @@ class TransactionService:
                     "account": {"kind": account[0], "ref": account[1]},
                     "person": {"method": person.method, "name": person.name, "id_number": person.id_number,
                                "email": person.email} if person else {}}
+        if procedure is not None:  # the catalog procedure the bill is paid through (for the receipt)
+            procedure_id = str(procedure["id"])
+            body["procedure_name"] = localized(procedure.get("name"))
+        elif kind == "certificate":
+            body["procedure_name"] = concept
         folio = self._new_folio()
         body.update({"folio": folio, "amount_cents": amount, "kiosk_id": self.config.kiosk.id,
                      "procedure_id": procedure_id, "concept": concept})
@@ -478,7 +489,11 @@ class TransactionService:
         record = self.outbox.get(tx.key)
         payment = record.payment
         method = payment.get("masked_card") or ("Efectivo" if payment.get("method") == "cash" else "Sin costo")
-        issued = dt.datetime.fromtimestamp(record.updated_at if record.state != CONFIRMED else record.created_at)
+        # The moment the money was taken (or the request made): the same on the provisional and
+        # the final receipt, and in the signed QR.
+        paid_at = record.payload.get("paid_at")
+        issued = (dt.datetime.fromisoformat(paid_at).astimezone().replace(tzinfo=None) if paid_at
+                  else dt.datetime.fromtimestamp(record.created_at))
         certificate = record.response.get("certificate") if record.state == CONFIRMED else None
         if certificate:
             verification = str(certificate["download_url"])
@@ -490,9 +505,11 @@ class TransactionService:
         header = () if record.state == CONFIRMED else ("COMPROBANTE PROVISIONAL", "Pago registrado, pendiente de envío")
         if payment.get("change_due_cents"):
             header += (f"Cambio: {format_pesos(payment['change_due_cents'])}",)
-        return Receipt(self.config.kiosk.municipality, record.folio, record.procedure_id or record.kind,
-                       record.concept, record.amount_cents, method, issued, self.config.kiosk.id,
-                       self.config.kiosk.location, verification, header)
+        procedure = (record.payload.get("procedure_name") or PAYMENT_TITLES.get(record.account_kind)
+                     or record.concept)
+        return Receipt(self.config.kiosk.municipality, record.folio, procedure, record.concept,
+                       record.amount_cents, method, issued, self.config.kiosk.id, self.config.kiosk.location,
+                       verification, header)
 
     def _receipt_key(self) -> Any:
         with self._key_lock:

@@ -91,6 +91,7 @@ def test_card_payment_end_to_end(sandbox, tmp_path: Path) -> None:
     assert service.submitter.drain(10)
     confirmed = service.receipt(tx)
     assert confirmed.verification.endswith(tx.folio) and confirmed.amount_cents == tx.amount_cents
+    assert confirmed.issued_at == provisional.issued_at and confirmed.procedure == "Pago del recibo de agua"
     assert requests.get(sandbox.url + "/v1/accounts/numero_contrato_agua/AGU-100991", timeout=5).json()["paid_up"]
     states = [h[1] for h in service.outbox.history(tx.key)]
     assert states == ["created", "paying", "paid", "queued", "submitted", "confirmed"]
