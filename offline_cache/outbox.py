@@ -14,7 +14,7 @@ State machine (anything else raises `IllegalTransition`)::
     created ──► paying ──► paid ──► queued ──► submitted ──► confirmed
        │          │  ╲                │            ├──────► rejected          (API said no, 4xx)
        │          │   ╲► created      │            └──────► needs_attendant   (gave up / conflict)
-       │          └────► needs_attendant (outcome unknown, partial cash)
+       │          └────► needs_attendant (outcome unknown, partial cash) ──► queued | cancelled (attendant)
        ├─► cancelled (citizen left before paying)
        └─► abandoned (found unpaid after a restart)
 
@@ -59,7 +59,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     SUBMITTED: frozenset({CONFIRMED, REJECTED, NEEDS_ATTENDANT}),
     CONFIRMED: frozenset(),
     REJECTED: frozenset(),
-    NEEDS_ATTENDANT: frozenset(),
+    NEEDS_ATTENDANT: frozenset({QUEUED, CANCELLED}),  # an attendant: money confirmed / refunded or none
     CANCELLED: frozenset(),
     ABANDONED: frozenset(),
 }

@@ -35,7 +35,8 @@ thread; every method that refuses raises `Refused` with `.code`, `.message_es`, 
 - `service.receipt(tx) -> devices.printer.Receipt`; `service.print_receipt(tx, on_done)`:
   QR = certificate download URL or verification URL once confirmed, else a provisional payload
   signed with the kiosk's Ed25519 key (`kiosk receipt verify PAYLOAD`).
-- `service.get(key)` refreshes a Transaction; `service.queue_status()` for the staff screen.
+- `service.get(key)` refreshes a Transaction; `service.queue_status()` for the staff screen;
+  `service.attention()` and `service.resolve(tx, money_taken, attendant)` for assisted mode.
 """
 
 from kiosk.transactions.api import ApiAnswer, ApiClient, ApiUnreachable

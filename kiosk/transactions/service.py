@@ -527,6 +527,30 @@ class TransactionService:
 
     # ---- staff -------------------------------------------------------------------------------
 
+    def attention(self) -> list[Record]:
+        """Transactions waiting for an attendant (oldest first), for the assisted-mode screen."""
+        return self.outbox.list_states((NEEDS_ATTENDANT,))
+
+    def resolve(self, tx: Record, money_taken: bool, attendant: str) -> Record:
+        """An attendant checked the terminal / cash box: `money_taken` sends the transaction to the
+        API (same idempotency key); otherwise it ends cancelled (nothing taken, or refunded).
+        `attendant` is the staff identifier, recorded in the history reason (no citizen data)."""
+        record = self.outbox.get(tx.key)
+        if money_taken:
+            payment = dict(record.payment) or {"method": record.method}
+            payment["confirmed_by"] = attendant
+            amount = max(record.paid_cents, record.amount_cents)
+            body = dict(record.payload, payment={k: v for k, v in payment.items() if k != "authorization_code"},
+                        paid_at=record.payload.get("paid_at") or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+            done = self._guard(lambda: self.outbox.transition(
+                tx.key, QUEUED, f"attendant.confirmed_paid:{attendant}", payment=payment, paid_cents=amount,
+                payload=body))
+            self.submitter.wake()
+            return done
+        return self._guard(lambda: self.outbox.transition(tx.key, CANCELLED, f"attendant.no_money_kept:{attendant}"))
+
+    # ---- staff (status) ------------------------------------------------------------------------------
+
     def queue_status(self) -> dict[str, Any]:
         counts = self.outbox.counts()
         health = self.outbox.health()

@@ -111,6 +111,15 @@ def test_lost_card_answer_goes_to_an_attendant(sandbox, tmp_path: Path) -> None:
     tx = service.begin(service.lookup("clave_catastral", "001-002-003-0001"), "card")
     outcome = _pay_card(service, pump, tx)
     assert outcome.state == ob.NEEDS_ATTENDANT and "folio" in outcome.message_es
+    assert [r.key for r in service.attention()] == [tx.key]
+    # The attendant finds the sale in the terminal's batch: the payment goes to the API after all.
+    service.resolve(tx, money_taken=True, attendant="staff-07")
+    assert service.submitter.drain(10) and service.outbox.get(tx.key).state == ob.CONFIRMED
+    assert service.outbox.history(tx.key)[-3][3] == "attendant.confirmed_paid:staff-07"
+    other = service.begin(service.lookup("clave_catastral", "001-002-003-0002"), "card")
+    _pay_card(service, pump, other)
+    assert service.resolve(other, money_taken=False, attendant="staff-07").state == ob.CANCELLED
+    assert service.attention() == []
 
 
 def test_cash_payment_records_each_credit(sandbox, tmp_path: Path) -> None:
