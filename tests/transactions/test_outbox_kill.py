@@ -1,0 +1,96 @@
+"""kill -9 inside the outbox's own SQLite writes (research §4.1 applied to our transitions).
+
+A child process walks transactions through every state as fast as it can and prints an ACK
+after each call returns (i.e. after COMMIT). The parent SIGKILLs it at random instants and then
+checks the file: integrity ok; every row's state equals the last history entry (no torn
+transition: row and journal always change together); credits add up to paid_cents; every
+ACKed step is on disk.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import select
+import signal
+import sqlite3
+import subprocess
+import textwrap
+import time
+from pathlib import Path
+
+from tests.transactions.conftest import PYTHON, ROOT
+
+KILLS = int(os.environ.get("KIOSK_OUTBOX_KILLS", "40"))
+
+WRITER = textwrap.dedent("""
+    import sys
+    from offline_cache.outbox import Outbox
+    box = Outbox(sys.argv[1])
+    box.recover()
+    n = int(sys.argv[2])
+    while True:
+        n += 1
+        r = box.create("payment", 3000, folio=f"K{n}", account=("clave_catastral", f"A{n % 3}"),
+                       payload={"pad": "x" * (n % 7 * 700)})
+        print("ACK", r.key, "created", flush=True)
+        for state in ("paying",):
+            box.transition(r.key, state); print("ACK", r.key, state, flush=True)
+        box.add_credit(r.key, 2000); print("ACK", r.key, "credit", flush=True)
+        box.add_credit(r.key, 1000); print("ACK", r.key, "credit", flush=True)
+        for state in ("paid", "queued", "submitted", "confirmed"):
+            box.transition(r.key, state); print("ACK", r.key, state, flush=True)
+""")
+
+
+def test_kill_inside_outbox_writes_never_tears_a_transition(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.sqlite"
+    rng = random.Random(42)
+    acked: dict[str, list[str]] = {}
+    for kill in range(KILLS):
+        child = subprocess.Popen([PYTHON, "-c", WRITER, str(path), str(kill * 100000)], cwd=ROOT,
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            ready, _, _ = select.select([child.stdout], [], [], 20)
+            assert ready, "writer never started"
+            deadline = time.monotonic() + rng.uniform(0.02, 0.25)
+            while time.monotonic() < deadline:
+                if select.select([child.stdout], [], [], 0.01)[0]:
+                    _note(child.stdout.readline(), acked)
+            os.kill(child.pid, signal.SIGKILL)
+            child.wait(timeout=10)
+            for line in child.stdout:  # ACKs already written before the kill
+                _note(line, acked)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait(timeout=10)
+            child.stdout.close()
+        _check(path, acked)
+    assert sum(len(steps) for steps in acked.values()) > KILLS * 5
+
+
+def _note(line: str, acked: dict[str, list[str]]) -> None:
+    parts = line.split()
+    if len(parts) == 3 and parts[0] == "ACK":
+        acked.setdefault(parts[1], []).append(parts[2])
+
+
+def _check(path: Path, acked: dict[str, list[str]]) -> None:
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        rows = conn.execute("SELECT seq, key, state, paid_cents FROM transactions").fetchall()
+        for seq, key, state, paid in rows:
+            history = [h[0] for h in conn.execute("SELECT to_state FROM history WHERE seq=? ORDER BY id", (seq,))]
+            assert history and history[-1] == state, (key, state, history)  # row and journal together
+            credits = conn.execute("SELECT COALESCE(SUM(cents), 0) FROM credits WHERE seq=?", (seq,)).fetchone()[0]
+            assert credits == paid, (key, credits, paid)
+            steps = [s for s in acked.get(key, []) if s != "credit"]
+            assert history[: len(steps)] == steps or history[0] == "created"  # ACKed steps are on disk
+            for step in steps:
+                assert step in history, (key, step, history)
+        known = {row[1] for row in rows}
+        assert set(acked) <= known  # no ACKed transaction lost
+    finally:
+        conn.close()
