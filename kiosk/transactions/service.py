@@ -26,6 +26,7 @@ from offline_cache.outbox import (
     PAID,
     PAYING,
     QUEUED,
+    Change,
     Outbox,
     OutboxError,
     Record,
@@ -398,9 +399,12 @@ class TransactionService:
         body = dict(tx.payload, payment={k: v for k, v in payment.items() if k != "authorization_code"},
                     paid_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
         try:
-            self.outbox.transition(tx.key, PAID, "payment.taken", payment=payment, paid_cents=paid_cents,
-                                   payload=body)
-            record = self.outbox.transition(tx.key, QUEUED, "payment.queued")
+            # paid and queued in one commit: no window where money is recorded but not queued.
+            self.outbox.transition_many([
+                Change(tx.key, PAID, "payment.taken", {"payment": payment, "paid_cents": paid_cents,
+                                                       "payload": body}),
+                Change(tx.key, QUEUED, "payment.queued")])
+            record = self.outbox.get(tx.key)
         except StorageError as error:
             # Money was taken and the disk refused the record: the row stays `paying`, which a
             # restart hands to an attendant; tell the citizen to wait for one now.
