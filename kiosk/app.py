@@ -123,6 +123,7 @@ class KioskApp(App):
 
     def _devices_ready(self, devices: DeviceHub) -> None:
         """Offer what the configured devices allow, once they exist."""
+        self.ctx.devices = devices
         if devices.get("printer") is not None:
             self.ctx.actions.register("print", self.print_information)
         open_transactions_in_background(self.ctx.config, devices.adapters, self.call_on_ui_thread,
@@ -134,6 +135,7 @@ class KioskApp(App):
         self.ctx.payments = PaymentFlow(service, self.call_on_ui_thread)
         self.ctx.sessions.on_wipe(self.ctx.payments.reset)
         self.ctx.actions.register("pay", self.start_payment)
+        self.ctx.actions.register("request", self.start_request)
 
     def _warm_up_views(self) -> None:
         """Build what the first visit of a screen would (the on-screen keyboards) while nobody waits."""
@@ -145,6 +147,12 @@ class KioskApp(App):
         if record is not None:
             self.ctx.payments.start(record)
             self.ctx.navigator.go("account")
+
+    def start_request(self, procedure_id: str) -> None:
+        record = self.ctx.catalog.procedure(procedure_id)
+        if record is not None:
+            self.ctx.payments.start_request(record)
+            self.ctx.navigator.go("identify")
 
     def print_information(self, procedure_id: str) -> None:
         dialog = self.open_dialog("print")

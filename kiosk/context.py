@@ -38,6 +38,10 @@ class KioskContext:
     speaker: Speaker
     now: Callable[[], float]
     payments: Any = None  # kiosk.payment_flow.PaymentFlow once the app has its transaction service
+    devices: Any = None  # kiosk.device_hub.DeviceHub once its adapters exist
+
+    def device(self, name: str) -> Any | None:
+        return self.devices.get(name) if self.devices is not None else None
 
     def theme(self) -> Theme:
         """The base theme with the current citizen's text size and contrast applied."""

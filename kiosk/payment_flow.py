@@ -8,6 +8,7 @@ which cancels a payment that has not taken money yet; one that has stays in the 
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ class PaymentFlow:
         if tx is not None and self.service.get(tx.key).state == "created":
             self.service.cancel(tx, reason="session.wiped")  # nothing was paid: nothing to keep
         self.procedure: Mapping[str, Any] | None = None
+        self.mode = "pay"  # or "request": a certificate for the identified citizen
+        self.identity: Any = None  # personal data: lives only in this session
         self.account_kind = ""
         self.reference = ""
         self.bill: Any = None
@@ -61,6 +64,27 @@ class PaymentFlow:
         self.reset()
         self.procedure = procedure
         self.account_kind = kiosk_actions(procedure).get("account") or "clave_catastral"
+
+    def start_request(self, procedure: Mapping[str, Any]) -> None:
+        self.reset()
+        self.procedure = procedure
+        self.mode = "request"
+
+    def identify(self, method: str, name: str, id_number: str = "") -> None:
+        from kiosk.transactions.service import Identity
+
+        self.identity = Identity(method=method, name=name.strip(), id_number=id_number.strip())
+
+    def summary(self) -> dict[str, Any]:
+        """What the bill screen shows: a looked-up debt, or the certificate's price today."""
+        if self.mode == "pay":
+            bill = self.bill
+            return {"title": bill.concept, "account": bill.account_ref, "amount": bill.amount_cents,
+                    "discounts": bill.discounts, "total": bill.total_cents, "card_fee": bill.card_fee_cents}
+        # The service's own pricing, so what is shown is exactly what will be charged.
+        price = self.service._procedure_amount(self.procedure, dt.date.today())
+        return {"title": "", "person": self.identity.name, "amount": price, "discounts": (), "total": price,
+                "card_fee": 0}
 
     def lookup(self, reference: str, on_done: Callable[[Problem | None], None]) -> None:
         """Ask the API what this account owes (off the UI thread); on_done(None) when the bill is ready."""
@@ -105,7 +129,10 @@ class PaymentFlow:
         """Record the transaction durably, then take the money; None when payment has started."""
         self._drop_unpaid_attempt()
         try:
-            self.transaction = self.service.begin(self.bill, method)
+            if self.mode == "request":
+                self.transaction = self.service.begin(self.procedure, method, person=self.identity)
+            else:
+                self.transaction = self.service.begin(self.bill, method)
         except Exception as error:
             return _problem(error)
         self.method = method
@@ -123,8 +150,13 @@ class PaymentFlow:
 
         if method == "card":
             self.service.pay_by_card(self.transaction, finished)
-        else:
+        elif method == "cash":
             self.service.pay_by_cash(self.transaction, on_credit, finished)
+        else:  # a free certificate: nothing to pay, it is queued for the API to issue
+            from kiosk.transactions.service import PaymentOutcome
+
+            record = self.service.submit_free(self.transaction)
+            self.call_soon(lambda: finished(PaymentOutcome(True, record.state, "ok", transaction=record)))
         return None
 
     def cancel_cash(self) -> None:

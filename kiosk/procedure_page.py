@@ -76,10 +76,11 @@ class PageWriter:
     def actions(self, record: Record) -> list[Action]:
         can = kiosk_actions(record)
         actions = []
-        if can.get("pay"):
-            actions.append(Action("pay", self._("Pagar aquí")))
+        # Requesting includes paying the procedure's price; "pay" alone means a debt on an account.
         if can.get("request"):
             actions.append(Action("request", self._("Solicitar aquí")))
+        elif can.get("pay"):
+            actions.append(Action("pay", self._("Pagar aquí")))
         actions.append(Action("print", self._("Imprimir esta información")))
         return actions
 

@@ -95,6 +95,8 @@ def tour_steps(app, clock: ManualClock) -> Iterator[str]:
         yield from _payment_steps(app, ctx, ui)
     ui.tap(ui.find(id="home_button"))
     ui.tap(ui.find(contains=ctx.translator.gettext("Buscar")))
+    while app.screens["search"].query:  # the session remembers an earlier search
+        ui.tap(ui.find(id="erase_key"))
     for letter in "PREDAL":  # a misspelling, as citizens type
         ui.tap(ui.find(text=letter))
     yield "search"
@@ -132,6 +134,14 @@ def _payment_steps(app, ctx, ui) -> Iterator[str]:
     ui.pump_until(lambda: app.root.manager.current == "done", timeout_s=30)
     ui.pump_until(lambda: "…" not in app.screens["done"].ids.receipt.text, timeout_s=30)
     yield "done"
+    ui.tap(ui.find(id="home_button"))
+    ui.tap(ui.find(contains=ctx.translator.gettext("Buscar")))
+    for character in "ACTA":
+        ui.tap(ui.find(text=character))
+    ui.tap(app.screens["search"].ids.results.children[-1])
+    ui.tap(ui.find(text=ctx.translator.gettext("Solicitar aquí")))
+    ui.tap(ui.find(id="type_data"))
+    yield "identify"
 
 
 def _visit_all(app, clock: ManualClock, out_dir: Path) -> list[Path]:
@@ -139,7 +149,8 @@ def _visit_all(app, clock: ManualClock, out_dir: Path) -> list[Path]:
 
     written = [ui.screenshot(out_dir / f"{name}.png") for name in tour_steps(app, clock)]
     not_configured = {view for view, needs in (("print", {"print"}), ("account", {"pay"}), ("bill", {"pay"}),
-                                                 ("paying", {"pay"}), ("done", {"pay"}))
+                                                 ("paying", {"pay"}), ("done", {"pay"}),
+                                                 ("identify", {"request"}))
                       if not needs <= app.ctx.actions.available}
     missing = set(view_names()) - not_configured - {path.stem for path in written}
     if missing:

@@ -10,14 +10,17 @@ def screen_classes() -> dict[str, type]:
     from screens.bill import BillScreen
     from screens.done import DoneScreen
     from screens.home import HomeScreen
+    from screens.identify import IdentifyScreen
     from screens.menu import MenuScreen
     from screens.paying import PayingScreen
     from screens.procedure import ProcedureScreen
     from screens.search import SearchScreen
 
-    return {"attract": AttractScreen, "home": HomeScreen, "menu": MenuScreen, "search": SearchScreen,
-            "procedure": ProcedureScreen, "account": AccountScreen, "bill": BillScreen, "paying": PayingScreen,
-            "done": DoneScreen}
+    return {
+        "attract": AttractScreen, "home": HomeScreen, "menu": MenuScreen, "search": SearchScreen,
+        "procedure": ProcedureScreen, "account": AccountScreen, "identify": IdentifyScreen, "bill": BillScreen,
+        "paying": PayingScreen, "done": DoneScreen,
+    }
 
 
 def dialog_classes() -> dict[str, type]:

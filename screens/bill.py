@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from kivy.properties import BooleanProperty
+
+from kiosk.navtree import text_in
 from kiosk.procedure_page import format_money
 from screens.common import KioskScreen, load_kv, tr
 
@@ -14,32 +17,39 @@ def pesos(cents: int) -> str:
 
 
 class BillScreen(KioskScreen):
+    free = BooleanProperty(False)
+
     def show(self, params: Mapping[str, Any]) -> None:
         flow = self.ctx.payments
-        bill = flow.bill
-        if bill is None:
+        if flow is None or (flow.mode == "pay" and flow.bill is None):
             self.reset()
             return
         language = self.ctx.translator.language
-        self.title = bill.concept
-        lines = [tr._("Cuenta: {account}").format(account=bill.account_ref),
-                 tr._("Importe: {amount}").format(amount=pesos(bill.amount_cents))]
-        for discount in bill.discounts:
+        summary = flow.summary()
+        if flow.mode == "request":
+            self.title = text_in((flow.procedure or {}).get("name"), language)
+            lines = [tr._("A nombre de: {name}").format(name=summary["person"])]
+        else:
+            self.title = summary["title"]
+            lines = [tr._("Cuenta: {account}").format(account=summary["account"]),
+                     tr._("Importe: {amount}").format(amount=pesos(summary["amount"]))]
+        for discount in summary["discounts"]:
             lines.append(tr._("Descuento de {percent} % ({why}): -{amount}").format(
                 percent=discount.percent, why=discount.text, amount=pesos(discount.amount_cents)))
         self.ids.details.text = "\n".join(lines)
-        self.ids.total.text = tr._("Total a pagar hoy: {amount}").format(amount=pesos(bill.total_cents))
+        self.free = summary["total"] == 0
+        self.ids.total.text = tr._("Sin costo") if self.free else tr._("Total a pagar hoy: {amount}").format(
+            amount=pesos(summary["total"]))
         self.ids.card_fee.text = tr._("Con tarjeta se agrega una comisión de {fee}.").format(
-            fee=pesos(bill.card_fee_cents)) if bill.card_fee_cents else ""
-        methods = flow.methods()
-        for method, button, note in (("card", self.ids.pay_card, self.ids.card_note),
-                                     ("cash", self.ids.pay_cash, self.ids.cash_note)):
-            problem = methods[method]
-            button.disabled = problem is not None
+            fee=pesos(summary["card_fee"])) if summary["card_fee"] else ""
+        methods = {} if self.free else flow.methods()  # a button is disabled while its note says why
+        for method, note in (("card", self.ids.card_note), ("cash", self.ids.cash_note)):
+            problem = methods.get(method)
             note.text = problem.text(language) if problem is not None else ""
 
     def reset(self) -> None:
         self.title = ""
+        self.free = False
         for name in ("details", "total", "card_fee", "card_note", "cash_note"):
             self.ids[name].text = ""
 

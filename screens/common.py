@@ -109,6 +109,26 @@ class OptionButton(ButtonBehavior, BoxLayout):
         return super().on_touch_down(touch)
 
 
+class Section(BoxLayout):
+    """A part of a screen that can be folded away. Folded, it takes no room, draws nothing and
+    lets touches through (a disabled widget would swallow them where its children overflow)."""
+
+    shown = BooleanProperty(True)
+
+    def _pass(self, touch: Any, event: str) -> bool:
+        return super().on_touch_down(touch) if event == "down" else (
+            super().on_touch_move(touch) if event == "move" else super().on_touch_up(touch))
+
+    def on_touch_down(self, touch: Any) -> bool:
+        return self._pass(touch, "down") if self.shown else False
+
+    def on_touch_move(self, touch: Any) -> bool:
+        return self._pass(touch, "move") if self.shown else False
+
+    def on_touch_up(self, touch: Any) -> bool:
+        return self._pass(touch, "up") if self.shown else False
+
+
 class Pager(BoxLayout):
     """Large "Anterior" / "Siguiente" buttons with "Página n de m": long content is paged,
     never put in a small scroll area. Emits on_turn(page) when the page changes."""

@@ -21,7 +21,7 @@ class DoneScreen(KioskScreen):
         self.paid = bool(outcome and outcome.ok)
         language = self.ctx.translator.language
         if self.paid:
-            self.title = tr._("Pago registrado")
+            self.title = tr._("Solicitud registrada") if flow.mode == "request" else tr._("Pago registrado")
             self.ids.summary.text = tr._("Folio: {folio}\nImporte: {amount}").format(
                 folio=flow.folio, amount=pesos(flow.transaction.amount_cents))
             self.ids.receipt.text = tr._("Imprimiendo su recibo…")

@@ -35,11 +35,16 @@ class SpanishKeyboard(BoxLayout):
     columns_fit = NumericProperty(0)
     with_digits = BooleanProperty(False)
     """Account numbers mix digits, letters and dashes ("AGU-100234")."""
+    accents = BooleanProperty(True)
     __events__ = ("on_key",)
 
     def on_width(self, _instance: Any, width: float) -> None:
         if self.columns_fit:  # built already: follow the width (e.g. larger text); else wait
             self.build_for(width)
+
+    def on_with_digits(self, *_args: Any) -> None:
+        if self.columns_fit:
+            self._build(self.columns_fit)
 
     def build_for(self, screen_width: float) -> None:
         """Lay the keys out for this width (the screen's, before the keyboard has been laid out)."""
@@ -55,7 +60,7 @@ class SpanishKeyboard(BoxLayout):
         grid = self.ids.letters
         grid.clear_widgets()
         grid.cols = columns
-        keys = (DIGITS if self.with_digits else []) + LETTERS + ([] if self.with_digits else ACCENTED)
+        keys = (DIGITS if self.with_digits else []) + LETTERS + (ACCENTED if self.accents else [])
         for letter in keys:
             button = KeyButton(text=letter, role="secondary", key=letter)
             button.bind(on_release=self.press)

@@ -20,7 +20,8 @@ class PayingScreen(KioskScreen):
     def show(self, params: Mapping[str, Any]) -> None:
         flow = self.ctx.payments
         self.method = params.get("method", "card")
-        self.title = tr._("Pago con tarjeta") if self.method == "card" else tr._("Pago en efectivo")
+        self.title = {"card": tr._("Pago con tarjeta"), "cash": tr._("Pago en efectivo")}.get(
+            self.method, tr._("Enviando su solicitud"))
         self.ids.progress.text = ""
         problem = flow.pay(self.method, self._credited, self._finished)
         if problem is not None:
@@ -29,6 +30,8 @@ class PayingScreen(KioskScreen):
             return
         if self.method == "cash":
             self.ids.instructions.text = self._cash_instructions(flow)
+        elif self.method == "free":
+            self.ids.instructions.text = tr._("Registrando su solicitud…")
         else:
             self.ids.instructions.text = tr._("Siga las instrucciones de la terminal de pago. No retire su tarjeta "
                                               "hasta que la terminal lo indique.")

@@ -11,8 +11,8 @@ from pathlib import Path
 from PIL import Image, ImageStat
 
 ROOT = Path(__file__).resolve().parent.parent
-VIEWS = {"attract", "home", "menu", "procedure", "print", "account", "bill", "paying", "done", "search", "help",
-         "display", "idle"}
+VIEWS = {"attract", "home", "menu", "procedure", "print", "account", "bill", "paying", "done", "identify", "search",
+         "help", "display", "idle"}
 
 
 def headless_env(tmp_path: Path) -> dict[str, str]:

@@ -64,3 +64,52 @@ def test_unknown_account_is_told_plainly_and_nothing_is_charged(pay_app, ui, san
                   timeout_s=10)
     assert app.root.manager.current == "account"
     assert requests.get(f"{sandbox.url}/v1/sandbox/ledger", timeout=5).json()["applied"] == 0
+
+
+def open_procedure(app, ui, name: str) -> None:
+    wake(ui)
+    ui.tap(ui.find(contains="Buscar"))
+    for character in name.upper()[:12]:
+        ui.tap(ui.find(text=character) if character != " " else ui.find(id="space_key"))
+    ui.tap(ui.find(text=name))
+    assert app.root.manager.current == "procedure"
+
+
+def test_request_a_certificate_identified_by_the_chip_and_paid_by_card(pay_app, ui, sandbox):
+    app = pay_app
+    open_procedure(app, ui, "Copia certificada de acta de nacimiento")
+    ui.tap(ui.find(text="Solicitar aquí"))
+    assert app.root.manager.current == "identify"
+    ui.pump_until(lambda: not ui.find(id="use_chip").disabled, timeout_s=10)
+    ui.tap(ui.find(id="use_chip"))
+    ui.pump_until(lambda: app.root.manager.current == "bill", timeout_s=15)
+    assert ui.find(id="details").text.startswith("A nombre de: ")
+    assert "$84.49" in ui.find(id="total").text
+    ui.tap(ui.find(id="pay_card"))
+    ui.pump_until(lambda: app.root.manager.current == "done", timeout_s=20)
+    assert ui.find(id="title").text == "Solicitud registrada"
+    ledger = lambda: requests.get(f"{sandbox.url}/v1/sandbox/ledger", timeout=5).json()  # noqa: E731
+    ui.pump_until(lambda: ledger()["applied"] == 1, timeout_s=30)
+    assert ledger()["transactions"][0]["kind"] == "certificate"
+
+
+def test_free_request_with_typed_data_and_nothing_spoken_of_it(pay_app, ui, sandbox):
+    app = pay_app
+    open_procedure(app, ui, "Reporte de alumbrado público")
+    ui.tap(ui.find(text="Solicitar aquí"))
+    ui.tap(ui.find(id="type_data"))
+    for character in "ANA LOPEZ":
+        ui.tap(ui.find(text=character) if character != " " else ui.find(id="space_key"))
+    ui.tap(ui.find(id="curp_box"))
+    for character in "LOPA800101":
+        ui.tap(ui.find(text=character))
+    from screens.common import spoken_text
+
+    spoken = spoken_text(app.screens["identify"])
+    assert "ANA" not in spoken and "LOPA800101" not in spoken  # personal data is never read aloud
+    ui.tap(ui.find(id="identify_continue"))
+    ui.pump_until(lambda: app.root.manager.current == "bill", timeout_s=10)
+    assert ui.find(id="total").text == "Sin costo"
+    ui.tap(ui.find(id="request_free"))
+    ui.pump_until(lambda: app.root.manager.current == "done", timeout_s=20)
+    assert ui.find(id="title").text == "Solicitud registrada"
