@@ -220,6 +220,8 @@ class KioskApp(App):
         return False  # observe only; the touch goes on to the widgets
 
     def _check_idle(self, _dt: float) -> None:
+        if self.transactions is not None:  # the offline banner follows what the submitter last saw
+            self.root.offline = not self.transactions.online
         state = self.ctx.idle.state()
         prompt = self.dialogs["idle"]
         if state.phase is IdlePhase.WARNING:

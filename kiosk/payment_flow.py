@@ -127,6 +127,9 @@ class PaymentFlow:
     def pay(self, method: str, on_credit: Callable[[int, int], None],
             on_done: Callable[[Any], None]) -> Problem | None:
         """Record the transaction durably, then take the money; None when payment has started."""
+        if self.transaction is not None and self.outcome is None and self.method:
+            # A second touch on "Pagar" while the first payment runs must never start another.
+            return Problem("payment.in_progress", "Ya hay un pago en curso.", "A payment is already in progress.")
         self._drop_unpaid_attempt()
         try:
             if self.mode == "request":

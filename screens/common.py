@@ -220,6 +220,7 @@ def spoken_text(view: Any) -> str:
 class KioskRoot(BoxLayout):
     ctx = ObjectProperty(None, rebind=True)
     audio_on = BooleanProperty(False)
+    offline = BooleanProperty(False)
     manager = ObjectProperty(None)
     chrome = BooleanProperty(False)
     can_go_back = BooleanProperty(False)

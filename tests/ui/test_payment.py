@@ -113,3 +113,27 @@ def test_free_request_with_typed_data_and_nothing_spoken_of_it(pay_app, ui, sand
     ui.tap(ui.find(id="request_free"))
     ui.pump_until(lambda: app.root.manager.current == "done", timeout_s=20)
     assert ui.find(id="title").text == "Solicitud registrada"
+
+
+def test_offline_banner_and_a_plain_reason_when_the_api_is_gone(pay_app, ui, sandbox):
+    app = pay_app
+    start_paying_property_tax(app, ui)
+    port = sandbox.httpd.server_address[1]
+    sandbox.stop()
+    type_text(ui, "001-002-003-0001")
+    ui.tap(ui.find(id="continue_button"))
+    ui.pump_until(lambda: "Consultando" not in ui.find(id="status").text, timeout_s=20)
+    assert app.root.manager.current == "account"
+    assert "conexión" in ui.find(id="status").text.lower() or "red" in ui.find(id="status").text.lower()
+    ui.pump_until(lambda: app.root.offline, timeout_s=5)
+    assert "Sin conexión con la oficina" in ui.find(id="offline_banner").text
+    from kiosk.sandbox import SandboxServer
+
+    again = SandboxServer(sandbox.app, port=port)
+    sandbox.app.stop_event.clear()
+    again.start()
+    try:
+        assert app.transactions.check_online()
+        ui.pump_until(lambda: not app.root.offline, timeout_s=5)
+    finally:
+        again.stop()
