@@ -319,7 +319,7 @@ class UsbLink:
             raise DeviceError("transport.connection_lost", "usb not open")
         try:
             return bytes(self._printer.device.read(self._printer.in_ep, size, int(timeout * 1000)))
-        except Exception:
+        except Exception:  # pyusb's timeout and I/O errors alike mean "no answer": status unknown, never OK
             return b""
 
     def reset_input(self) -> None:

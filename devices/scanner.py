@@ -36,6 +36,24 @@ def extract_reference(raw: bytes, pattern: re.Pattern[str]) -> str | None:
     return text if pattern.fullmatch(text) else None
 
 
+def bill_details(raw: bytes) -> dict[str, object]:
+    """What a bill's QR URL states beside its reference: `amount` (pesos, as cents) and `concept`.
+    A kiosk without network can take cash against exactly this printed amount."""
+    text = "".join(chr(b) for b in raw if 0x20 <= b < 0x7F).strip()
+    if "://" not in text and "?" not in text:
+        return {}
+    query = parse_qs(urlsplit(text).query)
+    details: dict[str, object] = {}
+    amount = (query.get("amount") or [""])[0]
+    if re.fullmatch(r"\d{1,9}(\.\d{1,2})?", amount):
+        pesos, _, cents = amount.partition(".")
+        details["amount_cents"] = int(pesos) * 100 + int((cents + "00")[:2])
+    concept = (query.get("concept") or [""])[0]
+    if concept:
+        details["concept"] = concept[:80]
+    return details
+
+
 class ScannerAdapter(Adapter):
     kind = "scanner"
 
@@ -113,7 +131,7 @@ class ScannerAdapter(Adapter):
             self._emit("scan.invalid", reason="scanner.invalid_code")
             return
         log_event(log, "scanner.scan", device=self.name, length=len(reference))
-        self._emit("scan", reference=reference)
+        self._emit("scan", reference=reference, **bill_details(raw))
 
     def _self_test_checks(self) -> list[Check]:
         self._probe()

@@ -112,6 +112,18 @@ class PaymentFlow:
 
         on_done(_problem(Refused("bill.paid_up")) if bill.paid_up else None)
 
+    @property
+    def online(self) -> bool:
+        return bool(self.service.online)
+
+    def use_printed_bill(self, reference: str, amount_cents: int, concept: str) -> None:
+        """Offline: the amount printed on the scanned bill stands in for the lookup (cash only)."""
+        from dataclasses import replace
+
+        self.reference = reference.strip().upper()
+        bill = self.service.bill_from_reference(self.account_kind, self.reference, amount_cents, concept)
+        self.bill = replace(bill, procedure_id=str((self.procedure or {}).get("id", "")))
+
     def methods(self) -> dict[str, Problem | None]:
         """Card and cash, each available (None) or with the reason it is not, right now."""
         availability = self.service.availability()

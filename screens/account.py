@@ -14,6 +14,7 @@ from screens.keyboard import apply_key
 
 
 class AccountScreen(KioskScreen):
+    _unsubscribe = None
     reference = StringProperty("")
     prompt = StringProperty("")
     busy = BooleanProperty(False)
@@ -27,12 +28,43 @@ class AccountScreen(KioskScreen):
         else:
             self.prompt = tr._("Escriba su clave catastral. Está en su recibo del predial, por ejemplo {example}.")
         self.prompt = self.prompt.format(example=example)
+        if self.ctx.device("scanner") is not None:
+            self.prompt += " " + tr._("También puede acercar el código de su recibo al lector.")
         self.ids.status.text = ""
 
     def reset(self) -> None:
         self.reference = ""
         self.busy = False
         self.ids.status.text = ""
+        self._stop_listening()
+
+    def on_pre_enter(self, *args: Any) -> None:
+        super().on_pre_enter(*args)
+        scanner = self.ctx.device("scanner")
+        if scanner is not None and self._unsubscribe is None:
+            self._unsubscribe = scanner.subscribe(self._scanned)
+
+    def on_leave(self, *_args: Any) -> None:
+        self._stop_listening()
+
+    def _stop_listening(self) -> None:
+        unsubscribe, self._unsubscribe = getattr(self, "_unsubscribe", None), None
+        if unsubscribe is not None:
+            unsubscribe()
+
+    def _scanned(self, device_event) -> None:
+        """The bill's code under the scanner: no typing needed."""
+        if device_event.kind != "scan" or self.busy:
+            return
+        data = device_event.data
+        self.reference = str(data["reference"])
+        flow = self.ctx.payments
+        if flow.online or "amount_cents" not in data:
+            self.look_up()
+            return
+        concept = str(data.get("concept") or self.title)
+        flow.use_printed_bill(self.reference, int(data["amount_cents"]), concept)
+        self.ctx.navigator.go("bill")
 
     def type_key(self, key: str) -> None:
         self.reference = apply_key(self.reference, key, limit=32).lstrip()

@@ -214,3 +214,11 @@ def test_layout_of_the_design_card():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     readme_start = "\n".join((ROOT / "README.md").read_text().splitlines()[:10])
     assert "make demo" in readme_start and "make test" in readme_start
+
+
+def test_the_command_line_starts_without_the_network_stack_or_kivy():
+    script = ("import sys\nfrom kiosk.cli import build_parser\nbuild_parser()\n"
+              "print(sorted(m for m in ('requests', 'kivy', 'sqlite_utils', 'escpos') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

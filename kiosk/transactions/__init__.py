@@ -39,18 +39,25 @@ thread; every method that refuses raises `Refused` with `.code`, `.message_es`, 
   `service.attention()` and `service.resolve(tx, money_taken, attendant)` for assisted mode.
 """
 
-from kiosk.transactions.api import ApiAnswer, ApiClient, ApiUnreachable
-from kiosk.transactions.service import (
-    Availability,
-    Bill,
-    Discount,
-    Identity,
-    PaymentOutcome,
-    Refused,
-    Transaction,
-    TransactionService,
-)
-from kiosk.transactions.submitter import Submitter, full_jitter
+import importlib
+from typing import Any
 
-__all__ = ["ApiAnswer", "ApiClient", "ApiUnreachable", "Availability", "Bill", "Discount", "Identity",
-           "PaymentOutcome", "Refused", "Submitter", "Transaction", "TransactionService", "full_jitter"]
+# Loaded on first use: `kiosk --version` and the other commands register their parsers by
+# importing kiosk.transactions.cli, which must not pull in requests and the outbox for that.
+_EXPORTS = {
+    "ApiAnswer": "kiosk.transactions.api", "ApiClient": "kiosk.transactions.api",
+    "ApiUnreachable": "kiosk.transactions.api", "Availability": "kiosk.transactions.service",
+    "Bill": "kiosk.transactions.service", "Discount": "kiosk.transactions.service",
+    "Identity": "kiosk.transactions.service", "PaymentOutcome": "kiosk.transactions.service",
+    "Refused": "kiosk.transactions.service", "Transaction": "kiosk.transactions.service",
+    "TransactionService": "kiosk.transactions.service", "Submitter": "kiosk.transactions.submitter",
+    "full_jitter": "kiosk.transactions.submitter",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kiosk.transactions' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -137,3 +137,18 @@ def test_offline_banner_and_a_plain_reason_when_the_api_is_gone(pay_app, ui, san
         ui.pump_until(lambda: not app.root.offline, timeout_s=5)
     finally:
         again.stop()
+
+
+def test_offline_a_scanned_bill_can_still_be_paid_in_cash_not_by_card(pay_app, ui, sandbox):
+    app = pay_app
+    start_paying_property_tax(app, ui)
+    assert "acercar el código de su recibo" in ui.find(id="prompt").text
+    sandbox.stop()
+    app.transactions.check_online()  # the kiosk notices the API is gone
+    scanner = app.ctx.device("scanner")
+    # A bill's QR code as the scanner reads it off the wire (its own parsing, its own event path).
+    scanner._deliver(b"https://pagos.sanandres.example/predial?ref=001-002-003-0001&amount=2450.00&concept=Predial+2026")
+    ui.pump_until(lambda: app.root.manager.current == "bill", timeout_s=10)
+    assert "$2,450.00" in ui.find(id="total").text
+    assert ui.find_all(id="pay_card")[0].disabled and ui.find(id="card_note").text  # says why
+    assert not ui.find(id="pay_cash").disabled
