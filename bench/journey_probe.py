@@ -27,6 +27,7 @@ def main(count: int) -> dict:
     app = KioskApp(build_context(config))
     ui.start_app(app)
     app.ctx.catalog.replace(sample_snapshot(config.kiosk.languages))
+    ui.pump_until(lambda: len(app.screens) == len(app.screen_classes), timeout_s=30)  # warm-up done
     ui.tap(ui.find(id="invitation"))
 
     def timed(widget) -> float:
@@ -57,6 +58,7 @@ def main(count: int) -> dict:
     while len(latencies) < count:
         for step in script:
             latencies.append(timed(step()))
+    ui.stop_app(app)  # stop device and service threads before the interpreter exits
     return {"touch_ms": latencies[:count]}
 
 

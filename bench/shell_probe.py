@@ -72,7 +72,10 @@ def kiosk(touches: int) -> dict:
     EventLoop.idle()  # home drawn
     done = time.time()
     result = {"done": done, "rss_mb": rss_mb(), "screen": app.root.manager.current}
+    if touches:  # steady state: after the warm-up has built the other screens, as on a kiosk in use
+        ui.pump_until(lambda: len(app.screens) == len(app.screen_classes), timeout_s=30)
     result["touch_ms"] = touch_latencies(app, touches) if touches else []
+    ui.stop_app(app)  # stop device and service threads before the interpreter exits
     return result
 
 

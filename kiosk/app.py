@@ -56,13 +56,12 @@ class KioskApp(App):
         on_ui_thread = self.call_on_ui_thread
         self.ctx.speaker.attach(SoundPlayer(), call_soon=on_ui_thread)
         self.ctx.help.call_soon = on_ui_thread
-        views = screen_classes()  # importing the views loads their kv rules, KioskRoot's included
+        self.screen_classes = screen_classes()  # importing the views loads their kv rules, KioskRoot's too
         root = KioskRoot(ctx=self.ctx)
         root.manager.transition = NoTransition()  # instant: no motion for elderly users to wait on
-        for name, screen_class in views.items():
-            screen = screen_class(name=name, ctx=self.ctx)
-            self.screens[name] = screen
-            root.manager.add_widget(screen)
+        self.root_manager = root.manager
+        for name in ("attract", "home"):  # the rest are built on first use or in the warm-up
+            self.screen(name)
         for name, dialog_class in dialog_classes().items():
             self.dialogs[name] = dialog_class(ctx=self.ctx)
         self.devices = DeviceHub(self.ctx.config.devices, on_ui_thread)
@@ -138,9 +137,16 @@ class KioskApp(App):
         self.ctx.actions.register("request", self.start_request)
 
     def _warm_up_views(self) -> None:
-        """Build what the first visit of a screen would (the on-screen keyboards) while nobody waits."""
-        for screen in self.screens.values():
-            screen.warm_up()
+        """Build the other screens and their keyboards while nobody waits, one per frame."""
+        pending = [name for name in self.screen_classes if name not in self.screens]
+        if pending:
+            self.screen(pending[0]).warm_up()
+            Clock.schedule_once(lambda _dt: self._warm_up_views(), 0)
+            return
+        # Everything long-lived now exists (views, catalog, services): keep it out of the garbage
+        # collector's full scans, which otherwise pause a touch now and then.
+        gc.collect()
+        gc.freeze()
 
     def start_payment(self, procedure_id: str) -> None:
         record = self.ctx.catalog.procedure(procedure_id)
@@ -185,8 +191,16 @@ class KioskApp(App):
                 dialog.dismiss(animation=False)
 
     # -- reacting to the core ---------------------------------------------------------------
+    def screen(self, name: str) -> KioskScreen:
+        """The view for `name`, created the first time it is needed."""
+        if name not in self.screens:
+            screen = self.screen_classes[name](name=name, ctx=self.ctx)
+            self.screens[name] = screen
+            self.root_manager.add_widget(screen)
+        return self.screens[name]
+
     def _show(self, place: Place) -> None:
-        screen = self.screens[place.screen]
+        screen = self.screen(place.screen)
         screen.show(place.params)
         manager = self.root.manager
         if manager.current != place.screen:
@@ -196,7 +210,7 @@ class KioskApp(App):
 
     def _refresh_chrome(self, root: KioskRoot) -> None:
         navigator = self.ctx.navigator
-        root.chrome = self.screens[navigator.current.screen].chrome
+        root.chrome = self.screen(navigator.current.screen).chrome
         root.can_go_back = navigator.can_go_back
         root.at_home = navigator.current.screen == HOME
         root.next_language = endonym(self.ctx.next_language())
@@ -211,7 +225,7 @@ class KioskApp(App):
             screen.reset()
         self.theme = self.ctx.theme()
         self.root.audio_on = False
-        Clock.schedule_once(lambda _dt: gc.collect(), 0)
+        Clock.schedule_once(lambda _dt: gc.collect(), 0)  # nothing of the last citizen lingers
 
     def _any_touch(self, _window: Any, _touch: Any) -> bool:
         self.ctx.speaker.stop()  # any touch interrupts speech (EN 301 549 5.1.3.5)

@@ -149,9 +149,10 @@ class Pager(BoxLayout):
 
 def text_height(text: str, font_size: float, width: float, bold: bool = False) -> float:
     """Rendered height of wrapped text, for cutting content into pages that fit."""
+    # render() only lays the text out; refresh() would also make a GL texture, and uploading
+    # one can wait for the previous frame to finish drawing.
     label = CoreLabel(text=text, font_size=font_size, bold=bold, text_size=(width, None))
-    label.refresh()
-    return label.texture.height if label.texture else 0.0
+    return float(label.render()[1])
 
 
 def paginate(heights: list[float], available: float, spacing: float) -> list[list[int]]:

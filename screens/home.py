@@ -7,7 +7,7 @@ from typing import Any
 
 from kiosk.navtree import MAX_HOME_OPTIONS
 from screens.common import KioskScreen, load_kv
-from screens.menu import fill_options
+from screens.menu import fill_options, forget_options
 
 
 class HomeScreen(KioskScreen):
@@ -16,7 +16,7 @@ class HomeScreen(KioskScreen):
         fill_options(self.ids.options, tree.children[:MAX_HOME_OPTIONS], self.ctx)
 
     def reset(self) -> None:
-        self.ids.options.clear_widgets()
+        forget_options(self.ids.options)
 
 
 load_kv(__file__)

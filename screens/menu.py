@@ -18,15 +18,35 @@ def node_text(node: NavNode, ctx) -> tuple[str, str]:
     return node.title, node.subtitle
 
 
+OPTION_CACHE_SIZE = 48
+
+
 def fill_options(container, nodes: Iterable[NavNode], ctx) -> None:
-    """One big button per node; touching it goes one level down (or to the node's screen)."""
+    """One big button per node; touching it goes one level down (or to the node's screen).
+
+    Buttons are kept per container and reused when the same choice comes back (home, a menu
+    revisited): their text is already rendered, which is most of the cost of showing a screen.
+    """
+    cache: dict[tuple[str, str, str], OptionButton] = container.__dict__.setdefault("_option_cache", {})
     container.clear_widgets()
     for node in nodes:
         title, subtitle = node_text(node, ctx)
-        button = OptionButton(text=title, subtitle=subtitle, speak=f"{title}. {subtitle}".strip(" ."))
-        button.node_id = node.id
-        button.bind(on_release=lambda _button, target=node: go_to(ctx, target))
+        key = (node.id, title, subtitle)
+        button = cache.get(key)
+        if button is None:
+            button = OptionButton(text=title, subtitle=subtitle, speak=f"{title}. {subtitle}".strip(" ."))
+            button.node_id = node.id
+            button.bind(on_release=lambda _button, target=node: go_to(ctx, target))
+            if len(cache) >= OPTION_CACHE_SIZE:
+                cache.pop(next(iter(cache)))
+            cache[key] = button
         container.add_widget(button)
+
+
+def forget_options(container) -> None:
+    """A session ends: drop the reusable buttons too (search results say what was searched)."""
+    container.clear_widgets()
+    container.__dict__.pop("_option_cache", None)
 
 
 def go_to(ctx, node: NavNode) -> None:
@@ -87,7 +107,7 @@ class MenuScreen(KioskScreen):
         self._nodes = []
         self.pages = []
         self.page = 0
-        self.ids.options.clear_widgets()
+        forget_options(self.ids.options)
         self.ids.empty.text = ""
 
 

@@ -104,12 +104,23 @@ class ProcedureScreen(KioskScreen):
         return screen_w - 2 * theme.margin_px, max(screen_h - fixed, theme.body_px * 4)
 
     def _render_page(self) -> None:
+        """Consecutive lines share one label: each label is a texture to upload, and uploads
+        are what a page turn costs on a software-rendered display."""
         body = self.ids.body
         body.clear_widgets()
         if not self.pages:
             return
+        lines: list[str] = []
         for kind, text in self.pages[self.page]:
-            body.add_widget(self._line_widget(kind, text))
+            if kind == "heading":
+                if lines:
+                    body.add_widget(self._line_widget("line", "\n".join(lines)))
+                    lines = []
+                body.add_widget(self._line_widget(kind, text))
+            else:
+                lines.append(text)
+        if lines:
+            body.add_widget(self._line_widget("line", "\n".join(lines)))
 
 
 load_kv(__file__)

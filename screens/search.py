@@ -11,7 +11,7 @@ from kivy.properties import StringProperty
 from kiosk.navtree import NavNode, text_in
 from screens.common import KioskScreen, load_kv, paginate, text_height, tr
 from screens.keyboard import SpanishKeyboard, apply_key
-from screens.menu import fill_options, option_heights
+from screens.menu import fill_options, forget_options, option_heights
 
 MAX_RESULTS = 3
 __all__ = ["SearchScreen", "SpanishKeyboard"]  # the kv rule uses SpanishKeyboard
@@ -25,7 +25,7 @@ class SearchScreen(KioskScreen):
 
     def reset(self) -> None:
         self.query = ""
-        self.ids.results.clear_widgets()
+        forget_options(self.ids.results)
         self.ids.status.text = ""
 
     def type_key(self, key: str) -> None:
