@@ -4,6 +4,7 @@ timing touch release to the frame that shows the result. Prints one JSON line.""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
@@ -63,4 +64,5 @@ def main(count: int) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(int(sys.argv[1]))))
+    print(json.dumps(main(int(sys.argv[1]))), flush=True)
+    os._exit(0)  # as in shell_probe: no finalisation with the window still open

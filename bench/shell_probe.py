@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 import tempfile
 import time
@@ -105,4 +106,7 @@ def touch_latencies(app, count: int) -> list[float]:
 if __name__ == "__main__":
     variant = sys.argv[1]
     touches = int(sys.argv[2]) if len(sys.argv) > 2 else 0
-    print(json.dumps(kiosk(touches) if variant == "kiosk" else bare()))
+    print(json.dumps(kiosk(touches) if variant == "kiosk" else bare()), flush=True)
+    # Done: skip interpreter finalisation, which can abort while Mesa's threads still hold the
+    # open window ("exception not rethrown"); the kiosk itself closes its window on SIGTERM.
+    os._exit(0)

@@ -18,22 +18,23 @@ from kivy.core.window import Window
 from kivy.properties import ObjectProperty
 from kivy.uix.screenmanager import NoTransition
 
+import screens.common
 from kiosk import sdnotify
 from kiosk.context import KioskContext, build_context
 from kiosk.device_hub import DeviceHub
 from kiosk.i18n import endonym
 from kiosk.idle import IdlePhase
-from kiosk.info_sheet import SheetPrinting
 from kiosk.journey import CatalogFeed
 from kiosk.logs import event
 from kiosk.navigation import HOME, Place
 from kiosk.payment_flow import PaymentFlow, open_transactions_in_background
-from screens import dialog_classes, screen_classes
-from screens.common import KioskDialog, KioskRoot, KioskScreen, spoken_text, tr
+from screens import SCREENS, dialog_classes, screen_class
+from screens.common import KioskDialog, KioskRoot, KioskScreen, load_kv, spoken_text, tr
 
 log = logging.getLogger("kiosk.app")
 IDLE_CHECK_S = 0.25
 WARM_UP_AFTER_S = 1.5
+SERVICES_AFTER_S = 0.5
 # Keys that would leave or disturb a kiosk if a keyboard is ever plugged in.
 BLOCKED_KEYS = {27, 9} | set(range(282, 294))  # Escape, Tab, F1-F12
 
@@ -56,7 +57,8 @@ class KioskApp(App):
         on_ui_thread = self.call_on_ui_thread
         self.ctx.speaker.attach(SoundPlayer(), call_soon=on_ui_thread)
         self.ctx.help.call_soon = on_ui_thread
-        self.screen_classes = screen_classes()  # importing the views loads their kv rules, KioskRoot's too
+        self.screen_classes = dict(SCREENS)
+        load_kv(screens.common.__file__)  # the shared rules, KioskRoot's among them
         root = KioskRoot(ctx=self.ctx)
         root.manager.transition = NoTransition()  # instant: no motion for elderly users to wait on
         self.root_manager = root.manager
@@ -80,8 +82,9 @@ class KioskApp(App):
         Clock.schedule_interval(self._check_idle, IDLE_CHECK_S)
         Window.bind(on_flip=self._first_frame_drawn)
         self._show(self.ctx.navigator.current)
-        self.devices.start(ready=self._devices_ready)
-        self.catalog_feed.start()
+        # Draw first, then connect: devices, catalog and payments start a moment after the first
+        # screen is up, so their imports and disk work do not hold up what the citizen sees.
+        Clock.schedule_once(lambda _dt: self._start_services(), SERVICES_AFTER_S)
         Clock.schedule_once(lambda _dt: self._warm_up_views(), WARM_UP_AFTER_S)
         interval = sdnotify.watchdog_interval_s()
         if interval:
@@ -119,6 +122,10 @@ class KioskApp(App):
             dialog.open(animation=False)
             self.ctx.speaker.say(spoken_text(dialog))
         return dialog
+
+    def _start_services(self) -> None:
+        self.devices.start(ready=self._devices_ready)
+        self.catalog_feed.start()
 
     def _devices_ready(self, devices: DeviceHub) -> None:
         """Offer what the configured devices allow, once they exist."""
@@ -161,6 +168,8 @@ class KioskApp(App):
             self.ctx.navigator.go("identify")
 
     def print_information(self, procedure_id: str) -> None:
+        from kiosk.info_sheet import SheetPrinting  # loads the printer driver: only when printing
+
         dialog = self.open_dialog("print")
         dialog.printing()
         if not SheetPrinting(self.ctx, self.devices.get("printer")).start(procedure_id, dialog.finished):
@@ -194,7 +203,7 @@ class KioskApp(App):
     def screen(self, name: str) -> KioskScreen:
         """The view for `name`, created the first time it is needed."""
         if name not in self.screens:
-            screen = self.screen_classes[name](name=name, ctx=self.ctx)
+            screen = screen_class(name)(name=name, ctx=self.ctx)
             self.screens[name] = screen
             self.root_manager.add_widget(screen)
         return self.screens[name]

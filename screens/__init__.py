@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
+# Screen name -> "module:Class", in the order the tour visits them. A screen's module (and its
+# .kv rules) is imported when the screen is first built, so start-up parses only what it shows.
+SCREENS = {
+    "attract": "screens.attract:AttractScreen", "home": "screens.home:HomeScreen",
+    "menu": "screens.menu:MenuScreen", "search": "screens.search:SearchScreen",
+    "procedure": "screens.procedure:ProcedureScreen", "account": "screens.account:AccountScreen",
+    "identify": "screens.identify:IdentifyScreen", "bill": "screens.bill:BillScreen",
+    "paying": "screens.paying:PayingScreen", "done": "screens.done:DoneScreen",
+}
+
+
+def screen_class(name: str) -> type:
+    import importlib
+
+    module, _, cls = SCREENS[name].partition(":")
+    return getattr(importlib.import_module(module), cls)
+
 
 def screen_classes() -> dict[str, type]:
-    """Screen name -> class, in the order the tour visits them."""
-    from screens.account import AccountScreen
-    from screens.attract import AttractScreen
-    from screens.bill import BillScreen
-    from screens.done import DoneScreen
-    from screens.home import HomeScreen
-    from screens.identify import IdentifyScreen
-    from screens.menu import MenuScreen
-    from screens.paying import PayingScreen
-    from screens.procedure import ProcedureScreen
-    from screens.search import SearchScreen
-
-    return {
-        "attract": AttractScreen, "home": HomeScreen, "menu": MenuScreen, "search": SearchScreen,
-        "procedure": ProcedureScreen, "account": AccountScreen, "identify": IdentifyScreen, "bill": BillScreen,
-        "paying": PayingScreen, "done": DoneScreen,
-    }
+    """Every screen's class (imports them all; the app uses screen_class() on demand)."""
+    return {name: screen_class(name) for name in SCREENS}
 
 
 def dialog_classes() -> dict[str, type]:

@@ -77,7 +77,7 @@ def load_kv(module_file: str) -> None:
     The shared rules in common.kv go first; they cannot load while this module is still being
     imported because they import `tr` from it.
     """
-    for path in (str(Path(__file__).with_suffix(".kv")), str(Path(module_file).with_suffix(".kv"))):
+    for path in dict.fromkeys((str(Path(__file__).with_suffix(".kv")), str(Path(module_file).with_suffix(".kv")))):
         if path not in Builder.files:
             Builder.load_file(path)
 
