@@ -75,8 +75,10 @@ def app(window, clock, config) -> Iterator:
     from kiosk.context import build_context
 
     kiosk_app = uidriver.start_app(KioskApp(build_context(config, now=clock)))
-    yield kiosk_app
-    uidriver.stop_app(kiosk_app)
+    try:
+        yield kiosk_app
+    finally:
+        uidriver.stop_app(kiosk_app)
 
 
 @pytest.fixture(scope="session")

@@ -16,12 +16,14 @@ def pay_app(window, clock, config, sample_snapshot, ui):
     from kiosk.context import build_context
 
     app = ui.start_app(KioskApp(build_context(config, now=clock)))
-    app.ctx.catalog.replace(sample_snapshot)
-    ui.pump_until(lambda: app.ctx.payments is not None, timeout_s=15)
-    ui.pump_until(lambda: all(app.devices.get(name).status().state.value == "ready"
-                              for name in ("printer", "payment")), timeout_s=15)
-    yield app
-    ui.stop_app(app)
+    try:  # whatever happens, the next test must find the window empty
+        app.ctx.catalog.replace(sample_snapshot)
+        ui.pump_until(lambda: app.ctx.payments is not None, timeout_s=15)
+        ui.pump_until(lambda: all(app.devices.get(name).status().state.value == "ready"
+                                  for name in ("printer", "payment")), timeout_s=15)
+        yield app
+    finally:
+        ui.stop_app(app)
 
 
 def type_text(ui, text: str) -> None:

@@ -26,10 +26,13 @@ def tcp_printer_app(window, clock, config, printer_peer, sample_snapshot, ui):
 
     devices = {"printer": DeviceEntry(driver="escpos", url=printer_peer.url + "?code_page=CP858")}
     app = ui.start_app(KioskApp(build_context(dataclasses.replace(config, devices=devices), now=clock)))
-    app.ctx.catalog.replace(sample_snapshot)
-    ui.pump_until(lambda: app.devices.get("printer").status().state.value == "ready", timeout_s=10)
-    yield app
-    ui.stop_app(app)
+    try:  # whatever happens, the next test must find the window empty
+        app.ctx.catalog.replace(sample_snapshot)
+        ui.pump_until(lambda: app.devices.get("printer") is not None
+                      and app.devices.get("printer").status().state.value == "ready", timeout_s=10)
+        yield app
+    finally:
+        ui.stop_app(app)
 
 
 def test_information_sheet_prints_in_spanish_with_qr_and_cut(tcp_printer_app, printer_peer, ui):
