@@ -93,6 +93,10 @@ def test_request_a_certificate_identified_by_the_chip_and_paid_by_card(pay_app, 
     ledger = lambda: requests.get(f"{sandbox.url}/v1/sandbox/ledger", timeout=5).json()  # noqa: E731
     ui.pump_until(lambda: ledger()["applied"] == 1, timeout_s=30)
     assert ledger()["transactions"][0]["kind"] == "certificate"
+    # The receipt waited for the API to issue it: its QR downloads the certificate.
+    ui.pump_until(lambda: "Tome su recibo" in ui.find(id="receipt").text, timeout_s=30)
+    receipt = app.transactions.receipt(app.ctx.payments.transaction)
+    assert "/v1/certificates/" in receipt.verification
 
 
 def test_free_request_with_typed_data_and_nothing_spoken_of_it(pay_app, ui, sandbox):
