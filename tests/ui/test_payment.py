@@ -158,3 +158,19 @@ def test_offline_a_scanned_bill_can_still_be_paid_in_cash_not_by_card(pay_app, u
     assert "$2,450.00" in ui.find(id="total").text
     assert ui.find_all(id="pay_card")[0].disabled and ui.find(id="card_note").text  # says why
     assert not ui.find(id="pay_cash").disabled
+
+
+def test_pay_a_water_bill_the_same_way_with_its_card_fee_shown(pay_app, ui, sandbox):
+    app = pay_app
+    wake(ui)
+    ui.tap(ui.find(contains="Pagar"))
+    ui.tap(ui.find(contains="Pago del recibo de agua"))
+    ui.tap(ui.find(text="Pagar aquí"))
+    assert "contrato de agua" in ui.find(id="prompt").text
+    type_text(ui, "AGU-100234")
+    ui.tap(ui.find(id="continue_button"))
+    ui.pump_until(lambda: app.root.manager.current == "bill", timeout_s=10)
+    assert "comisión" in ui.find(id="card_fee").text  # water bills carry a card fee in the sandbox
+    ui.tap(ui.find(id="pay_card"))
+    ui.pump_until(lambda: app.root.manager.current == "done", timeout_s=20)
+    assert ui.find(id="title").text == "Pago registrado"
