@@ -1,9 +1,11 @@
 """Paying a bill at the kiosk, step by step, for the screens: account → bill → payment → receipt.
 
 The money-handling guarantees live in kiosk.transactions (the outbox records a transaction
-before any money is taken); this object only keeps where this citizen is in the payment and
-runs the blocking steps (the debt lookup) off the UI thread. A session wipe calls `reset()`,
-which cancels a payment that has not taken money yet; one that has stays in the outbox.
+before any money is taken); this object keeps where this citizen is in the payment and runs
+every step that touches the disk, the network or a device on a worker thread (a durable commit
+can take tens of milliseconds on a kiosk's SD card); results come back through `call_soon`.
+A session wipe calls `reset()`, which cancels a payment that has not taken money yet; one that
+has stays in the outbox.
 """
 
 from __future__ import annotations
@@ -46,8 +48,8 @@ class PaymentFlow:
 
     def reset(self) -> None:
         tx = getattr(self, "transaction", None)
-        if tx is not None and self.service.get(tx.key).state == "created":
-            self.service.cancel(tx, reason="session.wiped")  # nothing was paid: nothing to keep
+        if tx is not None:
+            self.run(lambda: self._cancel_if_unpaid(tx, "session.wiped"))  # nothing paid: nothing kept
         self.procedure: Mapping[str, Any] | None = None
         self.mode = "pay"  # or "request": a certificate for the identified citizen
         self.identity: Any = None  # personal data: lives only in this session
@@ -136,22 +138,16 @@ class PaymentFlow:
     def cash_acceptance(self) -> Any:
         return self.service.cash_acceptance()
 
-    def pay(self, method: str, on_credit: Callable[[int, int], None],
-            on_done: Callable[[Any], None]) -> Problem | None:
-        """Record the transaction durably, then take the money; None when payment has started."""
-        if self.transaction is not None and self.outcome is None and self.method:
+    def pay(self, method: str, on_started: Callable[[Any], None], on_credit: Callable[[int, int], None],
+            on_done: Callable[[Any], None], on_refused: Callable[[Problem], None]) -> None:
+        """Record the transaction durably, then take the money. All of it runs off the UI thread;
+        on_started(tx) once recorded and the device asked, or on_refused(problem) if it cannot
+        start; then on_credit(paid, total) for cash and on_done(outcome) at the end."""
+        if self.method and self.outcome is None:
             # A second touch on "Pagar" while the first payment runs must never start another.
-            return Problem("payment.in_progress", "Ya hay un pago en curso.", "A payment is already in progress.")
-        self._drop_unpaid_attempt()
-        try:
-            if self.mode == "request":
-                self.transaction = self.service.begin(self.procedure, method, person=self.identity)
-            else:
-                self.transaction = self.service.begin(self.bill, method)
-        except Exception as error:
-            return _problem(error)
-        self.method = method
-        self.outcome = None
+            on_refused(Problem("payment.in_progress", "Ya hay un pago en curso.", "A payment is already in progress."))
+            return
+        self.method, self.outcome = method, None
 
         def finished(outcome: Any) -> None:
             if self.outcome is not None:
@@ -161,35 +157,81 @@ class PaymentFlow:
                 self.transaction = outcome.transaction
             on_done(outcome)
 
-        self._finished = finished
+        def refused(problem: Problem) -> None:
+            self.method = ""  # nothing started: the citizen may choose again
+            on_refused(problem)
 
+        self._finished = finished
+        previous = self.transaction
+
+        def work() -> None:
+            try:
+                if previous is not None:
+                    self._cancel_if_unpaid(previous, "citizen.retried")
+                tx = self._begin(method)
+                self.transaction = tx
+                self.call_soon(lambda: on_started(tx))
+                self._take_money(tx, method, on_credit, finished)
+            except Exception as error:  # Refused, storage or device faults: said plainly, nothing taken
+                problem = _problem(error)
+                self.call_soon(lambda: refused(problem))
+
+        self.run(work)
+
+    def _begin(self, method: str) -> Any:
+        if self.mode == "request":
+            return self.service.begin(self.procedure, method, person=self.identity)
+        return self.service.begin(self.bill, method)
+
+    def _take_money(self, tx: Any, method: str, on_credit: Callable[[int, int], None],
+                    finished: Callable[[Any], None]) -> None:
         if method == "card":
-            self.service.pay_by_card(self.transaction, finished)
+            self.service.pay_by_card(tx, finished)
         elif method == "cash":
-            self.service.pay_by_cash(self.transaction, on_credit, finished)
+            self.service.pay_by_cash(tx, on_credit, finished)
         else:  # a free certificate: nothing to pay, it is queued for the API to issue
             from kiosk.transactions.service import PaymentOutcome
 
-            record = self.service.submit_free(self.transaction)
+            record = self.service.submit_free(tx)
             self.call_soon(lambda: finished(PaymentOutcome(True, record.state, "ok", transaction=record)))
-        return None
 
     def cancel_cash(self) -> None:
         """Stop taking cash; with money already in, the transaction goes to an attendant to refund."""
-        if self.transaction is not None and self.method == "cash":
-            self._finished(self.service.cancel_cash(self.transaction))
+        tx, finished = self.transaction, self._finished
+        if tx is not None and self.method == "cash":
+            self.run(lambda: self._deliver(finished, self.service.cancel_cash(tx)))
 
-    def _drop_unpaid_attempt(self) -> None:
-        tx = self.transaction
-        if tx is not None and self.service.get(tx.key).state == "created":
-            self.service.cancel(tx, reason="citizen.retried")
+    def _deliver(self, callback: Callable[[Any], None], value: Any) -> None:
+        self.call_soon(lambda: callback(value))
+
+    def _cancel_if_unpaid(self, tx: Any, reason: str) -> None:
+        if self.service.get(tx.key).state == "created":
+            self.service.cancel(tx, reason=reason)
 
     def print_receipt(self, on_done: Callable[[bool, str], None]) -> None:
         def printed(result: Any, error: Any) -> None:
             ok = result is not None and getattr(result, "completed", False)
             on_done(ok, "" if ok else getattr(error, "code", None) or getattr(result, "reason", "printer.error"))
 
-        self.service.print_receipt(self.transaction, printed)
+        tx = self.transaction
+        self.run(lambda: self.service.print_receipt(tx, printed))  # it reads the outbox first
+
+    def when_issued(self, on_ready: Callable[[], None], wait_s: float = 15.0, poll_s: float = 0.5) -> None:
+        """on_ready() once the API has confirmed (or refused) the request, or after `wait_s`
+        (offline): the receipt then carries the download link, or the provisional signature."""
+        tx = self.transaction
+        settled = ("confirmed", "rejected", "needs_attendant")
+
+        def work() -> None:
+            waited = threading.Event()
+            for _ in range(int(wait_s / poll_s)):
+                if self.transaction is not tx or self.service.get(tx.key).state in settled:
+                    break
+                waited.wait(poll_s)
+            if self.transaction is tx:  # not wiped meanwhile
+                self.call_soon(on_ready)
+
+        self.run(work)
 
     @property
     def folio(self) -> str:

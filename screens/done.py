@@ -5,15 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kivy.clock import Clock
 from kivy.properties import BooleanProperty
 
 from devices.contract import reason
 from screens.bill import pesos
 from screens.common import KioskScreen, load_kv, tr
-
-ISSUE_POLL_S = 0.5
-ISSUE_WAIT_S = 15.0
 
 
 class DoneScreen(KioskScreen):
@@ -32,8 +28,7 @@ class DoneScreen(KioskScreen):
                 # The receipt's QR should be the certificate's download link, which exists once
                 # the API has issued it; offline it stays the signed provisional receipt.
                 self.ids.receipt.text = tr._("Emitiendo su documento…")
-                self._waited = 0.0
-                Clock.schedule_once(self._wait_for_issue, ISSUE_POLL_S)
+                flow.when_issued(self._print)
             else:
                 self.ids.receipt.text = tr._("Imprimiendo su recibo…")
                 flow.print_receipt(self._printed)
@@ -48,17 +43,9 @@ class DoneScreen(KioskScreen):
             self.ids.summary.text = message
             self.ids.receipt.text = ""
 
-    def _wait_for_issue(self, _dt: float) -> None:
-        flow = self.ctx.payments
-        if flow.transaction is None:
-            return  # the session ended meanwhile
-        self._waited += ISSUE_POLL_S
-        state = flow.service.get(flow.transaction.key).state
-        if state in ("confirmed", "rejected", "needs_attendant") or self._waited >= ISSUE_WAIT_S:
-            self.ids.receipt.text = tr._("Imprimiendo su recibo…")
-            flow.print_receipt(self._printed)
-        else:
-            Clock.schedule_once(self._wait_for_issue, ISSUE_POLL_S)
+    def _print(self) -> None:
+        self.ids.receipt.text = tr._("Imprimiendo su recibo…")
+        self.ctx.payments.print_receipt(self._printed)
 
     def _printed(self, ok: bool, code: str) -> None:
         if ok:

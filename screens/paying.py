@@ -18,25 +18,27 @@ class PayingScreen(KioskScreen):
     can_cancel = BooleanProperty(False)
 
     def show(self, params: Mapping[str, Any]) -> None:
-        flow = self.ctx.payments
         self.method = params.get("method", "card")
         self.title = {"card": tr._("Pago con tarjeta"), "cash": tr._("Pago en efectivo")}.get(
             self.method, tr._("Enviando su solicitud"))
         self.ids.progress.text = ""
-        problem = flow.pay(self.method, self._credited, self._finished)
-        if problem is not None:
-            self.ids.instructions.text = problem.text(self.ctx.translator.language)
-            self.can_cancel = False
-            return
+        self.ids.instructions.text = tr._("Registrando su solicitud…") if self.method == "free" else tr._(
+            "Registrando su pago…")
+        self.can_cancel = False
+        self.ctx.idle.pause(IDLE_PAUSE)  # never wipe the screen while money may be moving
+        self.ctx.payments.pay(self.method, self._started, self._credited, self._finished, self._refused)
+
+    def _started(self, _transaction) -> None:
         if self.method == "cash":
-            self.ids.instructions.text = self._cash_instructions(flow)
-        elif self.method == "free":
-            self.ids.instructions.text = tr._("Registrando su solicitud…")
-        else:
+            self.ids.instructions.text = self._cash_instructions(self.ctx.payments)
+            self.can_cancel = True
+        elif self.method == "card":
             self.ids.instructions.text = tr._("Siga las instrucciones de la terminal de pago. No retire su tarjeta "
                                               "hasta que la terminal lo indique.")
-        self.ctx.idle.pause(IDLE_PAUSE)  # never wipe the screen while money is moving
-        self.can_cancel = self.method == "cash"
+
+    def _refused(self, problem) -> None:
+        self.ctx.idle.resume(IDLE_PAUSE)
+        self.ids.instructions.text = problem.text(self.ctx.translator.language)
 
     def _cash_instructions(self, flow) -> str:
         acceptance = flow.cash_acceptance()

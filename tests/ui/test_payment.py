@@ -174,3 +174,20 @@ def test_pay_a_water_bill_the_same_way_with_its_card_fee_shown(pay_app, ui, sand
     ui.tap(ui.find(id="pay_card"))
     ui.pump_until(lambda: app.root.manager.current == "done", timeout_s=20)
     assert ui.find(id="title").text == "Pago registrado"
+
+
+def test_a_second_start_while_paying_is_refused_and_charges_once(pay_app, ui, sandbox):
+    app = pay_app
+    start_paying_property_tax(app, ui)
+    type_text(ui, "001-002-003-0001")
+    ui.tap(ui.find(id="continue_button"))
+    ui.pump_until(lambda: app.root.manager.current == "bill", timeout_s=10)
+    ui.tap(ui.find(id="pay_card"))
+    refused = []
+    app.ctx.payments.pay("card", lambda tx: None, lambda paid, total: None, lambda outcome: None, refused.append)
+    assert [problem.code for problem in refused] == ["payment.in_progress"]
+    ui.pump_until(lambda: app.root.manager.current == "done", timeout_s=20)
+    ledger = lambda: requests.get(f"{sandbox.url}/v1/sandbox/ledger", timeout=5).json()  # noqa: E731
+    ui.pump_until(lambda: ledger()["applied"] == 1, timeout_s=30)
+    ui.pump(30)
+    assert ledger()["applied"] == 1 and ledger()["keys"] == 1
