@@ -112,17 +112,23 @@ def test_identity_never_reaches_the_logs(reader, ui, caplog):
     assert HOLDER.personal_code not in logged and "MUÑOZ" not in logged
 
 
-def test_foreign_card_is_told_apart(reader, ui):
-    reader.open()
-    card = insert("foreign")
+def failed_read(reader, ui, kind: str) -> DeviceError:
+    """Insert a card of this kind, read it, take it out: the error the read ended with."""
+    card = insert(kind)
     try:
         ui.wait_event("card.inserted")
         with pytest.raises(DeviceError) as caught:
             reader.read_identity()
     finally:
         card.remove()
-    assert caught.value.code == "card.foreign"
-    assert caught.value.reason.action == Action.CITIZEN
+    return caught.value
+
+
+def test_foreign_card_is_told_apart(reader, ui):
+    reader.open()
+    error = failed_read(reader, ui, "foreign")
+    assert error.code == "card.foreign"
+    assert error.reason.action == Action.CITIZEN
     assert reader.status().state == State.READY  # the reader itself is fine
 
 
@@ -149,14 +155,7 @@ def test_mute_card_fails_within_the_deadline(reader, ui):
 
 def test_card_removed_mid_read(reader, ui):
     reader.open()
-    card = insert("remove_mid_read")
-    try:
-        ui.wait_event("card.inserted")
-        with pytest.raises(DeviceError) as caught:
-            reader.read_identity()
-    finally:
-        card.remove()
-    assert caught.value.code == "card.removed"
+    assert failed_read(reader, ui, "remove_mid_read").code == "card.removed"
     ui.wait_event("card.removed")
 
 
