@@ -17,6 +17,7 @@ anything else fails at once. Every failure is logged with a reason code, recorde
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -25,7 +26,7 @@ import random
 import re
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -167,13 +168,9 @@ class CatalogSync:
         if document["revision"] != manifest.revision or len(document["procedures"]) != manifest.count:
             raise SyncError("manifest_mismatch", "the catalog's revision or record count differs from the manifest")
         before = dict(self.store.db.execute("SELECT id, content_hash FROM procedures").fetchall())
-        try:
+        with _store_errors():
             self.store.replace_all(document["categories"], document["procedures"],
                                    self._state_after(manifest, fetched, document), manifest.digest)
-        except StoreError as error:
-            raise SyncError(error.reason, str(error)) from None
-        except sqlite3.Error as error:  # disk full, locked, corrupt: the transaction rolled back
-            raise SyncError("store", f"the catalog database refused the update ({error})") from None
         return _diff("snapshot", manifest.revision, state.get("revision"), before, document["procedures"])
 
     def _apply_changes(self, state: dict[str, Any], fetched: _Fetched) -> SyncResult:
@@ -189,13 +186,9 @@ class CatalogSync:
             raise SyncError("manifest_mismatch", "the changes page does not match its manifest or our revision")
         existing = {row[0] for row in self.store.db.execute("SELECT id FROM procedures")}
         upserts, tombstones = document["upserts"], [item["id"] for item in document["tombstones"]]
-        try:
+        with _store_errors():
             self.store.apply_changes(document["categories"], upserts, tombstones,
                                      self._state_after(manifest, fetched, document), manifest.digest)
-        except StoreError as error:
-            raise SyncError(error.reason, str(error)) from None
-        except sqlite3.Error as error:  # disk full, locked, corrupt: the transaction rolled back
-            raise SyncError("store", f"the catalog database refused the update ({error})") from None
         return SyncResult("changes", manifest.revision, state.get("revision"),
                           added=[r["id"] for r in upserts if r["id"] not in existing],
                           updated=[r["id"] for r in upserts if r["id"] in existing], removed=tombstones)
@@ -373,3 +366,14 @@ def load_local(store: CatalogStore, document: dict[str, Any], source: str) -> Sy
         "signature": "none (local file)", "verified": False, "sha256": None,
         "municipality": document["municipality"]})
     return _diff("snapshot", document["revision"], None, before, document["procedures"])
+
+
+@contextlib.contextmanager
+def _store_errors() -> Iterator[None]:
+    """A store that refuses an update is a sync failure; the previous catalog stays in place."""
+    try:
+        yield
+    except StoreError as error:
+        raise SyncError(error.reason, str(error)) from None
+    except sqlite3.Error as error:  # disk full, locked, corrupt: the transaction rolled back
+        raise SyncError("store", f"the catalog database refused the update ({error})") from None
