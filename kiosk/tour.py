@@ -126,6 +126,7 @@ def _payment_steps(app, ctx, ui) -> Iterator[str]:
     yield "bill"
     if not app.screens["bill"].ids.pay_cash.disabled:
         ui.tap(ui.find(id="pay_cash"))
+        ui.pump_until(lambda: app.screens["paying"].can_cancel, timeout_s=15)  # recorded, acceptor on
         yield "paying"
         ui.tap(ui.find(id="cancel_payment"))
         ui.pump_until(lambda: app.root.manager.current == "done", timeout_s=15)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -162,13 +163,26 @@ def test_a_failed_build_keeps_the_running_release(staged: Path) -> None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root to drop to another user")
-def test_a_real_install_refuses_to_run_without_root(tmp_path: Path) -> None:
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
-    done = subprocess.run(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "bash", str(REPO / "scripts/install.sh")],
-        env=env, capture_output=True, text=True, timeout=30, check=False, cwd=tmp_path,
-    )
-    assert done.returncode == 1
+def test_a_real_install_refuses_to_run_without_root() -> None:
+    # The unprivileged user must be able to read the script wherever the checkout lives (a clone
+    # in a 0700 directory is not readable by "nobody"), so it runs from a readable copy.
+    place = Path(tempfile.mkdtemp(prefix="kiosk-install-as-nobody-"))
+    try:
+        place.chmod(0o755)
+        shutil.copytree(REPO / "scripts", place / "scripts")  # the script and what it reads first
+        (place / "kiosk").mkdir()
+        shutil.copy(REPO / "kiosk" / "__init__.py", place / "kiosk" / "__init__.py")
+        for path in place.rglob("*"):
+            path.chmod(0o755 if path.is_dir() or path.suffix == ".sh" else 0o644)
+        script = place / "scripts" / "install.sh"
+        env = {"PATH": os.environ["PATH"], "HOME": str(place)}
+        done = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "bash", str(script)],
+            env=env, capture_output=True, text=True, timeout=30, check=False, cwd=place,
+        )
+    finally:
+        shutil.rmtree(place, ignore_errors=True)
+    assert done.returncode == 1, done.stderr
     assert "run as root" in done.stderr
 
 
