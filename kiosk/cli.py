@@ -29,6 +29,8 @@ COMMAND_MODULES = (
     "kiosk.catalog.cli",
     "devices.cli",
     "kiosk.transactions.cli",
+    "kiosk.staff.cli",
+    "kiosk.fleet.cli",
 )
 
 log = logging.getLogger("kiosk.cli")

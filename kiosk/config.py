@@ -206,6 +206,64 @@ class TransactionsSection:
 
 
 @dataclass(frozen=True)
+class StaffSection:
+    """Attendant and technician access (docs/staff.md)."""
+
+    lockout_attempts: int = field(
+        default=5, metadata=rule("wrong PINs in a row that lock staff access (PCI DSS: at most 10)", minimum=1,
+                                 maximum=10)
+    )
+    lockout_minutes: float = field(
+        default=30.0, metadata=rule("minutes staff access stays locked after too many wrong PINs", minimum=1,
+                                    maximum=1440)
+    )
+    pin_min_digits: int = field(
+        default=6, metadata=rule("the fewest digits a staff PIN may have", minimum=4, maximum=12)
+    )
+    session_idle_s: float = field(
+        default=120.0, metadata=rule("seconds without a touch before a staff session locks itself", minimum=15,
+                                     maximum=3600)
+    )
+    assisted_idle_factor: float = field(
+        default=3.0, metadata=rule("how many times longer the idle timeouts last in assisted mode", minimum=1,
+                                   maximum=10)
+    )
+
+
+@dataclass(frozen=True)
+class FleetSection:
+    """Fleet health: local Prometheus metrics and the heartbeat to the municipal API."""
+
+    metrics_port: int = field(
+        default=9464, metadata=rule("the localhost port of the Prometheus metrics (0: no metrics)", minimum=0,
+                                    maximum=65535)
+    )
+    heartbeat_interval_s: float = field(
+        default=60.0, metadata=rule("seconds between heartbeats to the API (0: none)", minimum=0, maximum=86400)
+    )
+    status_interval_s: float = field(
+        default=15.0, metadata=rule("seconds between refreshes of the health report and metrics", minimum=1,
+                                    maximum=3600)
+    )
+    max_sync_age_s: float = field(
+        default=3600.0, metadata=rule("catalog sync age in seconds after which diagnostics ask for attention",
+                                      minimum=60, maximum=30 * 86400)
+    )
+    max_queue_age_s: float = field(
+        default=900.0, metadata=rule("age in seconds of the oldest unsent transaction that asks for attention",
+                                     minimum=10, maximum=30 * 86400)
+    )
+    min_free_mb: float = field(
+        default=200.0, metadata=rule("free disk megabytes below which diagnostics ask for attention", minimum=0,
+                                     maximum=1000000)
+    )
+    tls_warn_days: int = field(
+        default=21, metadata=rule("days before the API's certificate expires that diagnostics warn", minimum=1,
+                                  maximum=365)
+    )
+
+
+@dataclass(frozen=True)
 class DeviceEntry:
     driver: str = field(
         default="",
@@ -229,6 +287,8 @@ class Config:
     api: ApiSection = field(default_factory=ApiSection)
     retention: RetentionSection = field(default_factory=RetentionSection)
     transactions: TransactionsSection = field(default_factory=TransactionsSection)
+    staff: StaffSection = field(default_factory=StaffSection)
+    fleet: FleetSection = field(default_factory=FleetSection)
     devices: Mapping[str, DeviceEntry] = field(default_factory=dict)
     source: str = "(defaults)"
 
@@ -244,6 +304,8 @@ SECTIONS: dict[str, type] = {
     "api": ApiSection,
     "retention": RetentionSection,
     "transactions": TransactionsSection,
+    "staff": StaffSection,
+    "fleet": FleetSection,
 }
 NAMED_TABLES: dict[str, type] = {"devices": DeviceEntry}
 

@@ -1,0 +1,1 @@
+"""Staff access: PINs, lockout, staff sessions and the tamper-evident audit log."""
