@@ -28,7 +28,9 @@ from kiosk.journey import CatalogFeed
 from kiosk.logs import event
 from kiosk.navigation import HOME, Place
 from kiosk.payment_flow import PaymentFlow, open_transactions_in_background
+from kiosk.staff.gesture import Area, StaffGesture
 from screens import SCREENS, dialog_classes, screen_class
+from screens.assisted import AssistedBar
 from screens.common import KioskDialog, KioskRoot, KioskScreen, load_kv, spoken_text, tr
 
 log = logging.getLogger("kiosk.app")
@@ -37,6 +39,7 @@ WARM_UP_AFTER_S = 1.5
 SERVICES_AFTER_S = 0.5
 # Keys that would leave or disturb a kiosk if a keyboard is ever plugged in.
 BLOCKED_KEYS = {27, 9} | set(range(282, 294))  # Escape, Tab, F1-F12
+STAFF_CORNER_MM = 10.0
 
 
 class KioskApp(App):
@@ -50,6 +53,8 @@ class KioskApp(App):
         self.title = "Kiosco"
         self.screens: dict[str, KioskScreen] = {}
         self.dialogs: dict[str, KioskDialog] = {}
+        self.exit_status = 0
+        self.staff_gesture = StaffGesture(Area(1, 1, 0), lambda: self.open_dialog("staff_pin"), now=ctx.now)
 
     # -- building ---------------------------------------------------------------------------
     def build(self) -> KioskRoot:
@@ -57,6 +62,8 @@ class KioskApp(App):
         on_ui_thread = self.call_on_ui_thread
         self.ctx.speaker.attach(SoundPlayer(), call_soon=on_ui_thread)
         self.ctx.help.call_soon = on_ui_thread
+        self.ctx.staff.call_soon = on_ui_thread
+        self.ctx.staff.restart = self.stop_with
         self.screen_classes = dict(SCREENS)
         load_kv(screens.common.__file__)  # the shared rules, KioskRoot's among them
         root = KioskRoot(ctx=self.ctx)
@@ -73,10 +80,15 @@ class KioskApp(App):
         self.ctx.translator.add_listener(self._language_switched)
         self.ctx.sessions.on_wipe(self._wipe_views)
         self.ctx.catalog.on_change(lambda _snapshot: self._show(self.ctx.navigator.current))
+        assisted = AssistedBar(ctx=self.ctx)
+        root.add_widget(assisted, index=len(root.children))  # at the top, above the citizen's bar
+        self.ctx.staff.on_change(assisted.follow)
         self._refresh_chrome(root)
         return root
 
     def on_start(self) -> None:
+        # Bound first, so it runs after _any_touch: a staff gesture touch still counts as a touch.
+        Window.bind(on_touch_down=self._staff_gesture_down, on_touch_up=self._staff_gesture_up)
         Window.bind(on_touch_down=self._any_touch, on_request_close=self._refuse_close,
                     on_keyboard=self._swallow_key)
         Clock.schedule_interval(self._check_idle, IDLE_CHECK_S)
@@ -101,6 +113,12 @@ class KioskApp(App):
         self.catalog_feed.stop()
         if self.transactions is not None:
             self.transactions.stop()
+
+    def stop_with(self, status: int) -> None:
+        """Stop the app so that `kiosk run` exits with `status` (systemd decides what follows)."""
+        event(log, "app.exiting", status=status)
+        self.exit_status = status
+        Clock.schedule_once(lambda _dt: self.stop(), 0)
 
     def _first_frame_drawn(self, *_args: Any) -> None:
         Window.unbind(on_flip=self._first_frame_drawn)
@@ -240,7 +258,15 @@ class KioskApp(App):
         self.ctx.speaker.stop()  # any touch interrupts speech (EN 301 549 5.1.3.5)
         if self.ctx.sessions.session.active:
             self.ctx.sessions.touched()
+        self.ctx.staff.touched()
         return False  # observe only; the touch goes on to the widgets
+
+    def _staff_gesture_down(self, window: Any, touch: Any) -> bool:
+        self.staff_gesture.area = Area(window.width, window.height, self.theme.mm(STAFF_CORNER_MM))
+        return self.staff_gesture.down(touch.uid, *touch.pos)  # True keeps the touch from the widgets
+
+    def _staff_gesture_up(self, _window: Any, touch: Any) -> bool:
+        return self.staff_gesture.up(touch.uid, *touch.pos)
 
     def _check_idle(self, _dt: float) -> None:
         if self.transactions is not None:  # the offline banner follows what the submitter last saw
@@ -254,6 +280,7 @@ class KioskApp(App):
             prompt.dismiss(animation=False)
         if state.phase is IdlePhase.EXPIRED:
             self.ctx.sessions.end("idle")
+        self.ctx.staff.check_idle()
 
     def _refuse_close(self, *_args: Any, **_kwargs: Any) -> bool:
         event(log, "app.close_refused", level=logging.WARNING)
@@ -292,4 +319,4 @@ def run_kiosk(config) -> int:
 
     signal.signal(signal.SIGTERM, stop_on_signal)
     app.run()
-    return 0
+    return app.exit_status

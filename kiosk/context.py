@@ -21,6 +21,7 @@ from kiosk.navigation import Navigator
 from kiosk.navtree import NavNode
 from kiosk.session import SessionController
 from kiosk.speech import EspeakSynthesizer, Speaker
+from kiosk.staff_desk import StaffDesk, open_staff_sessions
 from kiosk.theme import TEXT_SCALES, Theme
 
 
@@ -39,6 +40,7 @@ class KioskContext:
     now: Callable[[], float]
     payments: Any = None  # kiosk.payment_flow.PaymentFlow once the app has its transaction service
     devices: Any = None  # kiosk.device_hub.DeviceHub once its adapters exist
+    staff: Any = None  # kiosk.staff_desk.StaffDesk: staff login, panels and assisted mode
 
     def device(self, name: str) -> Any | None:
         return self.devices.get(name) if self.devices is not None else None
@@ -81,7 +83,7 @@ def build_context(config: Config, now: Callable[[], float] = time.monotonic) -> 
         synthesizer.forget()
 
     sessions.on_wipe(forget_citizen_audio)
-    return KioskContext(
+    ctx = KioskContext(
         config=config,
         translator=translator,
         navigator=navigator,
@@ -94,6 +96,8 @@ def build_context(config: Config, now: Callable[[], float] = time.monotonic) -> 
         speaker=speaker,
         now=now,
     )
+    ctx.staff = StaffDesk(ctx, open_sessions=lambda: open_staff_sessions(config, now), call_soon=lambda work: work())
+    return ctx
 
 
 class _SilentPlayer:

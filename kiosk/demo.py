@@ -23,13 +23,21 @@ from kiosk.logs import event
 
 log = logging.getLogger("kiosk.demo")
 START_TIMEOUT_S = 20.0
+# The demo's staff (README): only ever created for a kiosk whose API is the loopback sandbox and
+# whose staff list is empty, so a real installation never carries these PINs.
+DEMO_STAFF = (("1001", "Ana Pérez (demo)", "attendant", "482915"),
+              ("2001", "Luis Gómez (demo)", "technician", "739264"))
 
 
 @contextlib.contextmanager
 def sandbox_for_demo(config: Config) -> Iterator[None]:
     url = urlsplit(config.api.base_url)
-    if url.hostname not in ("127.0.0.1", "localhost") or _serving(config.api.base_url):
-        yield  # a real municipal API, or a sandbox already running: use it as it is
+    if url.hostname not in ("127.0.0.1", "localhost"):
+        yield  # a real municipal API: use it as it is
+        return
+    ensure_demo_staff(config)
+    if _serving(config.api.base_url):
+        yield  # a sandbox already running
         return
     data = config.data_path / "sandbox"
     # Every demo starts from the same municipality: sample accounts with their debts again (the
@@ -50,6 +58,20 @@ def sandbox_for_demo(config: Config) -> Iterator[None]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+
+
+def ensure_demo_staff(config: Config) -> None:
+    """Give a demo kiosk its attendant and technician, unless staff were already provisioned."""
+    from kiosk.staff import StaffAccess
+
+    access = StaffAccess(config)
+    try:
+        if not access.members():
+            for member in DEMO_STAFF:
+                access.add(*member)
+            event(log, "demo.staff_added", staff=",".join(member[0] for member in DEMO_STAFF))
+    finally:
+        access.close()
 
 
 def _serving(base_url: str) -> bool:

@@ -131,7 +131,8 @@ class HelpDesk:
         return self.open_request
 
     def close(self, outcome: str) -> None:
-        """outcome: 'cancelled' by the citizen, 'answered' by staff, or 'wiped' with the session."""
+        """outcome: 'cancelled' by the citizen, 'answered' by staff at the API's console,
+        'answered_here' by an attendant logged in at this kiosk, or 'wiped' with the session."""
         request, delivered = self.open_request, self.delivered
         self._stop.set()
         self.open_request = None

@@ -110,6 +110,7 @@ def tour_steps(app, clock: ManualClock) -> Iterator[str]:
     ui.pump_until(lambda: app.dialogs["idle"].parent is not None)
     yield "idle"
     ui.tap(ui.find(id="continue_button"))
+    yield from _staff_steps(app, clock, ui)
 
 
 def _payment_steps(app, ctx, ui) -> Iterator[str]:
@@ -127,6 +128,11 @@ def _payment_steps(app, ctx, ui) -> Iterator[str]:
     if not app.screens["bill"].ids.pay_cash.disabled:
         ui.tap(ui.find(id="pay_cash"))
         ui.pump_until(lambda: app.screens["paying"].can_cancel, timeout_s=15)  # recorded, acceptor on
+        cash = app.devices.get("cash")
+        if hasattr(cash, "simulator"):  # a 50-peso bill goes in before the citizen cancels: the
+            cash.simulator.insert_bill(2)  # transaction then waits for an attendant's refund
+            ui.pump_until(lambda: ctx.payments.service.get(ctx.payments.transaction.key).paid_cents > 0,
+                          timeout_s=15)
         yield "paying"
         ui.tap(ui.find(id="cancel_payment"))
         ui.pump_until(lambda: app.root.manager.current == "done", timeout_s=15)
@@ -145,13 +151,61 @@ def _payment_steps(app, ctx, ui) -> Iterator[str]:
     yield "identify"
 
 
+def _staff_steps(app, clock: ManualClock, ui) -> Iterator[str]:
+    """The demo attendant refunds the cancelled cash payment, counts the cash box and serves a
+    citizen in assisted mode; then the demo technician opens the diagnostics."""
+    from kiosk.demo import DEMO_STAFF
+
+    attendant, technician = DEMO_STAFF
+    yield from _log_in(app, clock, ui, attendant, photograph=True)
+    screen = app.screens["attendant"]
+    ui.pump_until(lambda: screen.listed, timeout_s=15)
+    yield "attendant"
+    if screen.waiting:
+        ui.tap(screen.ids.attention_rows.children[-1])
+        for character in "BILLETE DEVUELTO":
+            ui.tap(ui.find(text=app.ctx.translator.gettext("Espacio") if character == " " else character,
+                           root=app.dialogs["resolve"]))
+        yield "resolve"
+        ui.tap(ui.find(id="refund_voucher"))
+        ui.pump_until(lambda: app.dialogs["resolve"].parent is None, timeout_s=15)
+    ui.tap(ui.find(id="cash_button"))
+    ui.pump_until(lambda: not app.dialogs["cash"].busy, timeout_s=15)
+    yield "cash"
+    ui.tap(ui.find(id="cash_close"))
+    ui.tap(ui.find(id="assisted_button"))
+    yield "assisted"
+    ui.tap(ui.find(id="assisted_finish"))
+    yield from _log_in(app, clock, ui, technician)
+    technician_screen = app.screens["technician"]
+    ui.pump_until(lambda: technician_screen.report_page.count("\n") > 2, timeout_s=20)
+    yield "technician"
+    ui.tap(ui.find(id="staff_leave"))
+
+
+def _log_in(app, clock: ManualClock, ui, member: tuple[str, ...], photograph: bool = False) -> Iterator[str]:
+    staff_id, _name, role, pin = member
+    ui.staff_gesture(clock.advance)
+    pad = app.dialogs["staff_pin"]
+    for digit in staff_id:
+        ui.tap(ui.find(text=digit, root=pad))
+    ui.tap(ui.find(id="enter_key"))
+    if photograph:
+        yield "staff_pin"
+    for digit in pin:
+        ui.tap(ui.find(text=digit, root=pad))
+    ui.tap(ui.find(id="enter_key"))
+    ui.pump_until(lambda: app.root.manager.current == role, timeout_s=15)
+
+
 def _visit_all(app, clock: ManualClock, out_dir: Path) -> list[Path]:
     from kiosk import uidriver as ui
 
     written = [ui.screenshot(out_dir / f"{name}.png") for name in tour_steps(app, clock)]
     not_configured = {view for view, needs in (("print", {"print"}), ("account", {"pay"}), ("bill", {"pay"}),
                                                  ("paying", {"pay"}), ("done", {"pay"}),
-                                                 ("identify", {"request"}))
+                                                 ("identify", {"request"}), ("resolve", {"pay"}),
+                                                 ("cash", {"pay"}))
                       if not needs <= app.ctx.actions.available}
     missing = set(view_names()) - not_configured - {path.stem for path in written}
     if missing:

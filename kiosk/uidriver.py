@@ -130,6 +130,22 @@ def tap_at(x: float, y: float, frames: int = 2) -> None:
     pump(frames)
 
 
+def staff_gesture(advance_clock: Callable[[float], None]) -> None:
+    """Hold the top-left corner, then touch the other corners clockwise (kiosk.staff.gesture);
+    `advance_clock` moves the app's clock past the hold instead of waiting for it."""
+    from kiosk.staff.gesture import HOLD_S
+
+    width, height = Window.width, Window.height
+    hold = UnitTestTouch(2, height - 2)
+    hold.touch_down()
+    pump(1)
+    advance_clock(HOLD_S + 0.2)
+    hold.touch_up()
+    pump(1)
+    for x, y in ((width - 2, height - 2), (width - 2, 2), (2, 2)):
+        tap_at(x, y)
+
+
 def touch_targets(root: Widget | None = None) -> list[Widget]:
     return [w for w in walk(root) if isinstance(w, ButtonBehavior) and visible(w)]
 

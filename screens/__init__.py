@@ -10,6 +10,7 @@ SCREENS = {
     "procedure": "screens.procedure:ProcedureScreen", "account": "screens.account:AccountScreen",
     "identify": "screens.identify:IdentifyScreen", "bill": "screens.bill:BillScreen",
     "paying": "screens.paying:PayingScreen", "done": "screens.done:DoneScreen",
+    "attendant": "screens.attendant:AttendantScreen", "technician": "screens.technician:TechnicianScreen",
 }
 
 
@@ -26,9 +27,13 @@ def screen_classes() -> dict[str, type]:
 
 
 def dialog_classes() -> dict[str, type]:
+    from screens.cash import CashDialog
     from screens.display import DisplayDialog
     from screens.help import HelpDialog
     from screens.idle_prompt import IdlePrompt
     from screens.printing import PrintDialog
+    from screens.resolve import ResolveDialog
+    from screens.staff_pin import StaffPinDialog
 
-    return {"help": HelpDialog, "display": DisplayDialog, "print": PrintDialog, "idle": IdlePrompt}
+    return {"help": HelpDialog, "display": DisplayDialog, "print": PrintDialog, "idle": IdlePrompt,
+            "staff_pin": StaffPinDialog, "resolve": ResolveDialog, "cash": CashDialog}

@@ -1,0 +1,39 @@
+"""The cash box: what came in since the last collection, and the collection itself (which
+prints a collection receipt in two copies: one goes in the bag, one stays with the attendant)."""
+
+from __future__ import annotations
+
+from kivy.properties import BooleanProperty, StringProperty
+
+from screens.common import KioskDialog, load_kv, tr
+
+
+class CashDialog(KioskDialog):
+    totals = StringProperty("")
+    result = StringProperty("")
+    busy = BooleanProperty(False)
+
+    def on_open(self) -> None:
+        self.totals, self.result, self.busy = tr._("Calculando…"), "", True
+        self.ctx.staff.cash_totals(self._shown)
+
+    def _shown(self, outcome) -> None:
+        self.busy = False
+        self.totals = outcome.value.describe(tr._) if outcome.ok else outcome.message
+
+    def collect(self) -> None:
+        if self.busy:
+            return
+        self.busy, self.result = True, tr._("Registrando la recolección e imprimiendo…")
+        self.ctx.staff.collect_cash(self._collected)
+
+    def _collected(self, outcome) -> None:
+        if not outcome.ok:
+            self.busy, self.result = False, outcome.message
+            return
+        self.result = tr._("Recolección número {number} registrada. Tome los dos comprobantes.").format(
+            number=outcome.value.number)
+        self.ctx.staff.cash_totals(self._shown)
+
+
+load_kv(__file__)
