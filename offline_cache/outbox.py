@@ -6,8 +6,18 @@ One SQLite file (WAL, synchronous=FULL, mode 0600) holds three tables:
   creation, never regenerated), folio, account, amount, payment details (masked), the payload
   the submitter posts, its state and retry bookkeeping;
 - `history`: every state transition with its time and reason (the electronic journal);
-- `credits`: each cash credit as it arrives, so inserted money is on disk even if the
-  session dies before the total is reached.
+- `credits`: each cash credit as it arrives (value and coin/bill), so inserted money is on disk
+  even if the session dies before the total is reached;
+- `resolutions`: what an attendant decided for a transaction in needs_attendant (outcome, staff
+  identifier, note), written in the same commit as the transition;
+- `vouchers`: refund vouchers an attendant issued (number, folio, amount, method, staff, note);
+- `collections`: each collection of the cash box with the high-water marks of the credits and
+  vouchers it covered and a snapshot of its totals, so a period is never counted twice.
+
+The schema carries a version (`PRAGMA user_version`); opening an older file upgrades it in one
+`BEGIN IMMEDIATE … COMMIT` with the version bump (`MIGRATIONS`), so a kill mid-upgrade leaves the
+old schema intact and the next open upgrades again. A file from a newer version is used as it is
+(every upgrade is additive).
 
 State machine (anything else raises `IllegalTransition`)::
 
@@ -107,6 +117,45 @@ CREATE TABLE IF NOT EXISTS credits (
     at REAL NOT NULL
 );
 """
+
+# Version 1 is SCHEMA above (files from before versioning read user_version 0 and have it).
+# Each later version is a list of statements applied in one transaction with the version bump.
+SCHEMA_VERSION = 2
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: (
+        # coin or bill: a $20 coin and a $20 bill are different denominations in the cash box
+        "ALTER TABLE credits ADD COLUMN kind TEXT NOT NULL DEFAULT ''",
+        """CREATE TABLE resolutions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            seq INTEGER NOT NULL REFERENCES transactions(seq),
+            outcome TEXT NOT NULL,
+            attendant TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            voucher TEXT NOT NULL DEFAULT '',
+            at REAL NOT NULL)""",
+        "CREATE INDEX resolutions_seq ON resolutions(seq)",
+        # No foreign key: a voucher is a financial record that outlives its transaction's pruning.
+        """CREATE TABLE vouchers (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            number TEXT NOT NULL UNIQUE,
+            seq INTEGER NOT NULL,
+            folio TEXT NOT NULL,
+            method TEXT NOT NULL,
+            amount_cents INTEGER NOT NULL,
+            attendant TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            at REAL NOT NULL)""",
+        """CREATE TABLE collections (
+            number INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            attendant TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            credit_mark INTEGER NOT NULL,
+            voucher_mark INTEGER NOT NULL,
+            started_at REAL,
+            totals TEXT NOT NULL)""",
+    ),
+}
 
 # Plain words for the citizen (es) and staff (en) per storage problem.
 STORAGE_MESSAGES: dict[str, tuple[str, str]] = {
@@ -208,6 +257,62 @@ class Change:
     at: float | None = None
 
 
+@dataclass(frozen=True)
+class Voucher:
+    """A refund voucher: the citizen takes it to the treasury's cash office to get `amount_cents` back."""
+
+    id: int
+    number: str
+    seq: int
+    folio: str
+    method: str  # how the money was taken: "cash" or "card"
+    amount_cents: int
+    attendant: str
+    note: str
+    at: float
+
+
+@dataclass(frozen=True)
+class Credit:
+    id: int
+    seq: int
+    folio: str
+    cents: int
+    kind: str  # "coin", "bill", or "" (recorded before the kind was kept)
+    at: float
+
+
+@dataclass(frozen=True)
+class CashLedger:
+    """Everything a cash period is computed from, read in one snapshot.
+
+    The period holds the credits with `credit_mark < id <= credit_end` and the vouchers with
+    `voucher_mark < id <= voucher_end`; `payments` maps each transaction with credits in the
+    period to its payment record (change due, change paid) and whether it was refunded."""
+
+    since_collection: int  # number of the collection the period starts after (0: none yet)
+    since_at: float | None  # when that collection was made
+    credit_mark: int
+    voucher_mark: int
+    credit_end: int
+    voucher_end: int
+    credits: tuple[Credit, ...]
+    vouchers: tuple[Voucher, ...]
+    payments: dict[int, dict[str, Any]]  # seq -> payment (+ "last_credit_id", "refunded")
+
+
+@dataclass(frozen=True)
+class CollectionRecord:
+    number: int
+    at: float
+    attendant: str
+    note: str
+    credit_mark: int
+    voucher_mark: int
+    started_at: float | None
+    totals: dict[str, Any]
+
+
 def classify(error: sqlite3.Error) -> StorageError:
     """Map an sqlite3 error to the storage problem it means for the kiosk."""
     name = getattr(error, "sqlite_errorname", "") or ""
@@ -227,6 +332,26 @@ def _create_private(path: Path) -> None:
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     os.close(descriptor)
     os.chmod(path, 0o600)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring the file to SCHEMA_VERSION, one version per commit (the version is re-read under the
+    write lock: another process may have upgraded it meanwhile)."""
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = max(1, conn.execute("PRAGMA user_version").fetchone()[0])
+            if version >= SCHEMA_VERSION:
+                conn.execute("COMMIT")
+                return
+            for statement in MIGRATIONS[version + 1]:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
 
 class Outbox:
@@ -265,6 +390,7 @@ class Outbox:
                 if check is None or check[0] != "ok":
                     raise StorageError("storage.corrupt", str(check[0] if check else "no answer"))
                 conn.executescript("BEGIN IMMEDIATE;" + SCHEMA + "COMMIT;")
+                _migrate(conn)
             except BaseException:
                 conn.close()
                 raise
@@ -400,8 +526,9 @@ class Outbox:
         conn.execute("INSERT INTO history (seq, from_state, to_state, at, reason) VALUES (?,?,?,?,?)",
                      (seq, current, change.to_state, now, change.reason))
 
-    def add_credit(self, key: str, cents: int) -> int:
-        """Record one cash credit against a transaction that is paying; returns the new total."""
+    def add_credit(self, key: str, cents: int, kind: str = "") -> int:
+        """Record one cash credit (`kind`: "coin" or "bill") against a transaction that is paying;
+        returns the new total."""
         now = self.clock()
         with self._transaction() as conn:
             row = conn.execute("SELECT seq, state, paid_cents FROM transactions WHERE key=?", (key,)).fetchone()
@@ -410,7 +537,7 @@ class Outbox:
             seq, state, paid = row
             if state != PAYING:
                 raise IllegalTransition(key, state, "credit")
-            conn.execute("INSERT INTO credits (seq, cents, at) VALUES (?,?,?)", (seq, cents, now))
+            conn.execute("INSERT INTO credits (seq, cents, kind, at) VALUES (?,?,?,?)", (seq, cents, kind, now))
             conn.execute("UPDATE transactions SET paid_cents=?, updated_at=? WHERE seq=?", (paid + cents, now, seq))
         return paid + cents
 
@@ -455,13 +582,113 @@ class Outbox:
 
     def prune(self, before: float) -> int:
         """Delete settled rows (confirmed, rejected, cancelled, abandoned) last changed before
-        `before`, with their history and credits; undelivered and attendant rows are kept."""
+        `before`, with their history, credits and resolutions; undelivered and attendant rows are
+        kept, and so is every row whose cash has not been collected yet (the cash totals need its
+        credits and change). Collected vouchers older than `before` go too."""
         with self._transaction() as conn:
-            seqs = "SELECT seq FROM transactions WHERE state IN (?,?,?,?) AND updated_at < ?"
+            seqs = ("SELECT seq FROM transactions WHERE state IN (?,?,?,?) AND updated_at < ? AND seq NOT IN"
+                    " (SELECT seq FROM credits WHERE id > (SELECT COALESCE(MAX(credit_mark), 0) FROM collections))")
             args = (CONFIRMED, REJECTED, CANCELLED, ABANDONED, before)
-            conn.execute(f"DELETE FROM history WHERE seq IN ({seqs})", args)
-            conn.execute(f"DELETE FROM credits WHERE seq IN ({seqs})", args)
+            for table in ("history", "credits", "resolutions"):
+                conn.execute(f"DELETE FROM {table} WHERE seq IN ({seqs})", args)
+            conn.execute("DELETE FROM vouchers WHERE at < ? AND id <= (SELECT COALESCE(MAX(voucher_mark), 0)"
+                         " FROM collections)", (before,))
             return conn.execute(f"DELETE FROM transactions WHERE seq IN ({seqs})", args).rowcount
+
+    # ---- attendant: resolutions, vouchers, cash collections ----------------------------------
+
+    def resolve(self, key: str, to_state: str, reason: str, *, outcome: str, attendant: str, note: str,
+                fields: dict[str, Any] | None = None,
+                voucher: tuple[str, int, str] | None = None) -> tuple[Record, Voucher | None]:
+        """An attendant's decision on a transaction in needs_attendant, in ONE commit: the
+        transition, the resolution row and, when `voucher` = (number prefix, amount_cents,
+        method) is given, a refund voucher numbered prefix + its sequential id (`{voucher}` in
+        `reason` becomes that number). Raises IllegalTransition unless the transaction is in
+        needs_attendant at that moment, so a second tap or a second attendant changes nothing."""
+        now = self.clock()
+        issued: Voucher | None = None
+        with self._transaction() as conn:
+            row = conn.execute("SELECT seq, state, folio FROM transactions WHERE key=?", (key,)).fetchone()
+            if row is None:
+                raise KeyError(key)
+            seq, state, folio = row
+            if state != NEEDS_ATTENDANT:
+                raise IllegalTransition(key, state, to_state)
+            number = ""
+            if voucher is not None:
+                prefix, amount, method = voucher
+                cursor = conn.execute(
+                    "INSERT INTO vouchers (number, seq, folio, method, amount_cents, attendant, note, at)"
+                    " VALUES (?,?,?,?,?,?,?,?)", (f"pending:{key}", seq, folio, method, amount, attendant, note, now))
+                number = f"{prefix}{cursor.lastrowid:06d}"
+                conn.execute("UPDATE vouchers SET number=? WHERE id=?", (number, cursor.lastrowid))
+                issued = Voucher(int(cursor.lastrowid or 0), number, seq, folio, method, amount, attendant, note, now)
+            self._apply(conn, Change(key, to_state, reason.replace("{voucher}", number), dict(fields or {}), now))
+            conn.execute("INSERT INTO resolutions (seq, outcome, attendant, note, voucher, at) VALUES (?,?,?,?,?,?)",
+                         (seq, outcome, attendant, note, number, now))
+        return self.get(key), issued
+
+    def resolutions(self, key: str) -> list[tuple[str, str, str, str, float]]:
+        """(outcome, attendant, note, voucher number, time) of each resolution, oldest first."""
+        return [tuple(row) for row in self._read(
+            "SELECT r.outcome, r.attendant, r.note, r.voucher, r.at FROM resolutions r"
+            " JOIN transactions t ON t.seq=r.seq WHERE t.key=? ORDER BY r.id", (key,))]
+
+    def vouchers(self, limit: int = 50) -> list[Voucher]:
+        """The newest vouchers first."""
+        rows = self._read(f"SELECT {_VOUCHER_COLUMNS} FROM vouchers ORDER BY id DESC LIMIT ?", (limit,))
+        return [Voucher(*row) for row in rows]
+
+    def voucher(self, number: str) -> Voucher:
+        rows = self._read(f"SELECT {_VOUCHER_COLUMNS} FROM vouchers WHERE number=?", (number,))
+        if not rows:
+            raise KeyError(number)
+        return Voucher(*rows[0])
+
+    def cash_ledger(self) -> CashLedger:
+        """The credits and vouchers since the last collection, read in one snapshot."""
+        with self._transaction() as conn:
+            return _ledger(conn)
+
+    def record_collection(self, attendant: str, note: str,
+                          summarize: Callable[[CashLedger], dict[str, Any]]) -> CollectionRecord | None:
+        """Close the current cash period: read it, summarise it and record the collection in ONE
+        commit (a credit arriving meanwhile waits for the lock and falls in the next period).
+        None, and nothing written, when the period is empty: a second tap never counts twice."""
+        now = self.clock()
+        with self._transaction() as conn:
+            ledger = _ledger(conn)
+            if not ledger.credits and not ledger.vouchers:
+                return None
+            totals = summarize(ledger)
+            started = ledger.since_at if ledger.since_collection else (
+                min(c.at for c in ledger.credits) if ledger.credits else min(v.at for v in ledger.vouchers))
+            cursor = conn.execute(
+                "INSERT INTO collections (at, attendant, note, credit_mark, voucher_mark, started_at, totals)"
+                " VALUES (?,?,?,?,?,?,?)", (now, attendant, note, ledger.credit_end, ledger.voucher_end, started,
+                                            json.dumps(totals, sort_keys=True)))
+            return CollectionRecord(int(cursor.lastrowid or 0), now, attendant, note, ledger.credit_end,
+                                    ledger.voucher_end, started, totals)
+
+    def collections(self, limit: int = 20) -> list[CollectionRecord]:
+        """The newest collections first."""
+        rows = self._read("SELECT number, at, attendant, note, credit_mark, voucher_mark, started_at, totals"
+                          " FROM collections ORDER BY number DESC LIMIT ?", (limit,))
+        return [CollectionRecord(*row[:7], json.loads(row[7])) for row in rows]
+
+    def collection(self, number: int) -> CollectionRecord:
+        rows = self._read("SELECT number, at, attendant, note, credit_mark, voucher_mark, started_at, totals"
+                          " FROM collections WHERE number=?", (number,))
+        if not rows:
+            raise KeyError(number)
+        return CollectionRecord(*rows[0][:7], json.loads(rows[0][7]))
+
+    def credits_after(self, credit_id: int) -> tuple[int, int]:
+        """(highest credit id, sum of the credits after `credit_id`): the kiosk's side of the
+        cross-check against the acceptor's own counter."""
+        row = self._read("SELECT COALESCE(MAX(id), 0), COALESCE(SUM(CASE WHEN id > ? THEN cents END), 0)"
+                         " FROM credits", (credit_id,))[0]
+        return max(int(row[0]), credit_id), int(row[1])
 
     # ---- reads -----------------------------------------------------------------------------
 
@@ -476,6 +703,22 @@ class Outbox:
         rows = self._read(f"SELECT * FROM transactions WHERE state IN ({marks}) ORDER BY seq LIMIT ?",
                           (*states, limit))
         return [_record(row) for row in rows]
+
+    def by_folio(self, folio: str) -> Record:
+        rows = self._read("SELECT * FROM transactions WHERE folio=?", (folio,))
+        if not rows:
+            raise KeyError(folio)
+        return _record(rows[0])
+
+    def latest_queued(self, states: tuple[str, ...] | frozenset[str], since: float) -> Record | None:
+        """The transaction in `states` that most recently entered `queued` (paid, a free request,
+        or confirmed by an attendant) at or after `since`: the last receipt the kiosk produced."""
+        marks = ",".join("?" * len(states))
+        rows = self._read(
+            "SELECT t.* FROM transactions t JOIN (SELECT seq, MAX(at) AS queued_at FROM history"
+            " WHERE to_state='queued' AND at >= ? GROUP BY seq) h ON h.seq=t.seq"
+            f" WHERE t.state IN ({marks}) ORDER BY h.queued_at DESC, t.seq DESC LIMIT 1", (since, *states))
+        return _record(rows[0]) if rows else None
 
     def all(self) -> list[Record]:
         return [_record(row) for row in self._read("SELECT * FROM transactions ORDER BY seq")]
@@ -518,6 +761,32 @@ class Outbox:
 
     def pending_count(self) -> int:
         return int(self._read("SELECT COUNT(*) FROM transactions WHERE state IN ('paid','queued','submitted')")[0][0])
+
+
+_VOUCHER_COLUMNS = "id, number, seq, folio, method, amount_cents, attendant, note, at"
+
+
+def _ledger(conn: sqlite3.Connection) -> CashLedger:
+    last = conn.execute("SELECT number, at, credit_mark, voucher_mark FROM collections"
+                        " ORDER BY number DESC LIMIT 1").fetchone()
+    number, since_at, credit_mark, voucher_mark = last or (0, None, 0, 0)
+    # AUTOINCREMENT ids never go back, even after pruning: the marks are safe period boundaries.
+    credit_end = max(credit_mark, conn.execute("SELECT COALESCE(MAX(id), 0) FROM credits").fetchone()[0])
+    voucher_end = max(voucher_mark, conn.execute("SELECT COALESCE(MAX(id), 0) FROM vouchers").fetchone()[0])
+    credits = tuple(Credit(*row) for row in conn.execute(
+        "SELECT c.id, c.seq, t.folio, c.cents, c.kind, c.at FROM credits c JOIN transactions t ON t.seq=c.seq"
+        " WHERE c.id > ? AND c.id <= ? ORDER BY c.id", (credit_mark, credit_end)))
+    vouchers = tuple(Voucher(*row) for row in conn.execute(
+        f"SELECT {_VOUCHER_COLUMNS} FROM vouchers WHERE id > ? AND id <= ? ORDER BY id", (voucher_mark, voucher_end)))
+    payments: dict[int, dict[str, Any]] = {}
+    for seq, payment, last_credit, refunded in conn.execute(
+            "SELECT t.seq, t.payment, (SELECT MAX(id) FROM credits WHERE seq=t.seq),"
+            " EXISTS (SELECT 1 FROM vouchers v WHERE v.seq=t.seq AND v.id <= ?) FROM transactions t"
+            " WHERE t.seq IN (SELECT seq FROM credits WHERE id > ? AND id <= ?)",
+            (voucher_end, credit_mark, credit_end)):
+        payments[seq] = dict(json.loads(payment or "{}"), last_credit_id=last_credit, refunded=bool(refunded))
+    return CashLedger(number, since_at, credit_mark, voucher_mark, credit_end, voucher_end, credits, vouchers,
+                      payments)
 
 
 _COLUMNS = ("seq", "key", "folio", "kind", "procedure_id", "account_kind", "account_ref", "concept",

@@ -35,8 +35,13 @@ thread; every method that refuses raises `Refused` with `.code`, `.message_es`, 
 - `service.receipt(tx) -> devices.printer.Receipt`; `service.print_receipt(tx, on_done)`:
   QR = certificate download URL or verification URL once confirmed, else a provisional payload
   signed with the kiosk's Ed25519 key (`kiosk receipt verify PAYLOAD`).
-- `service.get(key)` refreshes a Transaction; `service.queue_status()` for the staff screen;
-  `service.attention()` and `service.resolve(tx, money_taken, attendant)` for assisted mode.
+- `service.get(key)` refreshes a Transaction; `service.queue_status()` for the staff screen.
+- Assisted mode (docs/transactions.md, "Attendant"): `service.attention_items()`,
+  `service.resolve(tx, outcome, attendant, note, on_printed)` with outcome "confirm" | "refund" |
+  "nothing_taken", `service.last_receipt()`, `service.reprint_last(on_done)`,
+  `service.reprint(folio, on_done)`, `service.print_voucher(number, on_done)`,
+  `service.cash_totals()`, `service.collect_cash(attendant, note, on_printed)`; prints report one
+  `Printed(ok, reason, message_es, document, copies)` through call_soon.
 """
 
 import importlib
@@ -52,6 +57,9 @@ _EXPORTS = {
     "Refused": "kiosk.transactions.service", "Transaction": "kiosk.transactions.service",
     "TransactionService": "kiosk.transactions.service", "Submitter": "kiosk.transactions.submitter",
     "full_jitter": "kiosk.transactions.submitter",
+    "AttentionItem": "kiosk.transactions.attendant", "Resolution": "kiosk.transactions.attendant",
+    "CashTotals": "kiosk.transactions.cash_office", "Collection": "kiosk.transactions.cash_office",
+    "Printed": "kiosk.transactions.documents",
 }
 __all__ = sorted(_EXPORTS)
 

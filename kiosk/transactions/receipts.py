@@ -5,6 +5,12 @@ QR carries `KR1.<payload>.<signature>` (both base64url without padding), where t
 compact JSON {"f": folio, "a": amount_cents, "t": ISO time, "k": kiosk id, "i": key id}. Anyone
 with the kiosk's public key (DATA/receipt-key/signing.pub) can check it offline:
 `kiosk receipt verify PAYLOAD [--public-key FILE]`.
+
+The same key signs the attendant's documents, each under its own prefix so a signature made for
+one kind can never pass for another (the prefix is part of the signed bytes):
+`KV1` refund vouchers {"v": voucher number, "f": folio, "a": amount_cents, "m": method, "t",
+"k", "i"} and `KC1` cash-collection receipts {"n": collection number, "r": received, "e":
+expected in the box, "d": net for the treasury, "t", "k", "i"} (amounts in cents).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -21,6 +28,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from kiosk.catalog import signing
 
 PREFIX = "KR1"
+VOUCHER_PREFIX = "KV1"
+COLLECTION_PREFIX = "KC1"
+KIND_NAMES = {PREFIX: "receipt", VOUCHER_PREFIX: "refund voucher", COLLECTION_PREFIX: "cash collection"}
 KEY_DIR = "receipt-key"
 
 
@@ -57,29 +67,50 @@ def public_key_path(data_dir: Path) -> Path:
     return data_dir / KEY_DIR / "signing.pub"
 
 
+def sign_document(key: Ed25519PrivateKey, prefix: str, fields: dict[str, Any], issued_at: dt.datetime,
+                  kiosk_id: str) -> str:
+    """`prefix.<payload>.<signature>`: the payload is `fields` plus time, kiosk and key id."""
+    payload = dict(fields, t=issued_at.isoformat(timespec="seconds"), k=kiosk_id, i=signing.key_id(key.public_key()))
+    raw = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+    signature = key.sign(prefix.encode() + b"." + raw)
+    return f"{prefix}.{_b64(raw)}.{_b64(signature)}"
+
+
 def sign_receipt(key: Ed25519PrivateKey, folio: str, amount_cents: int, issued_at: dt.datetime,
                  kiosk_id: str) -> str:
-    payload = {"f": folio, "a": amount_cents, "t": issued_at.isoformat(timespec="seconds"), "k": kiosk_id,
-               "i": signing.key_id(key.public_key())}
-    raw = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-    signature = key.sign(PREFIX.encode() + b"." + raw)
-    return f"{PREFIX}.{_b64(raw)}.{_b64(signature)}"
+    return sign_document(key, PREFIX, {"f": folio, "a": amount_cents}, issued_at, kiosk_id)
 
 
-def verify_receipt(text: str, public: Ed25519PublicKey) -> ProvisionalReceipt:
-    """Check a QR payload; raises ReceiptInvalid saying why."""
+def sign_voucher(key: Ed25519PrivateKey, number: str, folio: str, amount_cents: int, method: str,
+                 issued_at: dt.datetime, kiosk_id: str) -> str:
+    return sign_document(key, VOUCHER_PREFIX, {"v": number, "f": folio, "a": amount_cents, "m": method},
+                         issued_at, kiosk_id)
+
+
+def verify_document(text: str, public: Ed25519PublicKey) -> tuple[str, dict[str, Any]]:
+    """Check any kiosk-signed QR payload; returns (prefix, payload) or raises ReceiptInvalid."""
     parts = text.strip().split(".")
-    if len(parts) != 3 or parts[0] != PREFIX:
-        raise ReceiptInvalid(f"not a kiosk receipt payload (expected {PREFIX}.<data>.<signature>)")
+    if len(parts) != 3 or parts[0] not in KIND_NAMES:
+        raise ReceiptInvalid(f"not a kiosk document payload (expected {'|'.join(KIND_NAMES)}.<data>.<signature>)")
     try:
         raw, signature = _unb64(parts[1]), _unb64(parts[2])
         payload = json.loads(raw)
     except ValueError:
         raise ReceiptInvalid("the payload is not readable") from None
     try:
-        public.verify(signature, PREFIX.encode() + b"." + raw)
+        public.verify(signature, parts[0].encode() + b"." + raw)
     except InvalidSignature:
         raise ReceiptInvalid("the signature does not match: altered, or signed by another kiosk") from None
+    if not isinstance(payload, dict) or not {"t", "k", "i"} <= set(payload):
+        raise ReceiptInvalid("the payload lacks its time, kiosk or key id")
+    return parts[0], payload
+
+
+def verify_receipt(text: str, public: Ed25519PublicKey) -> ProvisionalReceipt:
+    """Check a provisional receipt's QR payload; raises ReceiptInvalid saying why."""
+    if not text.strip().startswith(PREFIX + "."):
+        raise ReceiptInvalid(f"not a kiosk receipt payload (expected {PREFIX}.<data>.<signature>)")
+    _prefix, payload = verify_document(text, public)
     try:
         return ProvisionalReceipt(str(payload["f"]), int(payload["a"]), str(payload["t"]), str(payload["k"]),
                                   str(payload["i"]))

@@ -16,6 +16,10 @@ from devices.printer import Receipt, format_pesos
 from kiosk.catalog.model import amount_due, kiosk_actions, localized
 from kiosk.logs import event
 from kiosk.transactions.api import ApiAnswer, ApiClient, ApiUnreachable
+from kiosk.transactions.attendant import AttendantDesk, AttentionItem, Resolution
+from kiosk.transactions.cash_office import CashOffice, CashTotals, Collection
+from kiosk.transactions.documents import Printed, ignore
+from kiosk.transactions.errors import REASONS, Refused
 from kiosk.transactions.receipts import kiosk_key, sign_receipt
 from kiosk.transactions.submitter import Submitter
 from offline_cache.outbox import (
@@ -36,38 +40,8 @@ from offline_cache.outbox import (
 log = logging.getLogger("kiosk.transactions")
 Transaction = Record  # the screens hold a Record and refresh it with service.get(tx.key)
 
-# Plain reasons (es, en) for what cannot be done now.
-REASONS: dict[str, tuple[str, str]] = {
-    "ok": ("", ""),
-    "network.lookup_needs_network": (
-        "Sin conexión no podemos consultar su adeudo. Si trae su recibo impreso, puede pagar en efectivo "
-        "escaneando su código.", "debt lookup needs the network; cash against a printed bill works offline"),
-    "network.card_needs_network": (
-        "Sin conexión no se puede pagar con tarjeta. Puede pagar en efectivo.",
-        "the card terminal needs the network; cash is accepted offline"),
-    "network.cash_offline_disabled": ("Sin conexión este cajero no recibe pagos.", "offline cash is disabled"),
-    "printer.not_ready": ("La impresora no está lista, por eso no recibimos pagos ahora. No se cobró nada.",
-                          "printer not ready: no money is taken without a receipt"),
-    "device.no_payment_terminal": ("Este cajero no acepta tarjeta.", "no card terminal configured"),
-    "device.no_cash": ("Este cajero no acepta efectivo.", "no cash device configured"),
-    "cash.no_change": ("Este cajero no da cambio: deposite el importe exacto.", "no change available"),
-    "bill.paid_up": ("Su cuenta está al corriente: no hay nada que pagar.", "nothing to pay"),
-    "account.not_found": ("No encontramos esa cuenta. Revise el número.", "no such account"),
-    "procedure.not_payable": ("Este trámite no se puede pagar en el cajero.", "procedure not payable at the kiosk"),
-}
-
-
 # Receipt title when the screen did not name the procedure a bill was paid through.
 PAYMENT_TITLES = {"clave_catastral": "Pago del impuesto predial", "numero_contrato_agua": "Pago del recibo de agua"}
-
-
-class Refused(Exception):
-    """The service will not start or continue this operation; `code` indexes REASONS or STORAGE_MESSAGES."""
-
-    def __init__(self, code: str, message_es: str = "", message_en: str = ""):
-        es, en = REASONS.get(code, (message_es, message_en))
-        self.code, self.message_es, self.message_en = code, message_es or es, message_en or en
-        super().__init__(f"{code}: {self.message_en}")
 
 
 @dataclass(frozen=True)
@@ -151,6 +125,8 @@ class TransactionService:
         self._key = None
         self._key_lock = threading.Lock()
         self._cash_sessions: dict[str, Callable[[], None]] = {}
+        self.desk = AttendantDesk(self)
+        self.cash_office = CashOffice(self)  # reads the acceptor's counter now: the cross-check's start
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -441,7 +417,7 @@ class TransactionService:
             cents = int(device_event.data.get("cents", 0))
             self.money_hook(tx.folio, cents)  # the acceptor has stacked it: money is taken now
             try:
-                total = self.outbox.add_credit(tx.key, cents)
+                total = self.outbox.add_credit(tx.key, cents, str(device_event.data.get("kind", "")))
             except StorageError as error:
                 finished.set()
                 self._stop_cash(tx.key, cash)
@@ -492,7 +468,8 @@ class TransactionService:
         download link or the verification URL once confirmed, a signed provisional payload before."""
         record = self.outbox.get(tx.key)
         payment = record.payment
-        method = payment.get("masked_card") or ("Efectivo" if payment.get("method") == "cash" else "Sin costo")
+        method = payment.get("masked_card") or {"cash": "Efectivo", "card": "Tarjeta"}.get(
+            str(payment.get("method", "")), "Sin costo")  # "Tarjeta": confirmed by an attendant, no card data
         # The moment the money was taken (or the request made): the same on the provisional and
         # the final receipt, and in the signed QR.
         paid_at = record.payload.get("paid_at")
@@ -529,29 +506,59 @@ class TransactionService:
         receipt = self.receipt(tx)
         printer.request(lambda: printer.print_receipt(receipt), on_done)
 
-    # ---- staff -------------------------------------------------------------------------------
+    # ---- attendant (assisted mode; calls that read or write the outbox belong off the UI thread) --
 
     def attention(self) -> list[Record]:
-        """Transactions waiting for an attendant (oldest first), for the assisted-mode screen."""
+        """Transactions waiting for an attendant (oldest first)."""
         return self.outbox.list_states((NEEDS_ATTENDANT,))
 
-    def resolve(self, tx: Record, money_taken: bool, attendant: str) -> Record:
-        """An attendant checked the terminal / cash box: `money_taken` sends the transaction to the
-        API (same idempotency key); otherwise it ends cancelled (nothing taken, or refunded).
-        `attendant` is the staff identifier, recorded in the history reason (no citizen data)."""
-        record = self.outbox.get(tx.key)
-        if money_taken:
-            payment = dict(record.payment) or {"method": record.method}
-            payment["confirmed_by"] = attendant
-            amount = max(record.paid_cents, record.amount_cents)
-            body = dict(record.payload, payment={k: v for k, v in payment.items() if k != "authorization_code"},
-                        paid_at=record.payload.get("paid_at") or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-            done = self._guard(lambda: self.outbox.transition(
-                tx.key, QUEUED, f"attendant.confirmed_paid:{attendant}", payment=payment, paid_cents=amount,
-                payload=body))
-            self.submitter.wake()
-            return done
-        return self._guard(lambda: self.outbox.transition(tx.key, CANCELLED, f"attendant.no_money_kept:{attendant}"))
+    def attention_items(self) -> list[AttentionItem]:
+        """The same, as lines for the attendant's list: folio, kind, method, amounts, reason in plain
+        Spanish, age, and which outcomes can be chosen (`blocked` says why the others cannot)."""
+        return self.desk.items()
+
+    def resolve(self, tx: Record, outcome: str, attendant: str, note: str,
+                on_printed: Callable[[Printed], None] = ignore) -> Resolution:
+        """An attendant's decision on a transaction in needs_attendant (kiosk/transactions/attendant.py):
+        "confirm" (money taken: sent with its original key), "refund" (voucher recorded, transaction
+        cancelled, voucher printed twice; `on_printed(Printed)` through call_soon) or "nothing_taken"
+        (cancelled). `attendant` is the staff identifier (history and logs); `note` is required for
+        confirm and refund and never logged. Raises Refused ("attendant.*" codes, storage codes)."""
+        return self.desk.resolve(tx, outcome, attendant, note, on_printed)
+
+    def last_receipt(self) -> Record | None:
+        """The transaction whose receipt the kiosk produced last (paid, queued, submitted,
+        confirmed, or a free request), within `[retention] queue_history_days`."""
+        return self.desk.last_receipt()
+
+    def reprint_last(self, on_done: Callable[[Printed], None]) -> None:
+        """Print the last receipt again marked as a copy; lookup and printing off the caller's thread."""
+        self.desk.reprint_last(on_done)
+
+    def reprint(self, folio: str, on_done: Callable[[Printed], None]) -> None:
+        """Print a receipt again by folio, marked as a copy (off the caller's thread)."""
+        self.desk.reprint(folio, on_done)
+
+    def print_voucher(self, number: str, on_done: Callable[[Printed], None] = ignore) -> None:
+        """Both copies of a refund voucher again, marked as a reprint (off the caller's thread)."""
+        self.desk.print_voucher(number, on_done, copy=True)
+
+    def cash_totals(self) -> CashTotals:
+        """Cash since the last collection (kiosk/transactions/cash_office.py)."""
+        return self.cash_office.totals()
+
+    def collect_cash(self, attendant: str, note: str = "",
+                     on_printed: Callable[[Printed], None] = ignore) -> Collection:
+        """Record a collection of the cash box (the next period starts after it) and print its
+        receipt twice. Refused("cash.nothing_to_collect") when nothing is new: a double tap never
+        counts twice."""
+        return self.cash_office.collect(attendant, note, on_printed)
+
+    def collections(self, limit: int = 20) -> list[Collection]:
+        return self.cash_office.collections(limit)
+
+    def print_collection(self, number: int, on_done: Callable[[Printed], None] = ignore) -> None:
+        self.cash_office.print_collection(number, on_done, copy=True)
 
     # ---- staff (status) ------------------------------------------------------------------------------
 
@@ -568,5 +575,5 @@ def describe(record: Record) -> str:
             + (f" ({record.reason})" if record.reason else ""))
 
 
-__all__ = ["Availability", "Bill", "Discount", "Identity", "PaymentOutcome", "Refused", "Transaction",
-           "TransactionService", "describe"]
+__all__ = ["REASONS", "AttentionItem", "Availability", "Bill", "CashTotals", "Collection", "Discount", "Identity",
+           "PaymentOutcome", "Printed", "Refused", "Resolution", "Transaction", "TransactionService", "describe"]

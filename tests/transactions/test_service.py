@@ -113,12 +113,12 @@ def test_lost_card_answer_goes_to_an_attendant(sandbox, tmp_path: Path) -> None:
     assert outcome.state == ob.NEEDS_ATTENDANT and "folio" in outcome.message_es
     assert [r.key for r in service.attention()] == [tx.key]
     # The attendant finds the sale in the terminal's batch: the payment goes to the API after all.
-    service.resolve(tx, money_taken=True, attendant="staff-07")
+    service.resolve(tx, "confirm", "staff-07", "venta encontrada en el lote de la terminal")
     assert service.submitter.drain(10) and service.outbox.get(tx.key).state == ob.CONFIRMED
     assert service.outbox.history(tx.key)[-3][3] == "attendant.confirmed_paid:staff-07"
     other = service.begin(service.lookup("clave_catastral", "001-002-003-0002"), "card")
     _pay_card(service, pump, other)
-    assert service.resolve(other, money_taken=False, attendant="staff-07").state == ob.CANCELLED
+    assert service.resolve(other, "nothing_taken", "staff-07", "").transaction.state == ob.CANCELLED
     assert service.attention() == []
 
 

@@ -1,0 +1,82 @@
+"""Printing the attendant's documents (receipt copies, refund vouchers, collection receipts).
+
+Every print runs off the caller's thread: `run_print` hands one piece of work (the lookups it
+needs and the printing) to the printer adapter's `request`, and the outcome arrives as one
+`Printed` through the adapters' `call_soon` (the UI thread in the app). A document printed in
+several copies stops at the first copy that does not complete, so the report says how many
+copies came out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from devices.contract import DeviceError, reason
+from devices.printer import PrintResult
+from kiosk.logs import event
+from kiosk.transactions.errors import REASONS, Refused
+from offline_cache.outbox import StorageError
+
+log = logging.getLogger("kiosk.transactions")
+
+
+@dataclass(frozen=True)
+class Printed:
+    """What became of one document: `ok` when every copy completed.
+
+    `reason` is "ok", a refusal code (e.g. "attendant.no_receipt") or the printer's reason code
+    (e.g. "printer.paper_out"); `message_es` says it plainly for the attendant."""
+
+    ok: bool
+    reason: str
+    message_es: str
+    document: str  # the folio, voucher number or collection number printed
+    copies: int  # copies that completed
+    results: tuple[PrintResult, ...] = ()
+
+
+def refused(code: str, document: str = "") -> Printed:
+    return Printed(False, code, REASONS.get(code, ("", ""))[0], document, 0)
+
+
+def print_copies(jobs: Sequence[Callable[[], PrintResult]], document: str) -> Printed:
+    """Print each copy in turn (on the printer's request thread); stop at the first failure."""
+    results: list[PrintResult] = []
+    for job in jobs:
+        result = job()
+        results.append(result)
+        if not result.completed:
+            event(log, "attendant.print_incomplete", level=logging.WARNING, document=document, reason=result.reason)
+            return Printed(False, result.reason, reason(result.reason).es, document, len(results) - 1, tuple(results))
+    return Printed(True, "ok", "", document, len(results), tuple(results))
+
+
+def run_print(printer: Any, call_soon: Callable[[Callable[[], None]], None], work: Callable[[], Printed],
+              on_done: Callable[[Printed], None]) -> None:
+    """Run `work` on a printer request thread; `on_done(Printed)` arrives through `call_soon`."""
+    if printer is None:
+        call_soon(lambda: on_done(Printed(False, "transport.no_device", reason("transport.no_device").es, "", 0)))
+        return
+
+    def guarded() -> Printed:
+        try:
+            return work()
+        except Refused as error:
+            return Printed(False, error.code, error.message_es, "", 0)
+        except StorageError as error:  # the lookup could not read the outbox
+            return Printed(False, error.code, error.citizen_message, "", 0)
+
+    def finished(printed: Printed | None, error: DeviceError | None) -> None:
+        if printed is None:
+            code = error.code if error is not None else "driver.fault"
+            printed = Printed(False, code, reason(code).es, "", 0)
+        on_done(printed)
+
+    printer.request(guarded, finished)
+
+
+def ignore(_printed: Printed) -> None:
+    """The default for callers that do not watch a print (the outcome is logged anyway)."""
