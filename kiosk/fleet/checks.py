@@ -325,8 +325,9 @@ def disk_check(path: str, free_bytes: int | None, min_free_mb: float, stop_money
 
 def memory_check(rss_bytes: int | None, available_bytes: int | None, total_bytes: int | None) -> Check:
     raw = {"rss_bytes": rss_bytes, "available_bytes": available_bytes, "total_bytes": total_bytes}
-    value = (f"app {human_mb(rss_bytes) if rss_bytes else '?'}, "
-             f"{human_mb(available_bytes) if available_bytes is not None else '?'} available")
+    value = f"{human_mb(available_bytes) if available_bytes is not None else '?'} available"
+    if rss_bytes is not None:
+        value = f"app {human_mb(rss_bytes)}, {value}"
     if available_bytes is not None and available_bytes < MIN_AVAILABLE_MB * MB:
         return Check("system", "memory", WARN, value,
                      f"Less than {MIN_AVAILABLE_MB:.0f} MB of memory is available: the system may kill the app. "

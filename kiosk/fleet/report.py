@@ -203,7 +203,10 @@ class Collector:
         borrowed = [check for check in self.sources.app_checks if check.name == "memory"]
         if borrowed:
             return [disk, *borrowed]
-        return [disk, C.memory_check(*memory_facts())]
+        rss, available, total = memory_facts()
+        if self.sources.origin != "app":
+            rss = None  # this process is `kiosk diag`, not the kiosk: its size means nothing
+        return [disk, C.memory_check(rss, available, total)]
 
     def _application(self, _now: float) -> list[Check]:
         state = self.sources.app_state or {"running": True, "pid": os.getpid(),
