@@ -15,7 +15,8 @@ __all__ = ["EXTENSIONS", "CatalogState", "Fault", "Request", "Response", "Sandbo
 # Other features' sandbox routes: "module:Class", where Class() has install(app) adding its routes
 # to the route table. The `kiosk sandbox-api` command installs them next to the catalog routes;
 # create_app does not, so tests can install their own instances.
-EXTENSIONS: list[str] = ["kiosk.sandbox.help_requests:HelpRequests", "kiosk.sandbox.payments:Payments"]
+EXTENSIONS: list[str] = ["kiosk.sandbox.help_requests:HelpRequests", "kiosk.sandbox.payments:Payments",
+                         "kiosk.sandbox.fleet:Fleet"]
 
 
 def install_extensions(app: SandboxApp, names: list[str] | None = None) -> list[str]:
