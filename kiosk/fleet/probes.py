@@ -18,14 +18,17 @@ from urllib.parse import urlsplit
 from kiosk.fleet.checks import ApiProbe, TlsProbe
 
 
-def probe_api(session: Any, base_url: str, connect_timeout_s: float, read_timeout_s: float) -> ApiProbe:
-    """GET /v1/health with the kiosk's own timeouts; the cheapest route every API version has."""
+def probe_api(session: Any, base_url: str, connect_timeout_s: float, read_timeout_s: float,
+              ca_file: str | None = None) -> ApiProbe:
+    """GET /v1/health with the kiosk's own timeouts; the cheapest route every API version has.
+    `ca_file` is given per request: requests lets $REQUESTS_CA_BUNDLE override a session's."""
     import requests
 
     url = base_url.rstrip("/") + "/v1/health"
+    trust = {"verify": ca_file} if ca_file else {}
     started = time.perf_counter()
     try:
-        response = session.get(url, timeout=(connect_timeout_s, read_timeout_s))
+        response = session.get(url, timeout=(connect_timeout_s, read_timeout_s), **trust)
         _ = response.content  # the whole body: a cut answer is a failure, not a success
     except requests.RequestException as error:
         return ApiProbe(base_url, False, error=_cause(error))

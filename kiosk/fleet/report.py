@@ -134,9 +134,8 @@ class Collector:
             import requests
 
             self._http = requests.Session()
-            if self.sources.ca_file:
-                self._http.verify = self.sources.ca_file
-        found = [C.api_check(probe_api(self._http, api.base_url, api.connect_timeout_s, api.timeout_s))]
+        found = [C.api_check(probe_api(self._http, api.base_url, api.connect_timeout_s, api.timeout_s,
+                                       self.sources.ca_file))]
         if self.sources.origin == "app":
             last = self.sources.heartbeat() if self.sources.heartbeat else None
             heartbeat = C.heartbeat_check(last, self.config.fleet.heartbeat_interval_s)
