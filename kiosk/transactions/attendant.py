@@ -135,6 +135,46 @@ class Resolution:
     voucher: Voucher | None = None  # the refund voucher (refund only)
 
 
+def audit(service: Any, staff: str, action: str, **details: Any) -> None:
+    """Append to the staff audit log when the app wired one (`service.audit`, e.g.
+    kiosk.staff AuditLog.append). The money decision is already durable in the outbox, so a
+    failing audit log is reported, never allowed to undo or hide it."""
+    append = getattr(service, "audit", None)
+    if append is None:
+        return
+    try:
+        append(f"staff:{staff}", action, **details)
+    except Exception as error:  # any failure of someone else's log: report it, keep going
+        event(log, "attendant.audit_failed", level=logging.ERROR, action=action, error=type(error).__name__)
+
+
+def blocked_outcomes(record: Record) -> dict[str, str]:
+    """Outcomes that would break "exactly once" or record money not received, and why."""
+    blocked: dict[str, str] = {}
+    if record.reason.startswith("api.rejected"):
+        blocked[CONFIRM] = "attendant.api_refused"
+    elif record.reason.startswith("submit.gave_up"):
+        blocked[CONFIRM] = "attendant.retry_window_over"
+    elif record.method == "cash" and record.paid_cents < record.amount_cents:
+        blocked[CONFIRM] = "attendant.partial_cash"
+    if record.paid_cents > 0:
+        blocked[NOTHING_TAKEN] = "attendant.money_recorded"
+    return blocked
+
+
+def attention_item(record: Record, now: float) -> AttentionItem:
+    blocked = blocked_outcomes(record)
+    return AttentionItem(record.key, record.folio, record.kind, record.method, record.amount_cents,
+                         record.paid_cents, refund_cents(record), record.reason, explain(record.reason),
+                         max(0.0, now - record.updated_at), tuple(o for o in OUTCOMES if o not in blocked), blocked)
+
+
+def attention_items(outbox: Any) -> list[AttentionItem]:
+    """Transactions waiting for an attendant, oldest first (also what `kiosk queue attention` lists)."""
+    now = outbox.clock()
+    return [attention_item(record, now) for record in outbox.list_states((NEEDS_ATTENDANT,))]
+
+
 class AttendantDesk:
     """Works on the service's outbox, devices, submitter and receipt key (see the module doc)."""
 
@@ -148,28 +188,10 @@ class AttendantDesk:
     # ---- the list --------------------------------------------------------------------------
 
     def items(self) -> list[AttentionItem]:
-        now = self.outbox.clock()
-        return [self.item(record, now) for record in self.outbox.list_states((NEEDS_ATTENDANT,))]
-
-    def item(self, record: Record, now: float) -> AttentionItem:
-        blocked = self.blocked(record)
-        return AttentionItem(record.key, record.folio, record.kind, record.method, record.amount_cents,
-                             record.paid_cents, refund_cents(record), record.reason, explain(record.reason),
-                             max(0.0, now - record.updated_at), tuple(o for o in OUTCOMES if o not in blocked),
-                             blocked)
+        return attention_items(self.outbox)
 
     def blocked(self, record: Record) -> dict[str, str]:
-        """Outcomes that would break "exactly once" or record money not received, and why."""
-        blocked: dict[str, str] = {}
-        if record.reason.startswith("api.rejected"):
-            blocked[CONFIRM] = "attendant.api_refused"
-        elif record.reason.startswith("submit.gave_up"):
-            blocked[CONFIRM] = "attendant.retry_window_over"
-        elif record.method == "cash" and record.paid_cents < record.amount_cents:
-            blocked[CONFIRM] = "attendant.partial_cash"
-        if record.paid_cents > 0:
-            blocked[NOTHING_TAKEN] = "attendant.money_recorded"
-        return blocked
+        return blocked_outcomes(record)
 
     # ---- resolving -------------------------------------------------------------------------
 
@@ -204,6 +226,8 @@ class AttendantDesk:
         # Never the note: staff may type anything there.
         event(log, "attendant.resolved", folio=record.folio, outcome=outcome, staff=staff, voucher=voucher_number,
               reason=record.reason)
+        audit(self.service, staff, "transaction.resolved", folio=record.folio, outcome=outcome,
+              voucher=voucher_number, amount_cents=resolution.voucher.amount_cents if resolution.voucher else 0)
         if resolution.voucher is not None:
             self.print_voucher(resolution.voucher.number, on_printed)
         return resolution

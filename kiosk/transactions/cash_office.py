@@ -33,7 +33,7 @@ from typing import Any
 
 from devices.printer import InfoSheet, format_pesos
 from kiosk.logs import event
-from kiosk.transactions.attendant import check_staff, clean_note, refuse
+from kiosk.transactions.attendant import audit, check_staff, clean_note, refuse
 from kiosk.transactions.documents import Printed, ignore, print_copies, refused, run_print
 from kiosk.transactions.errors import Refused
 from kiosk.transactions.receipts import COLLECTION_PREFIX, sign_document
@@ -229,6 +229,8 @@ class CashOffice:
         event(log, "cash.collected", number=collection.number, staff=staff, received=totals.received_cents,
               expected=totals.expected_in_box_cents, vouchers=len(totals.vouchers),
               device_matches="-" if totals.device is None else totals.device.matches)
+        audit(self.service, staff, "cash.collected", number=collection.number, received_cents=totals.received_cents,
+              expected_cents=totals.expected_in_box_cents, net_cents=totals.net_cents)
         if totals.device is not None and not totals.device.matches:
             event(log, "cash.device_mismatch", level=logging.WARNING, number=collection.number,
                   device=totals.device.device_cents, recorded=totals.device.recorded_cents)

@@ -1,4 +1,8 @@
-"""`kiosk load`, `kiosk queue [--json]`, `kiosk queue drain`, `kiosk receipt verify PAYLOAD`."""
+"""`kiosk load`, `kiosk queue [--json]`, `kiosk queue drain`, `kiosk queue attention`,
+`kiosk cash totals`, `kiosk receipt verify PAYLOAD`.
+
+Resolving transactions and collecting cash happen on the kiosk's attendant screen behind a staff
+PIN (they print vouchers and receipts on the kiosk's printer); the shell only shows them."""
 
 from __future__ import annotations
 
@@ -32,6 +36,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     drain.add_argument("--json", action="store_true")
     add_config_option(drain)
     drain.set_defaults(handler=_drain)
+    attention = actions.add_parser("attention", help="transactions waiting for an attendant (no personal data)")
+    attention.add_argument("--json", action="store_true")
+    add_config_option(attention)
+    attention.set_defaults(handler=_attention)
+
+    cash = subparsers.add_parser("cash", help="the cash box: totals since the last collection")
+    cash_actions = cash.add_subparsers(dest="cash_command", metavar="ACTION", required=True)
+    totals = cash_actions.add_parser("totals", help="cash received, change, refund vouchers, expected in the box")
+    totals.add_argument("--json", action="store_true")
+    add_config_option(totals)
+    totals.set_defaults(handler=_cash_totals)
 
     receipt = subparsers.add_parser("receipt", help="check a provisional receipt's QR payload offline")
     receipt_actions = receipt.add_subparsers(dest="receipt_command", metavar="ACTION", required=True)
@@ -113,9 +128,64 @@ def _drain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def _attention(args: argparse.Namespace) -> int:
+    from kiosk.transactions.attendant import attention_items
+    from offline_cache.outbox import StorageError
+
+    _config, outbox = _outbox(args)
+    try:
+        items = attention_items(outbox)
+    except StorageError as error:
+        raise CommandError(str(error)) from None
+    if args.json:
+        print(json.dumps({"attention": [item.to_dict() for item in items]}, sort_keys=True, ensure_ascii=False))
+        return EXIT_OK
+    if not items:
+        print("nothing waits for an attendant")
+    for item in items:
+        print(f"{item.folio}  {item.kind:11} {item.method:4} {item.amount_cents / 100:>10.2f}  paid "
+              f"{item.paid_cents / 100:.2f}  {_age(item.age_s):>7}  {item.reason}  [{'/'.join(item.outcomes)}]")
+    return EXIT_OK
+
+
+def _cash_totals(args: argparse.Namespace) -> int:
+    from kiosk.transactions.cash_office import summarize, totals_sections
+    from offline_cache.outbox import StorageError
+
+    _config, outbox = _outbox(args)
+    try:
+        totals = summarize(outbox.cash_ledger(), outbox.clock())  # the acceptor's counter lives in the app
+    except StorageError as error:
+        raise CommandError(str(error)) from None
+    if args.json:
+        print(json.dumps(totals.to_dict(), sort_keys=True))
+        return EXIT_OK
+    since = f"since collection {totals.since_collection}" if totals.since_collection else "no collection yet"
+    print(f"cash totals ({since})")
+    for heading, lines in totals_sections(totals):
+        print(heading)
+        for line in lines:
+            print(f"  {line}")
+    return EXIT_OK
+
+
 def _verify(args: argparse.Namespace) -> int:
     from kiosk.catalog.signing import parse_public_key
-    from kiosk.transactions.receipts import ReceiptInvalid, public_key_path, verify_receipt
+    from kiosk.transactions.receipts import (
+        COLLECTION_PREFIX,
+        VOUCHER_PREFIX,
+        ReceiptInvalid,
+        public_key_path,
+        verify_document,
+        verify_receipt,
+    )
 
     source = args.public_key or str(public_key_path(config_from_args(args).data_path))
     try:
@@ -123,9 +193,17 @@ def _verify(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise CommandError(f"public key: {error}", 2) from None
     try:
-        receipt = verify_receipt(args.payload, public)
+        prefix, payload = verify_document(args.payload, public)
+        receipt = verify_receipt(args.payload, public) if prefix not in (VOUCHER_PREFIX, COLLECTION_PREFIX) else None
     except ReceiptInvalid as error:
         raise CommandError(f"receipt NOT valid: {error}") from None
-    print(f"receipt valid: folio {receipt.folio}, amount {receipt.amount_cents / 100:.2f}, "
-          f"issued {receipt.issued_at}, kiosk {receipt.kiosk_id}")
+    if prefix == VOUCHER_PREFIX:
+        print(f"refund voucher valid: {payload.get('v')}, folio {payload.get('f')}, amount "
+              f"{int(payload.get('a', 0)) / 100:.2f}, issued {payload['t']}, kiosk {payload['k']}")
+    elif prefix == COLLECTION_PREFIX:
+        print(f"cash collection valid: number {payload.get('n')}, received {int(payload.get('r', 0)) / 100:.2f}, "
+              f"expected in the box {int(payload.get('e', 0)) / 100:.2f}, issued {payload['t']}, kiosk {payload['k']}")
+    elif receipt is not None:
+        print(f"receipt valid: folio {receipt.folio}, amount {receipt.amount_cents / 100:.2f}, "
+              f"issued {receipt.issued_at}, kiosk {receipt.kiosk_id}")
     return EXIT_OK

@@ -125,6 +125,9 @@ class TransactionService:
         self._key = None
         self._key_lock = threading.Lock()
         self._cash_sessions: dict[str, Callable[[], None]] = {}
+        # Optional staff audit log, append(actor, action, **details) (kiosk.staff's AuditLog.append):
+        # resolutions and collections are appended there too when the app sets it.
+        self.audit: Callable[..., Any] | None = None
         self.desk = AttendantDesk(self)
         self.cash_office = CashOffice(self)  # reads the acceptor's counter now: the cross-check's start
 
