@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,6 +53,8 @@ def test_keeps_only_the_last_50_and_they_survive_a_restart(tmp_path: Path, logge
     assert handler.flush()
     entries = ErrorLog(error_log_path(tmp_path), read_only=True).recent()
     assert len(entries) == 50 and entries[0].event == "api.offline" and entries[0].level == "ERROR"
+    with sqlite3.connect(error_log_path(tmp_path)) as db:  # the file itself holds no more than 50
+        assert db.execute("SELECT COUNT(*) FROM errors").fetchone() == (50,)
 
 
 def test_lines_are_redacted_like_the_journal(tmp_path: Path, logger: logging.Logger):
