@@ -123,8 +123,13 @@ class StaffStore:
 
     def status(self, now: float, policy: Policy) -> LockStatus:
         attempts, locked_until = self._read("SELECT attempts, locked_until FROM lock_state")[0]
+        if locked_until - now > policy.lock_s:  # the clock went back: a screen showing the lock
+            with self._write() as conn:         # must see it end, even if nobody types a PIN
+                (locked_until,) = conn.execute("SELECT locked_until FROM lock_state").fetchone()
+                if locked_until > now:  # (still locked: another process may have unlocked)
+                    locked_until = now + self._clamped(conn, now, locked_until, policy)
         if locked_until > now:
-            return LockStatus(True, min(locked_until - now, policy.lock_s), 0)
+            return LockStatus(True, locked_until - now, 0)
         return LockStatus(False, 0.0, max(0, policy.attempts - attempts))
 
     def unlock(self, now: float, by: str) -> bool:
