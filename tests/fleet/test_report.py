@@ -192,3 +192,17 @@ def test_bad_configuration_exits_2(tmp_path, sandbox):
     assert result.returncode == 2 and "configuration error" in result.stderr
     missing = kiosk_diag(tmp_path / "nowhere.toml")
     assert missing.returncode == 2
+
+
+def test_diag_self_test_runs_each_devices_own_test(make_kiosk):
+    path, _config = make_kiosk(devices={"printer": ("escpos", "sim://"), "card_reader": ("pcsc", "sim://?card=absent")})
+    result = kiosk_diag(path, "--self-test", "--json")
+    checks = {check["name"]: check for section in json.loads(result.stdout)["sections"]
+              for check in section["checks"]}
+    printer, reader = checks["device.printer"], checks["device.card_reader"]
+    assert printer["status"] == "ok" and printer["raw"]["self_test"]["ok"] is True
+    assert printer["value"].endswith("self-test passed")
+    # Ready, but its self-test needs a card: the self-test's verdict counts.
+    assert reader["raw"]["state"] == "ready" and reader["status"] == "fail"
+    assert "self-test failed (card)" in reader["explanation"]
+    assert result.returncode == 1
