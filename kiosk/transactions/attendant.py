@@ -263,7 +263,8 @@ class AttendantDesk:
 
     # ---- vouchers --------------------------------------------------------------------------
 
-    def print_voucher(self, number: str, on_done: Callable[[Printed], None] = ignore, copy: bool = False) -> None:
+    def print_voucher(self, number: str, on_done: Callable[[Printed], None] | None = ignore,
+                      copy: bool = False) -> Printed | None:
         """Both copies of a voucher (citizen, cash office), off the caller's thread."""
         printer = self.service._device("printer")
 
@@ -275,7 +276,7 @@ class AttendantDesk:
             sheets = self.voucher_sheets(voucher, copy)
             return print_copies([lambda sheet=sheet: printer.print_sheet(sheet) for sheet in sheets], number)
 
-        run_print(printer, self.service.call_soon, work, on_done)
+        return run_print(printer, self.service.call_soon, work, on_done)
 
     def voucher_sheets(self, voucher: Voucher, copy: bool = False) -> list[InfoSheet]:
         kiosk = self.service.config.kiosk
@@ -303,14 +304,14 @@ class AttendantDesk:
         days = self.service.config.retention.queue_history_days
         return self.outbox.latest_queued(RECEIPT_STATES, self.outbox.clock() - days * 86400)
 
-    def reprint_last(self, on_done: Callable[[Printed], None]) -> None:
+    def reprint_last(self, on_done: Callable[[Printed], None] | None = None) -> Printed | None:
         def work() -> Printed:
             record = self.last_receipt()
             return refused("attendant.no_receipt") if record is None else self._print_copy(record)
 
-        run_print(self.service._device("printer"), self.service.call_soon, work, on_done)
+        return run_print(self.service._device("printer"), self.service.call_soon, work, on_done)
 
-    def reprint(self, folio: str, on_done: Callable[[Printed], None]) -> None:
+    def reprint(self, folio: str, on_done: Callable[[Printed], None] | None = None) -> Printed | None:
         def work() -> Printed:
             try:
                 record = self.outbox.by_folio(folio.strip().upper())
@@ -320,7 +321,7 @@ class AttendantDesk:
                 return refused("attendant.no_receipt_for_folio", folio)
             return self._print_copy(record)
 
-        run_print(self.service._device("printer"), self.service.call_soon, work, on_done)
+        return run_print(self.service._device("printer"), self.service.call_soon, work, on_done)
 
     def _print_copy(self, record: Record) -> Printed:
         printer = self.service._device("printer")

@@ -240,7 +240,8 @@ class CashOffice:
     def collections(self, limit: int = 20) -> list[Collection]:
         return [Collection.from_record(record) for record in self.outbox.collections(limit)]
 
-    def print_collection(self, number: int, on_done: Callable[[Printed], None] = ignore, copy: bool = False) -> None:
+    def print_collection(self, number: int, on_done: Callable[[Printed], None] | None = ignore,
+                         copy: bool = False) -> Printed | None:
         """Both copies of a collection receipt (collector, treasury), off the caller's thread."""
         printer = self.service._device("printer")
 
@@ -252,7 +253,7 @@ class CashOffice:
             sheets = self.collection_sheets(collection, copy)
             return print_copies([lambda sheet=sheet: printer.print_sheet(sheet) for sheet in sheets], f"{number:06d}")
 
-        run_print(printer, self.service.call_soon, work, on_done)
+        return run_print(printer, self.service.call_soon, work, on_done)
 
     def collection_sheets(self, collection: Collection, copy: bool = False) -> list[InfoSheet]:
         kiosk = self.service.config.kiosk

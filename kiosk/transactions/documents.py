@@ -1,8 +1,9 @@
 """Printing the attendant's documents (receipt copies, refund vouchers, collection receipts).
 
-Every print runs off the caller's thread: `run_print` hands one piece of work (the lookups it
-needs and the printing) to the printer adapter's `request`, and the outcome arrives as one
-`Printed` through the adapters' `call_soon` (the UI thread in the app). A document printed in
+With a callback, a print runs off the caller's thread: `run_print` hands one piece of work (the
+lookups it needs and the printing) to the printer adapter's `request`, and the outcome arrives
+as one `Printed` through the adapters' `call_soon` (the UI thread in the app). Without one, it
+runs in the caller's thread and returns the `Printed` (for callers already on a worker thread). A document printed in
 several copies stops at the first copy that does not complete, so the report says how many
 copies came out.
 """
@@ -55,11 +56,15 @@ def print_copies(jobs: Sequence[Callable[[], PrintResult]], document: str) -> Pr
 
 
 def run_print(printer: Any, call_soon: Callable[[Callable[[], None]], None], work: Callable[[], Printed],
-              on_done: Callable[[Printed], None]) -> None:
-    """Run `work` on a printer request thread; `on_done(Printed)` arrives through `call_soon`."""
+              on_done: Callable[[Printed], None] | None) -> Printed | None:
+    """Run `work` on a printer request thread and deliver `on_done(Printed)` through `call_soon`;
+    with `on_done=None`, run it here (blocking: never on the UI thread) and return the Printed."""
     if printer is None:
-        call_soon(lambda: on_done(Printed(False, "transport.no_device", reason("transport.no_device").es, "", 0)))
-        return
+        missing = Printed(False, "transport.no_device", reason("transport.no_device").es, "", 0)
+        if on_done is None:
+            return missing
+        call_soon(lambda: on_done(missing))
+        return None
 
     def guarded() -> Printed:
         try:
@@ -69,6 +74,12 @@ def run_print(printer: Any, call_soon: Callable[[Callable[[], None]], None], wor
         except StorageError as error:  # the lookup could not read the outbox
             return Printed(False, error.code, error.citizen_message, "", 0)
 
+    if on_done is None:
+        try:
+            return guarded()
+        except DeviceError as error:
+            return Printed(False, error.code, error.reason.es, "", 0)
+
     def finished(printed: Printed | None, error: DeviceError | None) -> None:
         if printed is None:
             code = error.code if error is not None else "driver.fault"
@@ -76,6 +87,7 @@ def run_print(printer: Any, call_soon: Callable[[Callable[[], None]], None], wor
         on_done(printed)
 
     printer.request(guarded, finished)
+    return None
 
 
 def ignore(_printed: Printed) -> None:

@@ -534,17 +534,20 @@ class TransactionService:
         confirmed, or a free request), within `[retention] queue_history_days`."""
         return self.desk.last_receipt()
 
-    def reprint_last(self, on_done: Callable[[Printed], None]) -> None:
-        """Print the last receipt again marked as a copy; lookup and printing off the caller's thread."""
-        self.desk.reprint_last(on_done)
+    # The prints below run off the caller's thread and deliver on_done(Printed) through call_soon;
+    # with on_done=None they block in the caller's thread (a worker, never the UI) and return it.
 
-    def reprint(self, folio: str, on_done: Callable[[Printed], None]) -> None:
-        """Print a receipt again by folio, marked as a copy (off the caller's thread)."""
-        self.desk.reprint(folio, on_done)
+    def reprint_last(self, on_done: Callable[[Printed], None] | None = None) -> Printed | None:
+        """Print the last receipt again marked as a copy ("*** COPIA / REIMPRESIÓN ***")."""
+        return self.desk.reprint_last(on_done)
 
-    def print_voucher(self, number: str, on_done: Callable[[Printed], None] = ignore) -> None:
-        """Both copies of a refund voucher again, marked as a reprint (off the caller's thread)."""
-        self.desk.print_voucher(number, on_done, copy=True)
+    def reprint(self, folio: str, on_done: Callable[[Printed], None] | None = None) -> Printed | None:
+        """Print a receipt again by folio, marked as a copy."""
+        return self.desk.reprint(folio, on_done)
+
+    def print_voucher(self, number: str, on_done: Callable[[Printed], None] | None = None) -> Printed | None:
+        """Both copies of a refund voucher again, marked as a reprint."""
+        return self.desk.print_voucher(number, on_done, copy=True)
 
     def cash_totals(self) -> CashTotals:
         """Cash since the last collection (kiosk/transactions/cash_office.py)."""
@@ -560,8 +563,9 @@ class TransactionService:
     def collections(self, limit: int = 20) -> list[Collection]:
         return self.cash_office.collections(limit)
 
-    def print_collection(self, number: int, on_done: Callable[[Printed], None] = ignore) -> None:
-        self.cash_office.print_collection(number, on_done, copy=True)
+    def print_collection(self, number: int, on_done: Callable[[Printed], None] | None = None) -> Printed | None:
+        """Both copies of a collection receipt again, marked as a reprint."""
+        return self.cash_office.print_collection(number, on_done, copy=True)
 
     # ---- staff (status) ------------------------------------------------------------------------------
 

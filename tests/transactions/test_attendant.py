@@ -217,6 +217,9 @@ def test_reprint_last_receipt_and_by_folio_are_marked_as_copies(sandbox, tmp_pat
     by_folio = wait_printed(pump, lambda on_done: service.reprint(first.folio, on_done))
     text, qr_codes = printed_text(adapters)
     assert by_folio.ok and f"Folio: {first.folio}" in text and "COPIA" in text and qr_codes[0].endswith(first.folio)
+    adapters["printer"].simulator.forget_output()
+    blocking = service.reprint_last()  # no callback: prints in this (worker) thread and returns
+    assert blocking.ok and blocking.document == second.folio and "COPIA" in printed_text(adapters)[0]
     unknown = wait_printed(pump, lambda on_done: service.reprint("NO-EXISTE", on_done))
     assert unknown.reason == "attendant.unknown_folio"
     no_receipt = wait_printed(pump, lambda on_done: service.reprint(declined.folio, on_done))
