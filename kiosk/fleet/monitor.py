@@ -67,7 +67,7 @@ class FleetMonitor:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._next_heartbeat_at = 0.0  # the first cycle sends one: "I am back" after a restart
+        self._next_heartbeat_at = 0.0  # run_once() alone sends one at once; start() delays it (below)
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -77,6 +77,10 @@ class FleetMonitor:
         if self.install_log_handler:
             install_error_log(self.config.data_path, on_record=self.metrics.log_record)
         self._start_metrics_server()
+        # The first heartbeat waits one status interval: at start the devices are still opening,
+        # and a "warn: not open" would reach the city's fleet view after every restart.
+        self._next_heartbeat_at = self.sources.clock() + min(self.config.fleet.status_interval_s,
+                                                             self.config.fleet.heartbeat_interval_s)
         self._stopping.clear()
         self._thread = threading.Thread(target=self._loop, name="fleet-monitor", daemon=True)
         self._thread.start()

@@ -44,8 +44,8 @@ class Sources:
     - devices: the open adapters by name (the app: `lambda: hub.adapters`; empty until opened).
     - transactions: the TransactionService, or None while it is opening (its outbox is used).
     - catalog_feed: the app's CatalogFeed; `force_sync` triggers its sync service.
-    - app_checks: checks read from the running app's status.json (its devices and memory), used
-      instead of computing them here (`kiosk diag` while the app holds the devices).
+    - app_checks: checks read from the running app's status.json (its devices, memory and
+      heartbeat), used instead of computing them here (`kiosk diag` while the app holds the devices).
     - app_state: what the "app" check says (running or not, pid).
     - self_tests: device name -> `SelfTestReport.to_dict()` of the last self-test run.
     - heartbeat: the last heartbeat's outcome (the FleetMonitor gives it).
@@ -141,6 +141,8 @@ class Collector:
             heartbeat = C.heartbeat_check(last, self.config.fleet.heartbeat_interval_s)
             if heartbeat is not None:
                 found.append(heartbeat)
+        else:  # only the running app sends heartbeats: show how its last one went
+            found += [check for check in self.sources.app_checks if check.name == "heartbeat"]
         return found
 
     def _tls(self, now: float) -> list[Check]:

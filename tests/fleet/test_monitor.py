@@ -60,7 +60,7 @@ def test_the_monitor_thread_serves_the_app_and_the_shell(make_kiosk, open_adapte
         assert 'kiosk_sessions_ended_total{reason="finished"} 1.0' in metrics
         assert 'kiosk_log_errors_total{level="error"} 1.0' in metrics
         assert 'kiosk_device_supply_level{device="printer",supply="paper"} 1.0' in metrics
-        assert "kiosk_heartbeats_sent_total 1.0" in metrics  # the first cycle announced the kiosk
+        assert "kiosk_heartbeats_sent_total 0.0" in metrics  # the first waits for the devices to open
 
         status = read_status(status_path(config.data_path), time.time())
         assert status is not None and status.fresh
@@ -96,3 +96,21 @@ def _listening(port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(1)
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_the_first_heartbeat_waits_one_status_interval(make_kiosk, sandbox, clock):
+    _path, config = make_kiosk(devices={})
+    ui = UiThread()
+    monitor = FleetMonitor(config, call_soon=ui.call_soon, clock=clock, install_log_handler=False)
+    reports: list[HealthReport] = []
+    monitor.start()
+    try:
+        monitor.refresh(reports.append)
+        ui.run_next()
+        assert monitor.sender.sent == 0 and sandbox.fleet.last == {}
+        clock.advance(config.fleet.status_interval_s)
+        monitor.refresh(reports.append)
+        ui.run_next()
+        assert monitor.sender.sent == 1 and list(sandbox.fleet.last) == ["kiosk-test-07"]
+    finally:
+        assert monitor.stop()
