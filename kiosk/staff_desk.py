@@ -216,9 +216,14 @@ class StaffDesk:
         self._task(TOOL_PERMISSIONS[tool], f"technician.{tool}", work, on_done, quiet=tool == "report")
 
     def restart_app(self) -> None:
+        """Recorded first, then the app stops with EXIT_RESTART and systemd starts it again."""
         self._require("restart")
-        self._record("app.restart")
-        self.restart(EXIT_RESTART)
+
+        def record() -> None:
+            self._sessions.record("app.restart")
+            self.call_soon(lambda: self.restart(EXIT_RESTART))
+
+        self.run(record)
 
     # -- plumbing ----------------------------------------------------------------------------
     def _require(self, permission: str) -> Any:
@@ -229,8 +234,14 @@ class StaffDesk:
         return member
 
     def _record(self, action: str, **details: Any) -> None:
-        if self.member is not None:
-            self._sessions.record(action, **details)
+        """Audit an action of the current member; from the UI thread the write goes to a worker."""
+        member = self.member
+        if member is None:
+            return
+        if threading.current_thread() is threading.main_thread():
+            self.run(lambda: self._sessions.audit.append(member.actor, action, **details))
+        else:
+            self._sessions.audit.append(member.actor, action, **details)
 
     def _service(self) -> Any:
         payments = self.ctx.payments
@@ -238,17 +249,18 @@ class StaffDesk:
 
     def _task(self, permission: str, action: str, work: Callable[[], Any], on_done: Callable[[Outcome], None],
               quiet: bool = False, **details: Any) -> None:
-        """Run `work` off the UI thread for a member who may; audit it; report an Outcome."""
+        """Run `work` off the UI thread for a member who may. The action is audited before it is
+        done (no record, no action) and its failure after; the result comes back as an Outcome."""
         self._require(permission)
 
         def audited() -> Outcome:
-            value = work()
             if not quiet:
-                self._record(action, **details)
+                self._sessions.record(action, **details)
+            value = work()
             return value if isinstance(value, Outcome) else Outcome(True, "", value)
 
         def failed(error: Exception) -> None:
-            self._record(action + ".failed", problem=type(error).__name__, **details)
+            self.run(lambda: self._record(action + ".failed", problem=type(error).__name__, **details))
             on_done(Outcome(False, self.ctx.translator.gettext(str(error)) or type(error).__name__))
 
         self._background(audited, on_done, failed)
