@@ -1,0 +1,165 @@
+"""Diagnostics for the catalog journey benchmark (not a benchmark itself).
+
+Runs the same touches as bench.journey_probe and prints, per step, where a touch's time goes:
+the release's dispatch, the clock (sleep to the frame rate plus scheduled callbacks), layout
+triggers (tick_draw), drawing and the buffer flip; how many label textures were rendered and
+how long that took. `--profile N` writes a cProfile of step N's touches to /tmp.
+
+    .venv/bin/python -m bench.journey_profile [touches] [--profile STEP]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import cProfile
+import os
+import statistics
+import time
+
+from bench.shell_probe import _config
+
+
+class Phases:
+    """Times the phases of one EventLoop.idle() the way Kivy runs them (kivy/base.py)."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, float] = collections.defaultdict(float)
+
+    def idle(self) -> None:
+        from kivy.base import EventLoop
+        from kivy.clock import Clock
+        from kivy.lang import Builder
+
+        def lap(name: str, func) -> None:
+            started = time.perf_counter()
+            func()
+            self.times[name] += (time.perf_counter() - started) * 1000
+
+        clock_idle = Clock.idle
+        slept = [0.0]
+
+        def timed_idle():
+            started = time.perf_counter()
+            result = clock_idle()
+            slept[0] += (time.perf_counter() - started) * 1000
+            return result
+
+        Clock.idle = timed_idle
+        try:
+            lap("clock", Clock.tick)
+        finally:
+            del Clock.idle
+        self.times["sleep"] += slept[0]
+        self.times["clock"] -= slept[0]
+        lap("input", EventLoop.dispatch_input)
+        lap("sync", Builder.sync)
+        lap("tick_draw", Clock.tick_draw)
+        lap("sync", Builder.sync)
+        window = EventLoop.window
+        if window and window.canvas.needs_redraw:
+            lap("draw", lambda: window.dispatch("on_draw"))
+            lap("flip", lambda: window.dispatch("on_flip"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("touches", type=int, nargs="?", default=60)
+    parser.add_argument("--profile", type=int, default=-1)
+    args = parser.parse_args()
+
+    from kiosk import kivyenv
+
+    config = _config()
+    kivyenv.prepare(config, headless=True)
+    from kivy.base import EventLoop
+    from kivy.tests.common import UnitTestTouch
+    from kivy.uix.label import Label
+
+    from kiosk import uidriver as ui
+    from kiosk.app import KioskApp
+    from kiosk.context import build_context
+    from kiosk.journey import sample_snapshot
+
+    renders = {"count": 0, "ms": 0.0, "texts": []}
+    original_update = Label.texture_update
+
+    def texture_update(self, *largs):  # the clock calls it back by this name
+        started = time.perf_counter()
+        original_update(self, *largs)
+        renders["count"] += 1
+        renders["ms"] += (time.perf_counter() - started) * 1000
+        renders["texts"].append((self.text or "")[:30])
+
+    Label.texture_update = texture_update
+
+    EventLoop.ensure_window()
+    app = KioskApp(build_context(config))
+    ui.start_app(app)
+    app.ctx.catalog.replace(sample_snapshot(config.kiosk.languages))
+    ui.pump_until(lambda: len(app.screens) == len(app.screen_classes), timeout_s=30)
+    ui.tap(ui.find(id="invitation"))
+    profiler = cProfile.Profile()
+
+    def timed(widget, step: int) -> dict:
+        touch = UnitTestTouch(*widget.to_window(*widget.center))
+        touch.touch_down()
+        EventLoop.idle()
+        renders.update(count=0, ms=0.0, texts=[])
+        phases = Phases()
+        profiling = step == args.profile
+        if profiling:
+            profiler.enable()
+        started = time.perf_counter()
+        touch.touch_up()
+        phases.times["release"] = (time.perf_counter() - started) * 1000
+        phases.idle()
+        total = (time.perf_counter() - started) * 1000
+        if profiling:
+            profiler.disable()
+        # what spills into the next frame (not counted by the benchmark, but delays the next touch)
+        spill = Phases()
+        spill.idle()
+        return {"total": total, **phases.times, "renders": renders["count"], "render_ms": renders["ms"],
+                "texts": list(renders["texts"]), "spill": sum(v for k, v in spill.times.items() if k != "sleep"),
+                "screen": app.root.manager.current}
+
+    script = [
+        ("menu", lambda: ui.find(contains="Trámites y requisitos")),
+        ("category", lambda: app.screens["menu"].ids.options.children[-1]),
+        ("procedure", lambda: app.screens["menu"].ids.options.children[-1]),
+        ("next_page", lambda: ui.find(id="next_page")),
+        ("home", lambda: ui.find(id="home_button")),
+        ("pay", lambda: ui.find(contains="Pagar")),
+        ("pay_item", lambda: app.screens["menu"].ids.options.children[-1]),
+        ("back", lambda: ui.find(id="back_button")),
+        ("home2", lambda: ui.find(id="home_button")),
+        ("search", lambda: ui.find(contains="Buscar")),
+        ("key_A", lambda: ui.find(text="A")),
+        ("key_C", lambda: ui.find(text="C")),
+        ("home3", lambda: ui.find(id="home_button")),
+    ]
+    results: dict[int, list[dict]] = collections.defaultdict(list)
+    done = 0
+    while done < args.touches:
+        for step, (_name, find) in enumerate(script):
+            results[step].append(timed(find(), step))
+            done += 1
+    ui.stop_app(app)
+    keys = ["total", "release", "sleep", "clock", "input", "tick_draw", "draw", "flip", "render_ms", "renders", "spill"]
+    print(f"{'step':12} {'screen':10} " + " ".join(f"{k:>9}" for k in keys))
+    for step, rows in sorted(results.items()):
+        med = {k: statistics.median(row.get(k, 0.0) for row in rows) for k in keys}
+        print(f"{script[step][0]:12} {rows[-1]['screen']:10} " + " ".join(f"{med[k]:9.1f}" for k in keys))
+    if os.environ.get("JOURNEY_TEXTS"):
+        for step, rows in sorted(results.items()):
+            print(script[step][0], rows[-1]["texts"])
+    if args.profile >= 0:
+        path = f"/tmp/journey_step{args.profile}.prof"
+        profiler.dump_stats(path)
+        print("profile:", path)
+
+
+if __name__ == "__main__":
+    main()
+    os._exit(0)
