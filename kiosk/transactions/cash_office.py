@@ -42,6 +42,10 @@ from offline_cache.outbox import CashLedger, CollectionRecord, StorageError
 log = logging.getLogger("kiosk.transactions")
 
 
+def _identity(text: str) -> str:
+    return text
+
+
 @dataclass(frozen=True)
 class Denomination:
     kind: str  # "coin", "bill", or "" (credits recorded before the kind was kept)
@@ -107,6 +111,11 @@ class CashTotals:
     @property
     def empty(self) -> bool:
         return not self.received_cents and not self.vouchers
+
+    def describe(self, translate: Callable[[str], str] = _identity) -> str:
+        """The totals as text for a screen: one heading per section, its lines indented."""
+        return "\n".join(f"{heading}\n" + "\n".join(f"  {line}" for line in lines)
+                         for heading, lines in totals_sections(self, translate))
 
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)
@@ -272,32 +281,45 @@ class CashOffice:
             for label in ("COPIA PARA QUIEN RECOLECTA", "COPIA PARA TESORERÍA")]
 
 
-def _when(stamp: float | None) -> str:
-    return "primer registro" if stamp is None else f"{dt.datetime.fromtimestamp(stamp):%d/%m/%Y %H:%M}"
+def _when(stamp: float | None, translate: Callable[[str], str] = _identity) -> str:
+    return translate("primer registro") if stamp is None else f"{dt.datetime.fromtimestamp(stamp):%d/%m/%Y %H:%M}"
 
 
-def totals_sections(totals: CashTotals) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """The totals as printable sections (also what `kiosk cash totals` shows)."""
-    names = {"coin": "Moneda", "bill": "Billete", "": "Efectivo"}
-    received = tuple(f"{names.get(d.kind, d.kind)} {format_pesos(d.cents)} x {d.count} = {format_pesos(d.total_cents)}"
-                     for d in totals.denominations)
-    vouchers = tuple(f"{v.number} folio {v.folio} {'tarjeta' if v.method == 'card' else 'efectivo'} "
-                     f"{format_pesos(v.amount_cents)}" for v in totals.vouchers)
+def totals_sections(totals: CashTotals, translate: Callable[[str], str] = _identity
+                    ) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The totals as printable sections (the collection receipt, `kiosk cash totals`, the cash
+    dialog). Templates are Spanish message ids passed through `translate` before formatting."""
+    # Spanish message ids; not marked for extraction yet (the English catalog lacks them), so
+    # `translate` leaves them in Spanish until they are added there.
+    t = translate
+    pesos = format_pesos
+    names = {"coin": t("Moneda"), "bill": t("Billete"), "": t("Efectivo")}
+    received = tuple(t("{kind} {value} x {count} = {total}").format(
+        kind=names.get(d.kind, d.kind), value=pesos(d.cents), count=d.count, total=pesos(d.total_cents))
+        for d in totals.denominations)
+    vouchers = tuple(t("{number} folio {folio} {method} {amount}").format(
+        number=v.number, folio=v.folio, method=t("tarjeta") if v.method == "card" else t("efectivo"),
+        amount=pesos(v.amount_cents)) for v in totals.vouchers)
     sections: list[tuple[str, tuple[str, ...]]] = [
-        ("Periodo", (f"Desde: {_when(totals.period_start)}", f"Hasta: {_when(totals.period_end)}",
-                     f"Operaciones en efectivo: {totals.transactions}")),
-        ("Efectivo recibido", (*received, f"Total recibido: {format_pesos(totals.received_cents)}")),
-        ("Cambio", (f"Cambio entregado por el cajero: {format_pesos(totals.change_paid_cents)}",
-                    f"Cambio por entregar: {format_pesos(totals.change_due_cents - totals.change_paid_cents)}")),
-        ("Vales de devolución", (*vouchers, f"Vales en efectivo: {format_pesos(totals.refunds_cents)}",
-                                 f"Vales con tarjeta: {format_pesos(totals.card_refunds_cents)}")),
-        ("Resumen", (f"Esperado en caja: {format_pesos(totals.expected_in_box_cents)}",
-                     f"Neto para tesorería: {format_pesos(totals.net_cents)}")),
+        (t("Periodo"), (t("Desde: {when}").format(when=_when(totals.period_start, t)),
+                        t("Hasta: {when}").format(when=_when(totals.period_end, t)),
+                        t("Operaciones en efectivo: {count}").format(count=totals.transactions))),
+        (t("Efectivo recibido"), (*received, t("Total recibido: {amount}").format(
+            amount=pesos(totals.received_cents)))),
+        (t("Cambio"), (t("Cambio entregado por el cajero: {amount}").format(amount=pesos(totals.change_paid_cents)),
+                       t("Cambio por entregar: {amount}").format(
+                           amount=pesos(totals.change_due_cents - totals.change_paid_cents)))),
+        (t("Vales de devolución"), (*vouchers, t("Vales en efectivo: {amount}").format(
+            amount=pesos(totals.refunds_cents)), t("Vales con tarjeta: {amount}").format(
+            amount=pesos(totals.card_refunds_cents)))),
+        (t("Resumen"), (t("Esperado en caja: {amount}").format(amount=pesos(totals.expected_in_box_cents)),
+                        t("Neto para tesorería: {amount}").format(amount=pesos(totals.net_cents)))),
     ]
     if totals.device is not None:
         check = totals.device
-        verdict = "COINCIDE" if check.matches else "NO COINCIDE: revise la caja y avise a un técnico"
-        sections.append(("Verificación del aceptador", (
-            f"Desde {_when(check.since)}: contado {format_pesos(check.device_cents)}, "
-            f"registrado {format_pesos(check.recorded_cents)}", verdict)))
+        verdict = t("COINCIDE") if check.matches else t("NO COINCIDE: revise la caja y avise a un técnico")
+        sections.append((t("Verificación del aceptador"), (
+            t("Desde {when}: contado {counted}, registrado {recorded}").format(
+                when=_when(check.since, t), counted=pesos(check.device_cents), recorded=pesos(check.recorded_cents)),
+            verdict)))
     return tuple(sections)

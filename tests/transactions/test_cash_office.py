@@ -46,6 +46,10 @@ def test_totals_by_denomination_collection_receipt_and_a_fresh_period(sandbox, t
     assert totals.expected_in_box_cents == 60000 and totals.net_cents == 60000 - 4320 - 5000
     assert totals.device is not None and totals.device.matches and totals.device.device_cents == 60000
     assert totals.since_collection == 0 and totals.period_start is not None
+    shown = totals.describe()  # what the cash dialog shows
+    assert "Efectivo recibido\n  Billete $200.00 x 2 = $400.00" in shown and "Neto para tesorería: $506.80" in shown
+    english = {"Total recibido: {amount}": "Total received: {amount}"}
+    assert "Total received: $600.00" in totals.describe(lambda text: english.get(text, text))
 
     adapters["printer"].simulator.forget_output()
     done, box = threading.Event(), []
