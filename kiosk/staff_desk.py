@@ -13,10 +13,12 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from kiosk.i18n import N_
 from kiosk.logs import event
+from kiosk.procedure_page import format_money
 
 log = logging.getLogger("kiosk.staff")
 CallSoon = Callable[[Callable[[], None]], None]
@@ -180,20 +182,35 @@ class StaffDesk:
 
     def attention(self, on_done: Callable[[Outcome], None]) -> None:
         service = self._service()
-        self._task("resolve", "attention.listed", lambda: service.attention(), on_done, quiet=True)
+        self._task("resolve", "attention.listed", lambda: service.attention_items(), on_done, quiet=True)
 
-    def resolve(self, tx: Any, outcome: str, note: str, on_done: Callable[[Outcome], None]) -> None:
-        service, member = self._service(), self._require("resolve")
+    def resolve(self, item: Any, outcome: str, note: str, on_done: Callable[[Outcome], None]) -> None:
+        """Confirm, refund with a voucher, or cancel as nothing taken (kiosk.transactions.attendant);
+        a confirmed payment's receipt is printed for the citizen the attendant came to help."""
+        service, member, _ = self._service(), self._require("resolve"), self.ctx.translator.gettext
 
-        def work() -> Any:
-            return service.resolve(tx, outcome, member.staff_id, note)
+        def work() -> Outcome:
+            resolution = service.resolve(item, outcome, member.staff_id, note)
+            if outcome == "confirm":
+                service.print_receipt(resolution.transaction, lambda _result, _error: None)
+                return Outcome(True, _("Confirmado: el pago se enviará a la oficina y se imprime el recibo."))
+            voucher = resolution.voucher
+            if voucher is not None:
+                return Outcome(True, _("Vale de devolución {number} por {amount}: tome las dos copias.").format(
+                    number=voucher.number, amount=format_money(Decimal(voucher.amount_cents) / 100)))
+            return Outcome(True, _("Cancelada: no se cobró nada."))
 
-        self._task("resolve", f"transaction.{outcome}", work, on_done, folio=tx.folio,
-                   amount_cents=tx.amount_cents)
+        self._task("resolve", f"transaction.{outcome}", work, on_done, folio=item.folio,
+                   amount_cents=item.amount_cents)
 
     def reprint_last(self, on_done: Callable[[Outcome], None]) -> None:
         service = self._service()
-        self._task("reprint", "receipt.reprinted", lambda: service.reprint_last(), on_done)
+
+        def work() -> Outcome:
+            printed = service.reprint_last()
+            return Outcome(printed.ok, printed.message_es, printed)
+
+        self._task("reprint", "receipt.reprinted", work, on_done)
 
     def cash_totals(self, on_done: Callable[[Outcome], None]) -> None:
         service = self._service()
@@ -202,6 +219,7 @@ class StaffDesk:
     def collect_cash(self, on_done: Callable[[Outcome], None]) -> None:
         service, member = self._service(), self._require("cash")
         self._task("cash", "cash.collected", lambda: service.collect_cash(member.staff_id), on_done)
+
 
     # -- technician tasks ----------------------------------------------------------------------
     def technician(self, tool: str, on_done: Callable[[Outcome], None]) -> None:
@@ -260,10 +278,17 @@ class StaffDesk:
             return value if isinstance(value, Outcome) else Outcome(True, "", value)
 
         def failed(error: Exception) -> None:
-            self.run(lambda: self._record(action + ".failed", problem=type(error).__name__, **details))
-            on_done(Outcome(False, self.ctx.translator.gettext(str(error)) or type(error).__name__))
+            self.run(lambda: self._record(action + ".failed", problem=getattr(error, "code", type(error).__name__),
+                                          **details))
+            on_done(Outcome(False, self.problem_text(error)))
 
         self._background(audited, on_done, failed)
+
+    def problem_text(self, error: Exception) -> str:
+        """A refusal as the service words it in the current language, else the error's own text."""
+        language = self.ctx.translator.language
+        worded = getattr(error, "message_es" if language == "es" else "message_en", "")
+        return worded or self.ctx.translator.gettext(str(error)) or type(error).__name__
 
     def _background(self, work: Callable[[], Any], on_done: Callable[[Any], None],
                     on_error: Callable[[Exception], None]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.core.window import Window
-from kivy.properties import BooleanProperty, StringProperty
+from kivy.properties import BooleanProperty, ListProperty, StringProperty
 
 from screens.bill import pesos
 from screens.common import KioskDialog, load_kv, tr
@@ -20,14 +20,16 @@ class ResolveDialog(KioskDialog):
     note = StringProperty("")
     busy = BooleanProperty(False)
     problem = StringProperty("")
+    outcomes = ListProperty([])  # what the service allows for this transaction now
 
     def prepare(self, record: Any, on_done) -> None:
         self._record, self._on_done = record, on_done
         self.note, self.problem, self.busy = "", "", False
+        self.outcomes = list(record.outcomes)
         self.ids.keyboard.build_for(Window.width * self.size_hint_x)
         self.summary = tr._("Folio {folio}: {amount}, cobrado {paid}. Motivo: {reason}").format(
-            folio=record.folio, amount=pesos(record.amount_cents), paid=pesos(record.paid_cents),
-            reason=record.reason or record.state)
+            folio=record.folio, amount=pesos(record.amount_cents), paid=pesos(record.paid_cents or record.refund_cents),
+            reason=record.reason_es if self.ctx.translator.language == "es" else record.reason)
 
     def type_key(self, key: str) -> None:
         self.note = apply_key(self.note, key, NOTE_LIMIT)

@@ -21,10 +21,11 @@ class StaffPinDialog(KioskDialog):
     pin_length = StringProperty("")  # dots only: the digits never reach a widget
     message = StringProperty("")
     busy = BooleanProperty(False)
+    locked = BooleanProperty(False)  # no attempt is offered while locked: each would be audited
     digits = ListProperty(list("1234567890"))
 
     def on_open(self) -> None:
-        self.step, self.staff_id, self.pin_length, self.busy = "staff_id", "", "", False
+        self.step, self.staff_id, self.pin_length, self.busy, self.locked = "staff_id", "", "", False, False
         self._pin = ""
         self.digits = random.sample("1234567890", 10)
         self.message = tr._("Escriba su número de personal.")
@@ -32,6 +33,7 @@ class StaffPinDialog(KioskDialog):
 
     def _show_lock(self, status) -> None:
         if status is not None and status.locked and self.parent is not None:
+            self.locked = True
             self.message = tr._("Acceso del personal bloqueado por intentos fallidos. "
                                 "Intente de nuevo en {minutes} min.").format(
                 minutes=max(1, round(status.seconds_left / 60)))
@@ -53,7 +55,7 @@ class StaffPinDialog(KioskDialog):
             self.pin_length = "●" * len(self._pin)
 
     def enter(self) -> None:
-        if self.busy:
+        if self.busy or self.locked:
             return
         if self.step == "staff_id":
             if self.staff_id:
@@ -75,6 +77,7 @@ class StaffPinDialog(KioskDialog):
         self.step, self.staff_id = "staff_id", ""
         self.digits = random.sample("1234567890", 10)
         self.message = outcome.message
+        self.ctx.staff.lock_status(self._show_lock)
 
     def cancel(self) -> None:
         self._pin, self.pin_length = "", ""

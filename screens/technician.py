@@ -9,9 +9,8 @@ from typing import Any
 
 from kivy.properties import StringProperty
 
-from screens.common import KioskScreen, load_kv, tr
+from screens.common import KioskScreen, load_kv, paginate, text_height, tr
 
-LINES_PER_PAGE = 14
 MARKS = {"ok": "[b]OK[/b]", "warn": "[b]AVISO[/b]", "fail": "[b]FALLA[/b]"}
 
 
@@ -25,6 +24,7 @@ class TechnicianScreen(KioskScreen):
         self.member_name = member.name if member is not None else ""
         self.title = tr._("Modo técnico")
         self._lines: list[str] = []
+        self._pages: list[list[int]] = [[]]
         self.refresh()
 
     def refresh(self) -> None:
@@ -36,14 +36,17 @@ class TechnicianScreen(KioskScreen):
             self.report_page, self._lines = outcome.message, []
             return
         self._lines = report_lines(outcome.value)
+        label, font = self.ids.report, self.ctx.theme().body_px
+        heights = [text_height(line, font, label.width) for line in self._lines]
+        self._pages = paginate(heights, label.height, 0) if label.height > font else [list(range(len(heights)))]
         pager = self.ids.report_pager
-        pager.count = max(1, -(-len(self._lines) // LINES_PER_PAGE))
+        pager.count = len(self._pages)
         pager.page = min(pager.page, pager.count - 1)
         self.show_page(pager.page)
 
     def show_page(self, page: int) -> None:
         # One label per page: a single texture, cheap to draw on a software renderer.
-        self.report_page = "\n".join(self._lines[page * LINES_PER_PAGE:(page + 1) * LINES_PER_PAGE])
+        self.report_page = "\n".join(self._lines[index] for index in self._pages[page])
 
     def run_tool(self, tool: str) -> None:
         self.result = tr._("Probando…")
@@ -55,7 +58,7 @@ class TechnicianScreen(KioskScreen):
             self.refresh()
 
     def reset(self) -> None:
-        self._lines = []
+        self._lines, self._pages = [], [[]]
         self.result = self.report_page = self.member_name = ""
 
 

@@ -102,8 +102,15 @@ def test_five_wrong_pins_lock_staff_access_even_after_a_restart(window, clock, c
         ui.stop_app(app)
     app = start(config, clock, ui)  # a new process would read the same database: so does this app
     try:
-        log_in(app, ui, clock, ATTENDANT[0], ATTENDANT[3])  # the right PIN, but locked
-        assert "bloqueado" in app.dialogs["staff_pin"].message
+        ui.staff_gesture(clock.advance)
+        pad = app.dialogs["staff_pin"]
+        ui.pump_until(lambda: pad.locked, timeout_s=10)
+        assert "bloqueado" in pad.message
+        assert not ui.visible(pad.ids.enter_key) and not ui.visible(pad.ids.keypad), "no attempt while locked"
+        answers: list = []
+        app.ctx.staff.login(ATTENDANT[0], ATTENDANT[3], answers.append)  # even the right PIN
+        ui.pump_until(lambda: answers, timeout_s=10)
+        assert not answers[0].ok and "bloqueado" in answers[0].message
         assert app.root.manager.current != "attendant" and app.ctx.staff.member is None
         ui.tap(ui.find(id="pin_cancel"))
     finally:
