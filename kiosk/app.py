@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 import signal
+import threading
 from typing import Any
 
 from kivy.app import App
@@ -76,6 +77,8 @@ class KioskApp(App):
         self.devices = DeviceHub(self.ctx.config.devices, on_ui_thread)
         self.catalog_feed = CatalogFeed(self.ctx.config, self.ctx.catalog, on_ui_thread)
         self.transactions = None
+        self.fleet = None
+        self._stopping = threading.Event()
         self.ctx.navigator.add_listener(self._show)
         self.ctx.translator.add_listener(self._language_switched)
         self.ctx.sessions.on_wipe(self._wipe_views)
@@ -107,10 +110,13 @@ class KioskApp(App):
         return False  # Kivy's settings panel (F1) is not for citizens
 
     def on_stop(self) -> None:
+        self._stopping.set()
         sdnotify.stopping()
         self.ctx.help.close("shutdown")
         self.devices.stop()
         self.catalog_feed.stop()
+        if self.fleet is not None:
+            self.fleet.stop()
         if self.transactions is not None:
             self.transactions.stop()
 
@@ -144,6 +150,24 @@ class KioskApp(App):
     def _start_services(self) -> None:
         self.devices.start(ready=self._devices_ready)
         self.catalog_feed.start()
+        threading.Thread(target=self._start_fleet_monitor, name="fleet-start", daemon=True).start()
+
+    def _start_fleet_monitor(self) -> None:
+        """Health report, metrics and heartbeat on their own thread (their imports are slow too)."""
+        from kiosk.fleet.monitor import FleetMonitor
+        from kiosk.fleet.report import Sources
+        from kiosk.technician import technician_tools
+
+        sources = Sources(devices=lambda: self.devices.adapters, transactions=lambda: self.transactions,
+                          catalog_feed=self.catalog_feed)
+        monitor = FleetMonitor(self.ctx.config, sources, self.call_on_ui_thread, audit_head=self.ctx.staff.audit_head)
+        self.ctx.staff.tools = technician_tools(self.ctx.config, monitor, self.ctx.device, self.catalog_feed)
+        if self._stopping.is_set():
+            return  # the app stopped while this was being set up
+        self.ctx.sessions.on_begin(monitor.session_started)
+        self.ctx.sessions.on_end(monitor.session_ended)
+        self.fleet = monitor
+        monitor.start()
 
     def _devices_ready(self, devices: DeviceHub) -> None:
         """Offer what the configured devices allow, once they exist."""

@@ -54,9 +54,18 @@ class SessionController:
         self.idle = idle
         self.session = Session(language=default_language)
         self._wipe_listeners: list[Callable[[], None]] = []
+        self._begin_listeners: list[Callable[[], None]] = []
+        self._end_listeners: list[Callable[[str], None]] = []
 
     def on_wipe(self, listener: Callable[[], None]) -> None:
         self._wipe_listeners.append(listener)
+
+    def on_begin(self, listener: Callable[[], None]) -> None:
+        self._begin_listeners.append(listener)
+
+    def on_end(self, listener: Callable[[str], None]) -> None:
+        """After the wipe: listener(reason), e.g. for the fleet's session counters."""
+        self._end_listeners.append(listener)
 
     def begin(self) -> None:
         """The first touch on the attract screen: it wakes the kiosk and does nothing else."""
@@ -65,6 +74,8 @@ class SessionController:
         self.idle.start()
         self.navigator.home()
         event(log, "session.started", session=self.session.id[:8])
+        for listener in list(self._begin_listeners):
+            listener()
 
     def touched(self) -> None:
         self.session.touches += 1
@@ -91,6 +102,8 @@ class SessionController:
             touches=ended.touches,
             seconds=round(time.monotonic() - ended.started_at, 1),
         )
+        for listener in list(self._end_listeners):
+            listener(reason)
 
     @property
     def on_home(self) -> bool:

@@ -26,7 +26,6 @@ STAFF_SCREENS = {"attendant": "attendant", "technician": "technician"}  # role -
 IDLE_PAUSE = "staff"
 TOOL_PERMISSIONS = {"report": "diagnostics", "test_print": "device_tests", "read_card": "device_tests",
                     "poll_cash": "device_tests", "force_sync": "force_sync"}
-EXIT_RESTART = 75  # `kiosk run` exits with this to be started again by systemd (Restart=always)
 
 
 @dataclass(frozen=True)
@@ -72,6 +71,11 @@ class StaffDesk:
             if self._sessions is None:
                 self._sessions = self._open_sessions()
             return self._sessions
+
+    def audit_head(self) -> dict[str, Any]:
+        """The audit log's last entry, which the heartbeat sends so a cut log shows at the city."""
+        seq, mac = self.sessions().audit.head()
+        return {"seq": seq, "mac": mac}
 
     def lock_status(self, on_done: Callable[[Any], None]) -> None:
         """Whether staff access is locked now (the PIN pad says so before any digit is typed)."""
@@ -238,6 +242,8 @@ class StaffDesk:
         self._require("restart")
 
         def record() -> None:
+            from kiosk.fleet.actions import EXIT_RESTART  # any status but 64: systemd starts us again
+
             self._sessions.record("app.restart")
             self.call_soon(lambda: self.restart(EXIT_RESTART))
 

@@ -28,7 +28,8 @@ def _test_config():
     kiosk = dataclasses.replace(config.kiosk, data_dir=_DATA_DIR)
     display = dataclasses.replace(config.display, fullscreen=False)
     api = dataclasses.replace(config.api, public_key="")  # no background sync: tests choose the catalog
-    return dataclasses.replace(config, kiosk=kiosk, display=display, api=api)
+    fleet = dataclasses.replace(config.fleet, metrics_port=0)  # tests/fleet serve metrics; apps here need no port
+    return dataclasses.replace(config, kiosk=kiosk, display=display, api=api, fleet=fleet)
 
 
 TEST_CONFIG = _test_config()

@@ -1,0 +1,32 @@
+"""The technician panel's tools, bound to the running kiosk: the health report, device tests and
+a forced catalog sync (kiosk.fleet does the work; this maps each button to it).
+
+Each tool runs on a worker thread (the staff desk calls it there) and returns the desk's Outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from kiosk.staff_desk import Outcome
+
+
+def technician_tools(config: Any, monitor: Any, device: Callable[[str], Any], catalog_feed: Any
+                     ) -> dict[str, Callable[[], Outcome]]:
+    from kiosk.fleet import actions
+
+    def report() -> Outcome:
+        found = monitor.run_once()
+        return Outcome(found is not None, "" if found is not None else "no report yet", found)
+
+    def outcome_of(result: Any) -> Outcome:
+        return Outcome(result.ok, result.message, result)
+
+    return {
+        "report": report,
+        "test_print": lambda: outcome_of(actions.test_print(device("printer"), config)),
+        "read_card": lambda: outcome_of(actions.read_card(device("card_reader"))),
+        "poll_cash": lambda: outcome_of(actions.poll_cash(device("cash"))),
+        "force_sync": lambda: outcome_of(actions.force_sync(catalog_feed)),
+    }
