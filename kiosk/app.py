@@ -85,7 +85,7 @@ class KioskApp(App):
         self.ctx.catalog.on_change(lambda _snapshot: self._show(self.ctx.navigator.current))
         assisted = AssistedBar(ctx=self.ctx)
         root.add_widget(assisted, index=len(root.children))  # at the top, above the citizen's bar
-        self.ctx.staff.on_change(assisted.follow)
+        self.ctx.staff.on_change(lambda: self._staff_changed(assisted))
         self._refresh_chrome(root)
         return root
 
@@ -266,6 +266,13 @@ class KioskApp(App):
         root.at_home = navigator.current.screen == HOME
         root.next_language = endonym(self.ctx.next_language())
         root.audio_on = self.ctx.sessions.session.accessibility.audio
+
+    def _staff_changed(self, assisted: AssistedBar) -> None:
+        """Assisted mode began or ended: its strip, the text size, and the screen laid out again
+        for the room left (the strip takes its height from the screens next frame)."""
+        assisted.follow()
+        self.theme = self.ctx.theme()
+        Clock.schedule_once(lambda _dt: self._show(self.ctx.navigator.current), 0)
 
     def _language_switched(self, _language: str) -> None:
         self._show(self.ctx.navigator.current)  # views re-read data that is not bound to tr

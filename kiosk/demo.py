@@ -60,16 +60,22 @@ def sandbox_for_demo(config: Config) -> Iterator[None]:
             process.wait(timeout=5)
 
 
-def ensure_demo_staff(config: Config) -> None:
-    """Give a demo kiosk its attendant and technician, unless staff were already provisioned."""
+def ensure_demo_staff(config: Config) -> bool:
+    """Give a demo kiosk (API on loopback) its attendant and technician unless staff were already
+    provisioned; True when the demo staff are the kiosk's staff (the tour may then log in)."""
+    if urlsplit(config.api.base_url).hostname not in ("127.0.0.1", "localhost"):
+        return False
     from kiosk.staff import StaffAccess
 
     access = StaffAccess(config)
     try:
-        if not access.members():
+        members = access.members()
+        if not members:
             for member in DEMO_STAFF:
                 access.add(*member)
             event(log, "demo.staff_added", staff=",".join(member[0] for member in DEMO_STAFF))
+            return True
+        return {(m.staff_id, m.name) for m in members} == {(m[0], m[1]) for m in DEMO_STAFF}
     finally:
         access.close()
 

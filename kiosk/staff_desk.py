@@ -145,9 +145,8 @@ class StaffDesk:
         factor = self.ctx.config.staff.assisted_idle_factor
         base_timeout, base_warning = self._base_idle
         self.ctx.idle.resume(IDLE_PAUSE)
-        if self.ctx.sessions.session.active:
-            self.ctx.navigator.back()  # to where the citizen was
-        else:
+        returning = self.ctx.sessions.session.active
+        if not returning:
             self.ctx.sessions.begin()
         self.assisted_by = member.staff_id
         session = self.ctx.sessions.session
@@ -156,7 +155,9 @@ class StaffDesk:
         self.ctx.idle.timeout_s, self.ctx.idle.warning_s = base_timeout * factor, base_warning * factor
         self.ctx.idle.touch()
         self._record("assisted.started")
-        self._announce()
+        self._announce()  # the assisted strip and the larger text first, then the citizen's screen
+        if returning:
+            self.ctx.navigator.back()  # to where the citizen was
 
     def back_to_panel(self) -> None:
         self._require("assisted")

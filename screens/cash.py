@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from kivy.properties import BooleanProperty, StringProperty
 
+from screens.bill import pesos
 from screens.common import KioskDialog, load_kv, tr
 
 
@@ -19,7 +20,7 @@ class CashDialog(KioskDialog):
 
     def _shown(self, outcome) -> None:
         self.busy = False
-        self.totals = outcome.value.describe(tr._) if outcome.ok else outcome.message
+        self.totals = summary(outcome.value) if outcome.ok else outcome.message
 
     def collect(self) -> None:
         if self.busy:
@@ -34,6 +35,18 @@ class CashDialog(KioskDialog):
         self.result = tr._("Recolección número {number} registrada. Tome los dos comprobantes.").format(
             number=outcome.value.number)
         self.ctx.staff.cash_totals(self._shown)
+
+
+def summary(totals) -> str:
+    """The figures an attendant counts the box against; the full breakdown (denominations,
+    vouchers, change) is on the printed collection receipt."""
+    lines = [tr._("Operaciones en efectivo: {count}").format(count=totals.transactions),
+             tr._("Total recibido: {amount}").format(amount=pesos(totals.received_cents)),
+             tr._("Vales en efectivo: {amount}").format(amount=pesos(totals.refunds_cents)),
+             tr._("Esperado en caja: {amount}").format(amount=pesos(totals.expected_in_box_cents))]
+    if totals.device is not None and not totals.device.matches:
+        lines.append(tr._("El aceptador contó otra cantidad: revise la caja y avise a un técnico."))
+    return "\n".join(lines)
 
 
 load_kv(__file__)

@@ -184,6 +184,12 @@ class KioskScreen(Screen):
 
     def warm_up(self) -> None:
         """Build costly parts ahead of the first visit (called once, soon after start)."""
+        if self.manager is not None and self.manager.current_screen is not self:
+            # A screen the manager is not showing keeps its own size (100 x 100 at first): laid
+            # out at that size, its keyboard and texts would be built for the wrong width and
+            # built again on the first visit.
+            self.pos, self.size = self.manager.pos, self.manager.size
+            self.do_layout()  # now, before the children's own layouts run at their first size
         keyboard = self.ids.get("keyboard")
         if keyboard is not None:
             keyboard.build_for(self.manager.width if self.manager else self.width)

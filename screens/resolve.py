@@ -20,11 +20,12 @@ class ResolveDialog(KioskDialog):
     note = StringProperty("")
     busy = BooleanProperty(False)
     problem = StringProperty("")
+    typing = BooleanProperty(False)  # the keyboard is up (instead of the outcome buttons)
     outcomes = ListProperty([])  # what the service allows for this transaction now
 
     def prepare(self, record: Any, on_done) -> None:
         self._record, self._on_done = record, on_done
-        self.note, self.problem, self.busy = "", "", False
+        self.note, self.problem, self.busy, self.typing = "", "", False, False
         self.outcomes = list(record.outcomes)
         self.ids.keyboard.build_for(Window.width * self.size_hint_x)
         self.summary = tr._("Folio {folio}: {amount}, cobrado {paid}. Motivo: {reason}").format(
@@ -39,6 +40,7 @@ class ResolveDialog(KioskDialog):
             return
         if outcome != "nothing_taken" and not self.note.strip():
             self.problem = tr._("Escriba una nota: qué revisó y qué encontró.")
+            self.typing = True
             return
         self.busy, self.problem = True, tr._("Guardando…")
         self.ctx.staff.resolve(self._record, outcome, self.note.strip() or tr._("Sin cobro"), self._resolved)

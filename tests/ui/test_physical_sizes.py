@@ -78,7 +78,7 @@ def test_every_view_meets_the_physical_rules(views, ui, window, config):
             if cap_mm < min_cap_mm:
                 problems.append(f"{name}: text '{ui.plain(label.text)[:30]}' cap height {cap_mm:.2f} mm")
     assert not problems, "\n".join(problems)
-    assert sorted(seen) == sorted(view_names())
+    assert set(seen) >= set(view_names()), "every screen and dialog is visited (the tour also shows assisted mode)"
 
 
 def test_larger_text_keeps_targets_apart_and_on_screen(catalog_app, ui, clock):

@@ -145,8 +145,10 @@ def test_attendant_confirms_a_card_payment_whose_answer_was_lost(window, clock, 
         screen = app.screens["attendant"]
         ui.pump_until(lambda: screen.waiting == 1, timeout_s=10)
         ui.tap(ui.find(contains=f"Folio {tx.folio}"))
+        ui.tap(ui.find(id="write_note"))
         for character in "VOUCHER EN TERMINAL":
             ui.tap(ui.find(text="Espacio" if character == " " else character, root=app.dialogs["resolve"]))
+        ui.tap(ui.find(id="note_done"))
         ui.tap(ui.find(id="confirm_paid"))
         ui.pump_until(lambda: app.dialogs["resolve"].parent is None, timeout_s=10)
         ui.pump_until(lambda: service.get(tx.key).state == "confirmed", timeout_s=15)
