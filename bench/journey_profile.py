@@ -1,6 +1,8 @@
 """Diagnostics for the catalog journey benchmark (not a benchmark itself).
 
-Runs the same touches as bench.journey_probe and prints, per step, where a touch's time goes:
+Runs the same touches as bench.journey_probe and prints, per step, where a touch's time goes
+(`total` is what the benchmark counts; `pixels` adds waiting, after it, until llvmpipe has
+filled the pixels of every frame queued so far):
 the release's dispatch, the clock (sleep to the frame rate plus scheduled callbacks), layout
 triggers (tick_draw), drawing and the buffer flip; how many label textures were rendered and
 how long that took. `--profile N` writes a cProfile of step N's touches to /tmp.
@@ -18,6 +20,18 @@ import statistics
 import time
 
 from bench.shell_probe import _config
+
+
+def _callback_name(event) -> str:
+    callback = event.get_callback()
+    if callback is None:
+        return "?"
+    owner = getattr(callback, "__self__", None)
+    name = getattr(callback, "__qualname__", repr(callback))
+    return f"{type(owner).__name__}.{callback.__name__}" if owner is not None else name
+
+
+_every_frame: set[str] = set()
 
 
 class Phases:
@@ -58,7 +72,8 @@ class Phases:
         lap("sync", Builder.sync)
         window = EventLoop.window
         if window and window.canvas.needs_redraw:
-            lap("draw", lambda: window.dispatch("on_draw"))
+            lap("clear", window.clear)  # what the window's on_draw does, in two laps
+            lap("draw", window.render_context.draw)
             lap("flip", lambda: window.dispatch("on_flip"))
 
 
@@ -73,6 +88,7 @@ def main() -> None:
     config = _config()
     kivyenv.prepare(config, headless=True)
     from kivy.base import EventLoop
+    from kivy.graphics.opengl import glFinish
     from kivy.tests.common import UnitTestTouch
     from kivy.uix.label import Label
 
@@ -100,6 +116,9 @@ def main() -> None:
     ui.pump_until(lambda: len(app.screens) == len(app.screen_classes), timeout_s=30)
     ui.tap(ui.find(id="invitation"))
     profiler = cProfile.Profile()
+    from kivy.clock import Clock
+
+    _every_frame.update(_callback_name(event) for event in Clock.get_events())  # intervals
 
     def timed(widget, step: int) -> dict:
         touch = UnitTestTouch(*widget.to_window(*widget.center))
@@ -117,11 +136,18 @@ def main() -> None:
         total = (time.perf_counter() - started) * 1000
         if profiling:
             profiler.disable()
+        # what the benchmark does not wait for: llvmpipe filling the pixels of the frames queued
+        glFinish()
+        pixels = (time.perf_counter() - started) * 1000
         # what spills into the next frame (not counted by the benchmark, but delays the next touch)
+        from kivy.clock import Clock
+
+        pending = sorted({_callback_name(event) for event in Clock.get_events()} - _every_frame)
         spill = Phases()
         spill.idle()
-        return {"total": total, **phases.times, "renders": renders["count"], "render_ms": renders["ms"],
-                "texts": list(renders["texts"]), "spill": sum(v for k, v in spill.times.items() if k != "sleep"),
+        return {"total": total, "pixels": pixels, **phases.times,
+                "renders": renders["count"], "render_ms": renders["ms"], "texts": list(renders["texts"]),
+                "pending": pending, "spill": sum(v for k, v in spill.times.items() if k != "sleep"),
                 "screen": app.root.manager.current}
 
     script = [
@@ -146,14 +172,20 @@ def main() -> None:
             results[step].append(timed(find(), step))
             done += 1
     ui.stop_app(app)
-    keys = ["total", "release", "sleep", "clock", "input", "tick_draw", "draw", "flip", "render_ms", "renders", "spill"]
+    keys = ["total", "pixels", "release", "sleep", "clock", "input", "tick_draw", "clear", "draw", "flip",
+            "render_ms", "renders", "spill"]
     print(f"{'step':12} {'screen':10} " + " ".join(f"{k:>9}" for k in keys))
     for step, rows in sorted(results.items()):
         med = {k: statistics.median(row.get(k, 0.0) for row in rows) for k in keys}
         print(f"{script[step][0]:12} {rows[-1]['screen']:10} " + " ".join(f"{med[k]:9.1f}" for k in keys))
+    every = [row for rows in results.values() for row in rows]
+    for key in ("total", "pixels"):
+        ordered = sorted(row[key] for row in every)
+        p50, p95 = (ordered[min(len(ordered) - 1, round(f * (len(ordered) - 1)))] for f in (0.5, 0.95))
+        print(f"{key}: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
     if os.environ.get("JOURNEY_TEXTS"):
         for step, rows in sorted(results.items()):
-            print(script[step][0], rows[-1]["texts"])
+            print(script[step][0], rows[-1]["texts"], "pending after:", rows[-1]["pending"])
     if args.profile >= 0:
         path = f"/tmp/journey_step{args.profile}.prof"
         profiler.dump_stats(path)
