@@ -252,9 +252,15 @@ class StaffDesk:
 
     # -- plumbing ----------------------------------------------------------------------------
     def _require(self, permission: str) -> Any:
-        member = self.member
-        if member is None or not member.can(permission):
-            raise PermissionError(f"staff permission '{permission}' needed")
+        """The member if their role allows `permission` (a refusal is audited by the sessions)."""
+        if self.member is None:
+            raise PermissionError(f"staff permission '{permission}' needs a staff session")
+        from kiosk.staff import StaffAccessError
+
+        try:
+            member = self._sessions.require(permission)
+        except StaffAccessError as error:
+            raise PermissionError(str(error)) from None
         self._sessions.touched()
         return member
 

@@ -186,3 +186,26 @@ def test_technician_test_print_is_decoded_from_the_printer_peer(window, clock, c
         assert "technician.test_print" in audit_actions(config)
     finally:
         ui.stop_app(app)
+
+
+def test_technician_restart_is_audited_and_asks_for_a_restart_status(staff_app, ui, clock, config):
+    from kiosk.fleet.actions import EXIT_RESTART
+    from kiosk.sdnotify import EXIT_DELIBERATE_SHUTDOWN
+
+    app = staff_app
+    statuses: list[int] = []
+    app.ctx.staff.restart = statuses.append  # the real hook stops the app (and this test's window)
+    log_in(app, ui, clock, TECHNICIAN[0], TECHNICIAN[3])
+    ui.pump_until(lambda: app.root.manager.current == "technician")
+    ui.tap(ui.find(id="restart_app"))
+    ui.pump_until(lambda: statuses, timeout_s=10)
+    assert statuses == [EXIT_RESTART] and EXIT_RESTART != EXIT_DELIBERATE_SHUTDOWN  # systemd restarts on it
+    assert "app.restart" in audit_actions(config)
+
+
+def test_an_attendant_may_not_use_technician_tools(staff_app, ui, clock):
+    app = staff_app
+    log_in(app, ui, clock, ATTENDANT[0], ATTENDANT[3])
+    ui.pump_until(lambda: app.root.manager.current == "attendant")
+    with pytest.raises(PermissionError):
+        app.ctx.staff.technician("test_print", lambda _outcome: None)
