@@ -132,11 +132,11 @@ class StaffDesk:
         if self.member is not None:
             self._sessions.logout(reason)
         self.assisted_by = ""
+        self.ctx.idle.timeout_s, self.ctx.idle.warning_s = self._base_idle  # assisted timeouts end too
         self._announce()
 
     def _citizen_session_wiped(self) -> None:
         self._logout("session_wiped")
-        self.ctx.idle.timeout_s, self.ctx.idle.warning_s = self._base_idle
 
     # -- assisted mode (attendant) -------------------------------------------------------------
     def start_assisted(self) -> None:
