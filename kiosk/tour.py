@@ -101,6 +101,10 @@ def tour_steps(app, clock: ManualClock) -> Iterator[str]:
         ui.tap(ui.find(text=letter))
     yield "search"
     ui.tap(ui.find(id="help_button"))
+    try:  # the dialog's text changes (and the dialog resizes) when the request reaches the API
+        ui.pump_until(lambda: ctx.help.delivered, timeout_s=5)
+    except TimeoutError:
+        pass  # no API answering: the dialog keeps saying it is calling
     yield "help"
     ui.tap(ui.find(id="cancel_button"))
     ui.tap(ui.find(id="display_button"))

@@ -1,9 +1,10 @@
-"""The strip shown while an attendant serves a citizen: who is assisting, a step back from any
-screen, the way back to the attendant's panel, and finishing the visit for the citizen."""
+"""The strip shown while an attendant serves a citizen: a step back from any screen, the way
+back to the attendant's panel, and finishing the visit for the citizen. Its colour marks the
+assisted visit; it has no text of its own, to leave the citizen's screen as much room as it can."""
 
 from __future__ import annotations
 
-from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, ObjectProperty
 from kivy.uix.boxlayout import BoxLayout
 
 from screens.common import load_kv
@@ -12,13 +13,10 @@ from screens.common import load_kv
 class AssistedBar(BoxLayout):
     ctx = ObjectProperty(None, rebind=True)
     active = BooleanProperty(False)
-    member_name = StringProperty("")
 
     def follow(self) -> None:
         """Show or hide with the staff desk's assisted mode."""
-        member = self.ctx.staff.member
-        self.active = bool(self.ctx.staff.assisted_by) and member is not None
-        self.member_name = member.name if member is not None else ""
+        self.active = bool(self.ctx.staff.assisted_by) and self.ctx.staff.member is not None
 
     def step_back(self) -> None:
         payments = self.ctx.payments
