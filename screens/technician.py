@@ -4,6 +4,7 @@ The report and the tools come from kiosk.fleet through the staff desk."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -64,11 +65,16 @@ class TechnicianScreen(KioskScreen):
 
 def report_lines(report: Any) -> list[str]:
     """One line per check, the ones that need attention first (problems are what a technician
-    came for), with the status in words as well as order."""
+    came for), with the status in words as well as order; then the last errors, newest first."""
     checks = sorted(report.checks, key=lambda check: {"fail": 0, "warn": 1}.get(check.status, 2))
-    return [f"{MARKS.get(check.status, check.status)} {check.name}: {check.value}"
-            + (f" — {check.explanation}" if check.status != "ok" and check.explanation else "")
-            for check in checks]
+    lines = [f"{MARKS.get(check.status, check.status)} {check.name}: {check.value}"
+             + (f" — {check.explanation}" if check.status != "ok" and check.explanation else "")
+             for check in checks]
+    if report.errors:
+        lines.append(tr._("[b]Últimos errores ({count})[/b]").format(count=len(report.errors)))
+        lines += [f"{time.strftime('%d/%m %H:%M:%S', time.localtime(entry.at))} {entry.level} {entry.event}"
+                  for entry in report.errors]
+    return lines
 
 
 load_kv(__file__)

@@ -5,6 +5,7 @@ decoded from a printer peer on loopback. Every step is checked in the audit log 
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 import pytest
 import requests
@@ -184,6 +185,9 @@ def test_technician_test_print_is_decoded_from_the_printer_peer(window, clock, c
         assert printed.qr_codes and printed.cuts == 1
         assert {page.upper() for page in printed.code_pages} == {"CP858"}
         assert "technician.test_print" in audit_actions(config)
+        logging.getLogger("kiosk.test").error("test.fault_for_the_technician")
+        ui.tap(ui.find(id="refresh_report"))
+        ui.pump_until(lambda: any("test.fault_for_the_technician" in line for line in screen._lines), timeout_s=15)
     finally:
         ui.stop_app(app)
 
