@@ -110,6 +110,11 @@ def tap(widget: Widget, frames: int = 2) -> None:
         raise AssertionError(f"cannot tap {widget!r}: it is hidden or disabled")
     x, y = widget.to_window(*widget.center)
     tap_at(x, y, frames)
+    # A button shows "pressed" for a minimum time after a quick tap, and refuses a second press
+    # meanwhile (KioskButton): a finger is not back that soon, so neither is the next tap.
+    deadline = time.monotonic() + 1.0
+    while getattr(widget, "state", "normal") == "down" and time.monotonic() < deadline:
+        EventLoop.idle()
 
 
 def settle(limit: int = 10) -> None:
