@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from kiosk import sdnotify
-from kiosk.fleet.errorlog import install_error_log
+from kiosk.fleet.errorlog import install_error_log, uninstall_error_log
 from kiosk.fleet.heartbeat import HeartbeatResult, HeartbeatSender, heartbeat_payload, read_audit_head
 from kiosk.fleet.metrics import FleetMetrics, MetricsServer
 from kiosk.fleet.model import HealthReport
@@ -108,6 +108,8 @@ class FleetMonitor:
         if self.metrics_server is not None:
             self.metrics_server.stop()
             self.metrics_server = None
+        if self.install_log_handler:
+            uninstall_error_log()  # the next monitor (a restarted app, the next test) installs its own
         if stopped:
             self._collector.close()
             self.sender.close()
