@@ -139,15 +139,15 @@ def main() -> None:
         # what the benchmark does not wait for: llvmpipe filling the pixels of the frames queued
         glFinish()
         pixels = (time.perf_counter() - started) * 1000
+        rendered = {"renders": renders["count"], "render_ms": renders["ms"], "texts": list(renders["texts"])}
         # what spills into the next frame (not counted by the benchmark, but delays the next touch)
         from kivy.clock import Clock
 
         pending = sorted({_callback_name(event) for event in Clock.get_events()} - _every_frame)
         spill = Phases()
         spill.idle()
-        return {"total": total, "pixels": pixels, **phases.times,
-                "renders": renders["count"], "render_ms": renders["ms"], "texts": list(renders["texts"]),
-                "pending": pending, "spill": sum(v for k, v in spill.times.items() if k != "sleep"),
+        spilled = sum(v for k, v in spill.times.items() if k != "sleep")
+        return {"total": total, "pixels": pixels, **phases.times, **rendered, "pending": pending, "spill": spilled,
                 "screen": app.root.manager.current}
 
     script = [
