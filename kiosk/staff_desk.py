@@ -25,7 +25,7 @@ CallSoon = Callable[[Callable[[], None]], None]
 STAFF_SCREENS = {"attendant": "attendant", "technician": "technician"}  # role -> its panel's screen
 IDLE_PAUSE = "staff"
 TOOL_PERMISSIONS = {"report": "diagnostics", "test_print": "device_tests", "read_card": "device_tests",
-                    "poll_cash": "device_tests", "force_sync": "force_sync"}
+                    "poll_cash": "device_tests", "self_test": "device_tests", "force_sync": "force_sync"}
 
 
 @dataclass(frozen=True)

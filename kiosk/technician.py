@@ -23,10 +23,20 @@ def technician_tools(config: Any, monitor: Any, device: Callable[[str], Any], ca
     def outcome_of(result: Any) -> Outcome:
         return Outcome(result.ok, result.message, result)
 
+    def self_tests() -> Outcome:
+        """Every device's own self-test; the results show in the report from now on."""
+        results = [actions.self_test(adapter) for adapter in monitor.sources.devices().values()]
+        for result in results:
+            if "device" in result.details:
+                monitor.record_self_test(result.details)
+        failed = [result.message for result in results if not result.ok]
+        return Outcome(not failed, "; ".join(failed) or f"{len(results)} self-tests passed", results)
+
     return {
         "report": report,
         "test_print": lambda: outcome_of(actions.test_print(device("printer"), config)),
         "read_card": lambda: outcome_of(actions.read_card(device("card_reader"))),
         "poll_cash": lambda: outcome_of(actions.poll_cash(device("cash"))),
         "force_sync": lambda: outcome_of(actions.force_sync(catalog_feed)),
+        "self_test": self_tests,
     }

@@ -185,6 +185,9 @@ def test_technician_test_print_is_decoded_from_the_printer_peer(window, clock, c
         assert printed.qr_codes and printed.cuts == 1
         assert {page.upper() for page in printed.code_pages} == {"CP858"}
         assert "technician.test_print" in audit_actions(config)
+        ui.tap(ui.find(id="self_test"))
+        ui.pump_until(lambda: "self-test" in screen.result, timeout_s=20)
+        ui.pump_until(lambda: "self-test passed" in screen.report_page, timeout_s=15)
         logging.getLogger("kiosk.test").error("test.fault_for_the_technician")
         ui.tap(ui.find(id="refresh_report"))
         ui.pump_until(lambda: any("test.fault_for_the_technician" in line for line in screen._lines), timeout_s=15)
