@@ -12,7 +12,7 @@ def test_opening_the_store_while_another_thread_commits(tmp_path):
     path = tmp_path / "catalog.sqlite"
     CatalogStore(path).close()
     errors: list[BaseException] = []
-    stop = threading.Event()
+    stop, first_commit = threading.Event(), threading.Event()
 
     def keep_writing() -> None:
         store = CatalogStore(path)
@@ -20,6 +20,7 @@ def test_opening_the_store_while_another_thread_commits(tmp_path):
             if stop.is_set():
                 break
             store.update_state(writes=count)
+            first_commit.set()
         store.close()
 
     def open_repeatedly() -> None:
@@ -31,6 +32,7 @@ def test_opening_the_store_while_another_thread_commits(tmp_path):
 
     writer = threading.Thread(target=keep_writing)
     writer.start()
+    assert first_commit.wait(30), "the writer never committed"  # the openers meet a writer mid-flight
     openers = [threading.Thread(target=open_repeatedly) for _ in range(4)]
     for thread in openers:
         thread.start()

@@ -189,6 +189,8 @@ def test_technician_test_print_is_decoded_from_the_printer_peer(window, clock, c
         ui.pump_until(lambda: "self-test" in screen.result, timeout_s=20)
         ui.pump_until(lambda: "self-test passed" in screen.report_page, timeout_s=15)
         logging.getLogger("kiosk.test").error("test.fault_for_the_technician")
+        for handler in logging.getLogger().handlers:
+            handler.flush()  # the error log writes on its own thread; the report reads the file
         ui.tap(ui.find(id="refresh_report"))
         ui.pump_until(lambda: any("test.fault_for_the_technician" in line for line in screen._lines), timeout_s=15)
     finally:
