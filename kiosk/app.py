@@ -83,8 +83,7 @@ class KioskApp(App):
         self.ctx.translator.add_listener(self._language_switched)
         self.ctx.sessions.on_wipe(self._wipe_views)
         self.ctx.catalog.on_change(lambda _snapshot: self._show(self.ctx.navigator.current))
-        assisted = AssistedBar(ctx=self.ctx)
-        root.add_widget(assisted, index=len(root.children))  # at the top, above the citizen's bar
+        assisted = AssistedBar(ctx=self.ctx, host=root)  # joins the root's top only while assisting
         self.ctx.staff.on_change(lambda: self._staff_changed(assisted))
         self._refresh_chrome(root)
         return root
