@@ -24,6 +24,7 @@ import sqlite_utils
 
 from kiosk.catalog.model import catalog_digest, content_hash
 from kiosk.catalog.search import SearchHit, SearchIndex
+from offline_cache.transactions import write_transaction
 
 SCHEMA_VERSION = 1
 
@@ -48,18 +49,6 @@ def _row(record: Mapping[str, Any]) -> dict[str, Any]:
         "name": (record.get("name") or {}).get("es", ""), "categories": json.dumps(record.get("categories", [])),
         "doc": json.dumps(record, ensure_ascii=False, separators=(",", ":")),
     }
-
-
-class _Immediate:
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
-
-    def __exit__(self, kind: object, *_rest: object) -> None:
-        self.conn.execute("ROLLBACK" if kind else "COMMIT")
 
 
 class CatalogStore:
@@ -91,10 +80,9 @@ class CatalogStore:
             self._local.db = None
 
     def _write_transaction(self):
-        """BEGIN IMMEDIATE: take the write lock up front. A deferred transaction that reads first
-        and writes later cannot wait for another writer (SQLite answers "database is locked" at
-        once instead of using the busy timeout), which bit two threads opening the store at once."""
-        return _Immediate(self.db.conn)
+        """The write lock up front (offline_cache.transactions): two threads opening the store at
+        once used to get "database is locked"."""
+        return write_transaction(self.db.conn)
 
     def _create_schema(self) -> None:
         db = self.db

@@ -52,6 +52,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from offline_cache.transactions import write_transaction
+
 CREATED, PAYING, PAID, QUEUED, SUBMITTED = "created", "paying", "paid", "queued", "submitted"
 CONFIRMED, REJECTED, NEEDS_ATTENDANT = "confirmed", "rejected", "needs_attendant"
 CANCELLED, ABANDONED = "cancelled", "abandoned"
@@ -417,14 +419,8 @@ class Outbox:
                 self._last_error = error
                 raise
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
+                with write_transaction(conn):
                     yield conn
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
             except sqlite3.Error as error:
                 storage_error = classify(error)
                 self._last_error = storage_error

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.logs import LogfmtFormatter, redact
+from offline_cache.transactions import write_transaction
 
 CAPACITY = 50
 _HANDLER_MARK = "_kiosk_error_log"
@@ -102,14 +103,9 @@ class ErrorLog:
         with self._lock:
             conn = self._connect()
             assert conn is not None
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(conn):
                 conn.executemany("INSERT INTO errors (at, level, logger, event, line) VALUES (?, ?, ?, ?, ?)", rows)
                 conn.execute("DELETE FROM errors WHERE id <= (SELECT MAX(id) FROM errors) - ?", (self.capacity,))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
 
     def recent(self, limit: int | None = None) -> list[ErrorEntry]:
         """Newest first; an absent or unreadable file reads as no errors."""

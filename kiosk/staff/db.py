@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from offline_cache.transactions import write_transaction
+
 BUSY_TIMEOUT_MS = 5000
 
 
@@ -56,13 +58,7 @@ def immediate(conn: sqlite3.Connection, path: Path) -> Iterator[sqlite3.Connecti
     """BEGIN IMMEDIATE … COMMIT: takes the write lock first, so read-modify-write is atomic across
     processes. SQLite errors become StorageProblem; anything else rolls back and propagates."""
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(conn):
             yield conn
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
     except sqlite3.Error as error:
         raise StorageProblem(f"{path}: {error}") from None
