@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import os
+import select
+import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,3 +45,29 @@ def write_config(directory: Path, base_url: str, **transactions: Any) -> Path:
 def kiosk(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run([PYTHON, "-m", "kiosk", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout)
+
+
+def kill_mid_run(script: str, args: list[str], run_s: float, on_line: Callable[[str], None],
+                 start_timeout_s: float = 30) -> None:
+    """Run `python -c script args`, give each line it prints to `on_line`, SIGKILL it `run_s`
+    after its first line, then give the lines it wrote before it died. Always reaped."""
+    child = subprocess.Popen([PYTHON, "-c", script, *args], cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        ready, _, _ = select.select([child.stdout], [], [], start_timeout_s)
+        assert ready, f"child never started: {child.stderr.read() if child.poll() is not None else ''}"
+        on_line(child.stdout.readline())
+        deadline = time.monotonic() + run_s
+        while time.monotonic() < deadline:
+            if select.select([child.stdout], [], [], 0.01)[0]:
+                on_line(child.stdout.readline())
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=10)
+        for line in child.stdout:  # written before the kill
+            on_line(line)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=10)
+        child.stdout.close()
+        child.stderr.close()

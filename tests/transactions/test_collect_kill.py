@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import os
 import random
-import select
-import signal
-import subprocess
 import textwrap
-import time
 from pathlib import Path
 
 from kiosk.transactions.cash_office import CashTotals
 from offline_cache.outbox import Outbox
-from tests.transactions.conftest import PYTHON, ROOT
+from tests.transactions.conftest import kill_mid_run
 
 KILLS = int(os.environ.get("KIOSK_COLLECT_KILLS", "12"))
 
@@ -50,26 +46,8 @@ def test_kill_during_collections_leaves_whole_periods(tmp_path: Path) -> None:
     rng = random.Random(7)
     acked: dict[int, int] = {}
     for kill in range(KILLS):
-        child = subprocess.Popen([PYTHON, "-c", COLLECTOR, str(path), str(kill * 100000)], cwd=ROOT,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            ready, _, _ = select.select([child.stdout], [], [], 30)
-            assert ready, f"collector never started: {child.stderr.read() if child.poll() is not None else ''}"
-            _note(child.stdout.readline(), acked)
-            deadline = time.monotonic() + rng.uniform(0.01, 0.2)
-            while time.monotonic() < deadline:
-                if select.select([child.stdout], [], [], 0.01)[0]:
-                    _note(child.stdout.readline(), acked)
-            os.kill(child.pid, signal.SIGKILL)
-            child.wait(timeout=10)
-            for line in child.stdout:  # ACKs written before the kill
-                _note(line, acked)
-        finally:
-            if child.poll() is None:
-                child.kill()
-                child.wait(timeout=10)
-            child.stdout.close()
-            child.stderr.close()
+        kill_mid_run(COLLECTOR, [str(path), str(kill * 100000)], rng.uniform(0.01, 0.2),
+                     lambda line: _note(line, acked))
         _check(path, acked)
     assert len(acked) > KILLS  # collections really happened between the kills
 

@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import os
 import random
-import select
-import signal
 import sqlite3
-import subprocess
 import textwrap
-import time
 from pathlib import Path
 
-from tests.transactions.conftest import PYTHON, ROOT
+from tests.transactions.conftest import kill_mid_run
 
 KILLS = int(os.environ.get("KIOSK_OUTBOX_KILLS", "40"))
 
@@ -48,24 +44,8 @@ def test_kill_inside_outbox_writes_never_tears_a_transition(tmp_path: Path) -> N
     rng = random.Random(42)
     acked: dict[str, list[str]] = {}
     for kill in range(KILLS):
-        child = subprocess.Popen([PYTHON, "-c", WRITER, str(path), str(kill * 100000)], cwd=ROOT,
-                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        try:
-            ready, _, _ = select.select([child.stdout], [], [], 20)
-            assert ready, "writer never started"
-            deadline = time.monotonic() + rng.uniform(0.02, 0.25)
-            while time.monotonic() < deadline:
-                if select.select([child.stdout], [], [], 0.01)[0]:
-                    _note(child.stdout.readline(), acked)
-            os.kill(child.pid, signal.SIGKILL)
-            child.wait(timeout=10)
-            for line in child.stdout:  # ACKs already written before the kill
-                _note(line, acked)
-        finally:
-            if child.poll() is None:
-                child.kill()
-                child.wait(timeout=10)
-            child.stdout.close()
+        kill_mid_run(WRITER, [str(path), str(kill * 100000)], rng.uniform(0.02, 0.25),
+                     lambda line: _note(line, acked), start_timeout_s=20)
         _check(path, acked)
     assert sum(len(steps) for steps in acked.values()) > KILLS * 5
 
