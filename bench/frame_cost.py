@@ -14,7 +14,7 @@ import os
 import statistics
 import time
 
-from bench.shell_probe import _config
+from bench.journey_probe import prepare_kivy, start_catalog_app
 
 FRAMES = 9
 
@@ -70,22 +70,8 @@ def census() -> dict[str, float]:
 
 
 def main() -> None:
-    from kiosk import kivyenv
-
-    config = _config()
-    kivyenv.prepare(config, headless=True)
-    from kivy.base import EventLoop
-
+    app = start_catalog_app(prepare_kivy())
     from kiosk import uidriver as ui
-    from kiosk.app import KioskApp
-    from kiosk.context import build_context
-    from kiosk.journey import sample_snapshot
-
-    EventLoop.ensure_window()
-    app = KioskApp(build_context(config))
-    ui.start_app(app)
-    app.ctx.catalog.replace(sample_snapshot(config.kiosk.languages))
-    ui.pump_until(lambda: len(app.screens) == len(app.screen_classes), timeout_s=30)
 
     def menu_first():
         return app.screens["menu"].ids.options.children[-1]

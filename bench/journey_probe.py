@@ -11,13 +11,18 @@ import time
 from bench.shell_probe import _config
 
 
-def main(count: int) -> dict:
+def prepare_kivy():
+    """The benchmark configuration, with Kivy's environment set before Kivy is imported."""
     from kiosk import kivyenv
 
     config = _config()
     kivyenv.prepare(config, headless=True)
+    return config
+
+
+def start_catalog_app(config):
+    """The real app showing the sample catalog, every screen built by its warm-up."""
     from kivy.base import EventLoop
-    from kivy.tests.common import UnitTestTouch
 
     from kiosk import uidriver as ui
     from kiosk.app import KioskApp
@@ -29,6 +34,16 @@ def main(count: int) -> dict:
     ui.start_app(app)
     app.ctx.catalog.replace(sample_snapshot(config.kiosk.languages))
     ui.pump_until(lambda: len(app.screens) == len(app.screen_classes), timeout_s=30)  # warm-up done
+    return app
+
+
+def main(count: int) -> dict:
+    app = start_catalog_app(prepare_kivy())
+    from kivy.base import EventLoop
+    from kivy.tests.common import UnitTestTouch
+
+    from kiosk import uidriver as ui
+
     ui.tap(ui.find(id="invitation"))
 
     def timed(widget) -> float:

@@ -19,7 +19,7 @@ import os
 import statistics
 import time
 
-from bench.shell_probe import _config
+from bench.journey_probe import prepare_kivy, start_catalog_app
 
 
 def _callback_name(event) -> str:
@@ -83,19 +83,13 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=-1)
     args = parser.parse_args()
 
-    from kiosk import kivyenv
-
-    config = _config()
-    kivyenv.prepare(config, headless=True)
+    config = prepare_kivy()
     from kivy.base import EventLoop
     from kivy.graphics.opengl import glFinish
     from kivy.tests.common import UnitTestTouch
     from kivy.uix.label import Label
 
     from kiosk import uidriver as ui
-    from kiosk.app import KioskApp
-    from kiosk.context import build_context
-    from kiosk.journey import sample_snapshot
 
     renders = {"count": 0, "ms": 0.0, "texts": []}
     original_update = Label.texture_update
@@ -109,11 +103,7 @@ def main() -> None:
 
     Label.texture_update = texture_update
 
-    EventLoop.ensure_window()
-    app = KioskApp(build_context(config))
-    ui.start_app(app)
-    app.ctx.catalog.replace(sample_snapshot(config.kiosk.languages))
-    ui.pump_until(lambda: len(app.screens) == len(app.screen_classes), timeout_s=30)
+    app = start_catalog_app(config)
     ui.tap(ui.find(id="invitation"))
     profiler = cProfile.Profile()
     from kivy.clock import Clock
