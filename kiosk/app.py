@@ -267,11 +267,11 @@ class KioskApp(App):
         root.audio_on = self.ctx.sessions.session.accessibility.audio
 
     def _staff_changed(self, assisted: AssistedBar) -> None:
-        """Assisted mode began or ended: its strip, the text size, and the screen laid out again
-        for the room left (the strip takes its height from the screens next frame)."""
-        assisted.follow()
-        self.theme = self.ctx.theme()
-        Clock.schedule_once(lambda _dt: self._show(self.ctx.navigator.current), 0)
+        """A login or logout; when assisted mode began or ended: its strip, the text size, and the
+        screen laid out again for the room left (the strip takes its height next frame)."""
+        if assisted.follow():
+            self.theme = self.ctx.theme()
+            Clock.schedule_once(lambda _dt: self._show(self.ctx.navigator.current), 0)
 
     def _language_switched(self, _language: str) -> None:
         self._show(self.ctx.navigator.current)  # views re-read data that is not bound to tr

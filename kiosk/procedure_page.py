@@ -51,6 +51,11 @@ def format_money(amount: str | Decimal, currency: str = "MXN") -> str:
     return f"${value:,.2f} {currency}"
 
 
+def format_cents(cents: int, currency: str = "MXN") -> str:
+    """An amount kept in cents (payments, vouchers), written like format_money."""
+    return format_money(Decimal(cents) / 100, currency)
+
+
 class PageWriter:
     def __init__(self, translator: Translator, now: Callable[[], dt.datetime] = dt.datetime.now):
         self._ = translator.gettext

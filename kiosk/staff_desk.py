@@ -13,12 +13,11 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from kiosk.i18n import N_
 from kiosk.logs import event
-from kiosk.procedure_page import format_money
+from kiosk.procedure_page import format_cents
 
 log = logging.getLogger("kiosk.staff")
 CallSoon = Callable[[Callable[[], None]], None]
@@ -202,7 +201,7 @@ class StaffDesk:
             voucher = resolution.voucher
             if voucher is not None:
                 return Outcome(True, _("Vale de devolución {number} por {amount}: tome las dos copias.").format(
-                    number=voucher.number, amount=format_money(Decimal(voucher.amount_cents) / 100)))
+                    number=voucher.number, amount=format_cents(voucher.amount_cents)))
             return Outcome(True, _("Cancelada: no se cobró nada."))
 
         self._task("resolve", f"transaction.{outcome}", work, on_done, folio=item.folio,
@@ -265,14 +264,10 @@ class StaffDesk:
         return member
 
     def _record(self, action: str, **details: Any) -> None:
-        """Audit an action of the current member; from the UI thread the write goes to a worker."""
+        """Audit an action of the current member (called on the UI thread: the write goes to a worker)."""
         member = self.member
-        if member is None:
-            return
-        if threading.current_thread() is threading.main_thread():
+        if member is not None:
             self.run(lambda: self._sessions.audit.append(member.actor, action, **details))
-        else:
-            self._sessions.audit.append(member.actor, action, **details)
 
     def _service(self) -> Any:
         payments = self.ctx.payments
@@ -291,8 +286,7 @@ class StaffDesk:
             return value if isinstance(value, Outcome) else Outcome(True, "", value)
 
         def failed(error: Exception) -> None:
-            self.run(lambda: self._record(action + ".failed", problem=getattr(error, "code", type(error).__name__),
-                                          **details))
+            self._record(action + ".failed", problem=getattr(error, "code", type(error).__name__), **details)
             on_done(Outcome(False, self.problem_text(error)))
 
         self._background(audited, on_done, failed)

@@ -15,14 +15,16 @@ class AssistedBar(BoxLayout):
     active = BooleanProperty(False)
     host = ObjectProperty(None)  # the root layout whose top the strip takes while assisting
 
-    def follow(self) -> None:
-        """Show or hide with the staff desk's assisted mode."""
+    def follow(self) -> bool:
+        """Show or hide with the staff desk's assisted mode; True when that changed."""
+        was_active = self.active
         self.active = bool(self.ctx.staff.assisted_by) and self.ctx.staff.member is not None
         # Out of the tree when not assisting: Kivy would still draw (and walk) a hidden strip.
         if self.active and self.parent is None:
             self.host.add_widget(self, index=len(self.host.children))
         elif not self.active and self.parent is not None:
             self.parent.remove_widget(self)
+        return self.active != was_active
 
     def step_back(self) -> None:
         payments = self.ctx.payments

@@ -8,12 +8,12 @@ from typing import Any
 from kivy.properties import BooleanProperty
 
 from kiosk.navtree import text_in
-from kiosk.procedure_page import format_money
+from kiosk.procedure_page import format_cents
 from screens.common import KioskScreen, load_kv, tr
 
 
 def pesos(cents: int) -> str:
-    return format_money(f"{cents / 100:.2f}")
+    return format_cents(cents)
 
 
 class BillScreen(KioskScreen):
