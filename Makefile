@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TOUR_DIR ?= tour
 
-.PHONY: demo test bench lint setup system tour clean i18n install uninstall
+.PHONY: demo test bench soak fuzz crawl lint setup system tour clean i18n install uninstall
 
 demo: setup
 	$(PY) -m kiosk demo --tour-out $(TOUR_DIR)
@@ -18,6 +18,19 @@ test: setup
 
 bench: setup
 	$(PY) -m bench
+
+# The long versions of the chaos, fuzz and crawler tests (`make test` runs short ones).
+# SOAK_SECONDS bounds the soak; FUZZ_EXAMPLES is the examples per property (at least 100,000).
+SOAK_SECONDS ?= 600
+FUZZ_EXAMPLES ?= 100000
+soak: setup
+	KIOSK_SOAK_SECONDS=$(SOAK_SECONDS) $(PY) -m pytest -m soak -q -s
+
+fuzz: setup
+	KIOSK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -m fuzz -q -s
+
+crawl: setup
+	KIOSK_CRAWL_PROCEDURES=10000 $(PY) -m pytest -m crawl -q -s
 
 lint: setup
 	$(VENV)/bin/ruff check .
