@@ -24,9 +24,11 @@ import sqlite_utils
 
 from kiosk.catalog.model import catalog_digest, content_hash
 from kiosk.catalog.search import SearchHit, SearchIndex
+from offline_cache.sqlite import Database, Options, open_database
 from offline_cache.transactions import write_transaction
 
 SCHEMA_VERSION = 1
+_OPTIONS = Options(busy_timeout_ms=30000, private=False, quick_check=False)  # public data
 
 
 class StoreError(Exception):
@@ -55,6 +57,9 @@ class CatalogStore:
     def __init__(self, path: Path | str):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # One owner of the file per process (offline_cache/sqlite.py); each thread reads through
+        # its own connection so the UI's searches never wait behind a sync's long write.
+        self._owner: Database | None = open_database(self.path, _OPTIONS)
         self._local = threading.local()
         self._index_lock = threading.Lock()
         self._index: tuple[Any, SearchIndex] | None = None
@@ -66,18 +71,17 @@ class CatalogStore:
     def db(self) -> sqlite_utils.Database:
         db = getattr(self._local, "db", None)
         if db is None:
-            conn = sqlite3.connect(str(self.path), timeout=30)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            db = sqlite_utils.Database(conn)
+            if self._owner is None:
+                raise sqlite3.ProgrammingError("the catalog store is closed")
+            db = sqlite_utils.Database(self._owner.thread_connection())
             self._local.db = db
         return db
 
     def close(self) -> None:
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
+        self._local.db = None
+        if self._owner is not None:
+            self._owner.release()
+            self._owner = None
 
     def _write_transaction(self):
         """The write lock up front (offline_cache.transactions): two threads opening the store at

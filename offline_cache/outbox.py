@@ -40,7 +40,6 @@ can refuse to take money *before* the citizen pays.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
 import threading
@@ -52,6 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from offline_cache.sqlite import Damaged, Database, Options, open_database
 from offline_cache.transactions import write_transaction
 
 CREATED, PAYING, PAID, QUEUED, SUBMITTED = "created", "paying", "paid", "queued", "submitted"
@@ -328,12 +328,10 @@ def classify(error: sqlite3.Error) -> StorageError:
     return StorageError("storage.io_error", text)
 
 
-def _create_private(path: Path) -> None:
-    """Create the database file 0600 before SQLite does (its -wal/-shm copy the file's mode)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    os.close(descriptor)
-    os.chmod(path, 0o600)
+def _setup(conn: sqlite3.Connection) -> None:
+    """The schema, then every migration up to SCHEMA_VERSION (run once per owner of the file)."""
+    conn.executescript("BEGIN IMMEDIATE;" + SCHEMA + "COMMIT;")
+    _migrate(conn)
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
@@ -357,7 +355,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
 
 
 class Outbox:
-    """Thread-safe handle on the outbox file; one per process is enough."""
+    """Thread-safe handle on the outbox file. Handles on one file in one process share its one
+    owner (offline_cache/sqlite.py): the first opener's busy timeout applies to all of them."""
 
     def __init__(self, path: Path | str, busy_timeout_ms: int = 2000, min_free_bytes: int = 0,
                  clock: Callable[[], float] = time.time):
@@ -366,7 +365,7 @@ class Outbox:
         self.min_free_bytes = min_free_bytes
         self.clock = clock
         self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = None
+        self._db: Database | None = None
         self._last_error: StorageError | None = None
         try:
             self._connect()
@@ -376,38 +375,26 @@ class Outbox:
     # ---- connection ------------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        if self._conn is not None:
-            return self._conn
+        """The file's one owner in this process (offline_cache/sqlite.py), shared with every other
+        Outbox on the same file; opened again after a failure or a close."""
+        if self._db is not None:
+            return self._db.connection
+        options = Options(busy_timeout_ms=self.busy_timeout_ms, secure_delete=True)
         try:
-            _create_private(self.path)
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                                   timeout=self.busy_timeout_ms / 1000)
-            try:
-                conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
-                conn.execute("PRAGMA journal_mode=WAL").fetchone()
-                conn.execute("PRAGMA synchronous=FULL")
-                conn.execute("PRAGMA foreign_keys=ON")
-                conn.execute("PRAGMA journal_size_limit=4194304")
-                check = conn.execute("PRAGMA quick_check").fetchone()
-                if check is None or check[0] != "ok":
-                    raise StorageError("storage.corrupt", str(check[0] if check else "no answer"))
-                conn.executescript("BEGIN IMMEDIATE;" + SCHEMA + "COMMIT;")
-                _migrate(conn)
-            except BaseException:
-                conn.close()
-                raise
+            self._db = open_database(self.path, options, setup=_setup)
+        except Damaged as error:
+            raise StorageError("storage.corrupt", str(error)) from None
         except sqlite3.Error as error:
             raise classify(error) from None
         except OSError as error:
             raise StorageError("storage.io_error", str(error)) from None
-        self._conn = conn
-        return conn
+        return self._db.connection
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            if self._db is not None:
+                self._db.release()
+                self._db = None
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -418,8 +405,9 @@ class Outbox:
             except StorageError as error:
                 self._last_error = error
                 raise
+            assert self._db is not None
             try:
-                with write_transaction(conn):
+                with self._db.lock, write_transaction(conn):  # the owner's lock: shared by every handle
                     yield conn
             except sqlite3.Error as error:
                 storage_error = classify(error)
@@ -432,7 +420,10 @@ class Outbox:
     def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row | tuple[Any, ...]]:
         with self._lock:
             try:
-                return self._connect().execute(sql, args).fetchall()
+                conn = self._connect()
+                assert self._db is not None
+                with self._db.lock:
+                    return conn.execute(sql, args).fetchall()
             except sqlite3.Error as error:
                 raise classify(error) from None
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.logs import LogfmtFormatter, redact
+from offline_cache.sqlite import Database, Options, open_database
 from offline_cache.transactions import write_transaction
 
 CAPACITY = 50
@@ -41,6 +42,10 @@ CREATE TABLE IF NOT EXISTS errors (
     line TEXT NOT NULL
 )
 """
+
+
+def _create_table(conn: sqlite3.Connection) -> None:
+    conn.execute(SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -74,26 +79,21 @@ class ErrorLog:
         self.capacity = capacity
         self.read_only = read_only
         self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
+        self._owner: Database | None = None
 
     def _connect(self) -> sqlite3.Connection | None:
-        if self._conn is not None:
-            return self._conn
-        if self.read_only:
-            if not self.path.exists():
-                return None
-            conn = sqlite3.connect(self.path.absolute().as_uri() + "?mode=ro", uri=True, timeout=1.0,
-                                   check_same_thread=False)
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=1.0, check_same_thread=False, isolation_level=None)
-            # A rollback journal, not WAL: a read-only reader (a shell, maybe root) then needs no
-            # -shm/-wal files, so it never leaves files the app's user could not write.
-            conn.execute("PRAGMA journal_mode=DELETE")
-            conn.execute("PRAGMA synchronous=NORMAL")  # losing the last warning on power loss is fine
-            conn.execute(SCHEMA)
-        self._conn = conn
-        return conn
+        """The file's owner in this process (offline_cache/sqlite.py), shared with any other
+        ErrorLog on it. A rollback journal, not WAL: a read-only reader (a shell, maybe root) then
+        needs no -shm/-wal files, so it never leaves files the app's user could not write; losing
+        the last warning on power loss is fine (synchronous=NORMAL)."""
+        if self._owner is not None:
+            return self._owner.connection
+        if self.read_only and not self.path.exists():
+            return None
+        options = Options(journal_mode="delete", synchronous="NORMAL", busy_timeout_ms=1000, private=False,
+                          quick_check=False, read_only=self.read_only)
+        self._owner = open_database(self.path, options, None if self.read_only else _create_table)
+        return self._owner.connection
 
     def add(self, entries: list[ErrorEntry]) -> None:
         """Append entries and drop everything older than the newest `capacity` rows."""
@@ -102,8 +102,8 @@ class ErrorLog:
         rows = [(e.at, e.level, e.logger, e.event, e.line) for e in entries[-self.capacity:]]
         with self._lock:
             conn = self._connect()
-            assert conn is not None
-            with write_transaction(conn):
+            assert conn is not None and self._owner is not None
+            with self._owner.lock, write_transaction(conn):
                 conn.executemany("INSERT INTO errors (at, level, logger, event, line) VALUES (?, ?, ?, ?, ?)", rows)
                 conn.execute("DELETE FROM errors WHERE id <= (SELECT MAX(id) FROM errors) - ?", (self.capacity,))
 
@@ -122,9 +122,9 @@ class ErrorLog:
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            if self._owner is not None:
+                self._owner.release()
+                self._owner = None
 
 
 class ErrorLogHandler(logging.Handler):

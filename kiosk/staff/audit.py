@@ -133,7 +133,7 @@ class AuditLog:
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
-                self._conn.close()
+                db.release(self._conn)
                 self._conn = None
 
     def _db(self) -> sqlite3.Connection:

@@ -78,7 +78,7 @@ class StaffStore:
         self._conn = db.connect(self.path, SCHEMA)
 
     def close(self) -> None:
-        self._conn.close()
+        db.release(self._conn)
 
     def _write(self) -> AbstractContextManager[sqlite3.Connection]:
         return db.immediate(self._conn, self.path)

@@ -40,7 +40,7 @@ def test_file_is_private_and_durable(box: Outbox, tmp_path: Path) -> None:
     assert (os.stat(tmp_path / "outbox.sqlite").st_mode & 0o777) == 0o600
     conn = sqlite3.connect(tmp_path / "outbox.sqlite")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert box._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert box._connect().execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
 def test_happy_path_records_every_transition_with_its_time(box: Outbox) -> None:

@@ -65,7 +65,7 @@ def test_corrupted_database_refuses_and_is_left_untouched(tmp_path: Path, damage
     path = tmp_path / "o.sqlite"
     box = Outbox(path)
     _recorded(box, 40)
-    box._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    box._connect().execute("PRAGMA wal_checkpoint(TRUNCATE)")
     box.close()
     data = bytearray(path.read_bytes())
     if damage == "header":
