@@ -60,6 +60,10 @@ CANCELLED, ABANDONED = "cancelled", "abandoned"
 STATES = (CREATED, PAYING, PAID, QUEUED, SUBMITTED, CONFIRMED, REJECTED, NEEDS_ATTENDANT, CANCELLED, ABANDONED)
 FINAL = frozenset({CONFIRMED, REJECTED, NEEDS_ATTENDANT, CANCELLED, ABANDONED})
 PENDING = frozenset({PAID, QUEUED, SUBMITTED})  # money or a request the API has not confirmed yet
+# Final states whose personal data the kiosk no longer needs: the API holds the request, or it
+# will never be sent. (needs_attendant keeps it: the attendant may apply the request by hand.)
+SCRUB_ON = frozenset({CONFIRMED, REJECTED, CANCELLED, ABANDONED})
+SCRUBBED = {"scrubbed": True}
 
 PROBE_BYTES = 64 * 1024  # headroom health() proves by writing it
 
@@ -367,6 +371,7 @@ class Outbox:
         self._lock = threading.RLock()
         self._db: Database | None = None
         self._last_error: StorageError | None = None
+        self._purge_pending = False  # scrubbed data may still be in the -wal
         try:
             self._connect()
         except StorageError as error:
@@ -416,6 +421,7 @@ class Outbox:
                     self.close()
                 raise storage_error from None
             self._last_error = None
+        self._purge_wal()
 
     def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row | tuple[Any, ...]]:
         with self._lock:
@@ -512,6 +518,31 @@ class Outbox:
         conn.execute(f"UPDATE transactions SET {', '.join(sets)} WHERE seq=?", (*args, seq))
         conn.execute("INSERT INTO history (seq, from_state, to_state, at, reason) VALUES (?,?,?,?,?)",
                      (seq, current, change.to_state, now, change.reason))
+        if change.to_state in SCRUB_ON:
+            self._scrub(conn, seq)
+
+    def _scrub(self, conn: sqlite3.Connection, seq: int) -> None:
+        """Drop the person's data from a row in this commit; the old pages are purged from the
+        -wal once the commit is done (`_purge_wal`). secure_delete zeroes them in the file."""
+        (text,) = conn.execute("SELECT payload FROM transactions WHERE seq=?", (seq,)).fetchone()
+        payload = json.loads(text or "{}")
+        if payload.get("person") and payload["person"] != SCRUBBED:
+            payload["person"] = SCRUBBED
+            conn.execute("UPDATE transactions SET payload=? WHERE seq=?", (json.dumps(payload, sort_keys=True), seq))
+            self._purge_pending = True
+
+    def _purge_wal(self) -> None:
+        """Checkpoint the -wal and truncate it to nothing, so the pages that held scrubbed data
+        are gone from it. A reader in another process (a shell command) can hold it back: then
+        it is tried again after the next commit."""
+        if not self._purge_pending or self._db is None:
+            return
+        with self._db.lock:
+            try:
+                busy, _frames, _copied = self._db.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            except sqlite3.Error:
+                return
+        self._purge_pending = bool(busy)
 
     def add_credit(self, key: str, cents: int, kind: str = "") -> int:
         """Record one cash credit (`kind`: "coin" or "bill") against a transaction that is paying;
@@ -535,16 +566,12 @@ class Outbox:
                          " WHERE key=?", (next_at, error[:200], self.clock(), key))
 
     def scrub_personal_data(self, key: str) -> None:
-        """After confirmation the API holds the request: drop the person's data from the kiosk."""
+        """Drop the person's data from the kiosk now (every final state but needs_attendant does
+        it by itself: the attendant may still need it to apply the request by hand)."""
         with self._transaction() as conn:
-            row = conn.execute("SELECT payload FROM transactions WHERE key=?", (key,)).fetchone()
-            if row is None:
-                return
-            payload = json.loads(row[0])
-            if "person" in payload:
-                payload["person"] = {"scrubbed": True}
-                conn.execute("UPDATE transactions SET payload=? WHERE key=?",
-                             (json.dumps(payload, sort_keys=True), key))
+            row = conn.execute("SELECT seq FROM transactions WHERE key=?", (key,)).fetchone()
+            if row is not None:
+                self._scrub(conn, row[0])
 
     def recover(self) -> dict[str, int]:
         """After a restart of the process that runs sessions: settle what a crash left half-done.

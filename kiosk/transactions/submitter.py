@@ -108,12 +108,9 @@ class Submitter:
             reason = f"api.rejected:{error.status}:{str(error)[:120]}"
             return [*sent, Change(record.key, final, reason, {"response": error.body})]
         self.on_status(True)
-        fields: dict = {"response": answer}
-        if "person" in record.payload:
-            # The API holds the request now: the person's data leaves the kiosk in the same commit.
-            fields["payload"] = dict(record.payload, person={"scrubbed": True})
+        # The API holds the request now: the outbox drops the person's data in the same commit.
         event(log, "transaction.confirmed", folio=record.folio, attempts=record.attempts + 1)
-        return [*sent, Change(record.key, CONFIRMED, "api.applied", fields)]
+        return [*sent, Change(record.key, CONFIRMED, "api.applied", {"response": answer})]
 
     def _retry(self, record: Record, error: str, retry_after_s: float | None) -> Change:
         delay = full_jitter(record.attempts, self.base_s, self.cap_s, self.rng)
