@@ -26,6 +26,7 @@ from .links import Link, SimLink, link_for_url
 from .urls import DeviceUrl
 
 RETRIES = 3
+QUIET_POLLS = 2  # polls in a row without a new credit before a disable() counts as done
 COIN_JAM = {14, 15, 26}
 COIN_FRAUD = {17, 20, 254}
 BILL_JAM = {3, 6, 7, 15, 16}
@@ -43,6 +44,20 @@ class Acceptance:
     @property
     def denominations_cents(self) -> tuple[int, ...]:
         return tuple(sorted(set(self.coins_cents) | set(self.bills_cents)))
+
+
+@dataclass(frozen=True)
+class CashMark:
+    """The acceptor's own running counts since the adapter opened: a session takes one when it
+    enables the acceptor and one when the acceptor has confirmed it is inhibited; the difference
+    is what the device says this session took, to reconcile with the credits recorded for it."""
+
+    credits: int  # credit events
+    cents: int  # their value
+    lost: int  # events the device reported but the adapter could not read (counter jumped > 5)
+
+    def since(self, start: CashMark) -> CashMark:
+        return CashMark(self.credits - start.credits, self.cents - start.cents, self.lost - start.lost)
 
 
 @dataclass
@@ -81,6 +96,8 @@ class CashAdapter(Adapter):
         self._poller: threading.Thread | None = None
         self._stop = threading.Event()
         self.total_cents = 0
+        self._credit_events = 0
+        self._lost_events = 0
 
     # --- ccTalk request/response ---
 
@@ -201,8 +218,25 @@ class CashAdapter(Adapter):
         self._start_poller()
 
     def disable(self) -> None:
+        """Inhibit every acceptor and read the event queues until they are quiet, so every credit
+        stacked before the inhibit took effect has been emitted (and reached direct subscribers)
+        when this returns. A note or coin offered afterwards is refused by the device."""
         self._wanted_enabled = False
-        self.call(lambda: self._set_inhibits(False))
+        self.call(self._inhibit_and_drain, self.timeout_s * 3)
+
+    def _inhibit_and_drain(self) -> None:
+        self._set_inhibits(False)
+        settle = min(self.poll_s, 0.1)
+        quiet = 0
+        while quiet < QUIET_POLLS:  # a coin already in the validator when the inhibit came lands late
+            quiet = 0 if self._poll_once() else quiet + 1  # refusals of what is offered now do not count
+            if quiet < QUIET_POLLS:
+                time.sleep(settle)
+
+    def mark(self) -> CashMark:
+        """The running counts now (cheap, no I/O)."""
+        with self._lock:
+            return CashMark(self._credit_events, self.total_cents, self._lost_events)
 
     def _start_poller(self) -> None:
         self._stop.clear()
@@ -251,6 +285,8 @@ class CashAdapter(Adapter):
             return []
         fresh = (counter - previous) % 255 if previous else counter
         if fresh > 5:
+            with self._lock:
+                self._lost_events += fresh - 5
             self._note_error("cash.events_lost")
             log_event(log, "cash.events_lost", device=self.name, missed=fresh - 5)
             fresh = 5
@@ -266,7 +302,9 @@ class CashAdapter(Adapter):
         if a != 0 and (acceptor.kind == "coin" or b == 0):
             value = acceptor.positions.get(a, 0)
             if value:
-                self.total_cents += value
+                with self._lock:
+                    self.total_cents += value
+                    self._credit_events += 1
                 self._bump(operations=1)
                 log_event(log, "cash.credit", device=self.name, kind=acceptor.kind, cents=value)
                 self._emit("credit.accepted", kind=acceptor.kind, cents=value, total_cents=self.total_cents)

@@ -329,7 +329,7 @@ class Adapter:
         self.timeout_s = url.float_option("timeout", 3.0)
         self._call_soon = call_soon
         self._lock = threading.RLock()
-        self._subscribers: list[Callable[[DeviceEvent], None]] = []
+        self._subscribers: list[tuple[Callable[[DeviceEvent], None], bool]] = []  # (callback, direct)
         self._worker = _Worker(name)
         self._status = Status(
             name=name, kind=self.kind, driver=driver, url=url.redacted(), state=State.CLOSED,
@@ -356,14 +356,19 @@ class Adapter:
         """False when a background thread the adapter depends on has died (supervisor restarts it)."""
         return True
 
-    def subscribe(self, callback: Callable[[DeviceEvent], None]) -> Callable[[], None]:
+    def subscribe(self, callback: Callable[[DeviceEvent], None], direct: bool = False) -> Callable[[], None]:
+        """Receive the adapter's events through call_soon (the UI thread in the app), or with
+        `direct` in the device's own thread, in order, before the operation that produced them
+        returns (money: a credit must reach its session before the acceptor's disable() ends).
+        A direct callback must be quick and must not raise (it only hands the event on)."""
+        entry = (callback, direct)
         with self._lock:
-            self._subscribers.append(callback)
+            self._subscribers.append(entry)
 
         def unsubscribe() -> None:
             with self._lock:
-                if callback in self._subscribers:
-                    self._subscribers.remove(callback)
+                if entry in self._subscribers:
+                    self._subscribers.remove(entry)
 
         return unsubscribe
 
@@ -538,8 +543,14 @@ class Adapter:
         event = DeviceEvent(self.name, event_kind, data)
         with self._lock:
             subscribers = list(self._subscribers)
-        for callback in subscribers:
-            self._call_soon(lambda cb=callback: cb(event))
+        for callback, direct in subscribers:
+            if not direct:
+                self._call_soon(lambda cb=callback: cb(event))
+                continue
+            try:
+                callback(event)
+            except Exception:  # a subscriber's bug must not stop the device (or the other subscribers)
+                log.error("device.subscriber_failed", exc_info=True, extra={"fields": {"device": self.name}})
 
     def _replace_stuck_worker(self) -> None:
         with self._lock:

@@ -147,8 +147,9 @@ class PaymentFlow:
             # A second touch on "Pagar" while the first payment runs must never start another.
             on_refused(Problem("payment.in_progress", "Ya hay un pago en curso.", "A payment is already in progress."))
             return
-        if self.outcome is not None and self.outcome.ok:
-            # This bill or request is paid: paying it again would charge the citizen twice.
+        if self.outcome is not None and (self.outcome.ok or self.outcome.needs_person):
+            # This bill or request is paid, or money was taken and a person finishes it: paying
+            # it again would charge the citizen twice.
             on_refused(Problem("payment.done", "Este pago ya se realizó.", "This payment has already been made."))
             return
         self.method, self.outcome = method, None

@@ -24,7 +24,7 @@ State machine (anything else raises `IllegalTransition`)::
     created ──► paying ──► paid ──► queued ──► submitted ──► confirmed
        │          │  ╲                │            ├──────► rejected          (API said no, 4xx)
        │          │   ╲► created      │            └──────► needs_attendant   (gave up / conflict)
-       │          └────► needs_attendant (outcome unknown, partial cash) ──► queued | cancelled (attendant)
+       │          └────► needs_attendant (outcome unknown, partial cash) ──► queued | confirmed | cancelled
        ├─► cancelled (citizen left before paying)
        └─► abandoned (found unpaid after a restart)
 
@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from offline_cache.money_journal import CREDIT, MoneyEvent
 from offline_cache.sqlite import Damaged, Database, Options, open_database
 from offline_cache.transactions import write_transaction
 
@@ -75,7 +76,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     SUBMITTED: frozenset({CONFIRMED, REJECTED, NEEDS_ATTENDANT}),
     CONFIRMED: frozenset(),
     REJECTED: frozenset(),
-    NEEDS_ATTENDANT: frozenset({QUEUED, CANCELLED}),  # an attendant: money confirmed / refunded or none
+    # an attendant: money confirmed (sent again, or already applied per the API's lookup) / refunded or none
+    NEEDS_ATTENDANT: frozenset({QUEUED, CONFIRMED, CANCELLED}),
     CANCELLED: frozenset(),
     ABANDONED: frozenset(),
 }
@@ -126,8 +128,12 @@ CREATE TABLE IF NOT EXISTS credits (
 
 # Version 1 is SCHEMA above (files from before versioning read user_version 0 and have it).
 # Each later version is a list of statements applied in one transaction with the version bump.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # 3: money events replayed from the money journal (offline_cache/money_journal.py), by id,
+    # so a replay interrupted by a kill never records one twice.
+    3: ("CREATE TABLE journal_applied (id TEXT PRIMARY KEY, seq INTEGER, kind TEXT NOT NULL, cents INTEGER NOT NULL,"
+        " at REAL NOT NULL)",),
     2: (
         # coin or bill: a $20 coin and a $20 bill are different denominations in the cash box
         "ALTER TABLE credits ADD COLUMN kind TEXT NOT NULL DEFAULT ''",
@@ -504,17 +510,15 @@ class Outbox:
         if row is None:
             raise KeyError(change.key)
         seq, current = row
+        values = [json.dumps(v, sort_keys=True) if isinstance(v, dict) else v for v in change.fields.values()]
         if change.to_state is None:  # bookkeeping only (retry count, next attempt): no transition
             sets = ", ".join(f"{name}=?" for name in change.fields)
-            conn.execute(f"UPDATE transactions SET {sets}, updated_at=? WHERE seq=?",
-                         (*change.fields.values(), now, seq))
+            conn.execute(f"UPDATE transactions SET {sets}, updated_at=? WHERE seq=?", (*values, now, seq))
             return
         if change.to_state not in TRANSITIONS[current]:
             raise IllegalTransition(change.key, current, change.to_state)
-        sets, args = ["state=?", "updated_at=?", "reason=?"], [change.to_state, now, change.reason]
-        for name, value in change.fields.items():
-            sets.append(f"{name}=?")
-            args.append(json.dumps(value, sort_keys=True) if isinstance(value, dict) else value)
+        sets = ["state=?", "updated_at=?", "reason=?", *(f"{name}=?" for name in change.fields)]
+        args = [change.to_state, now, change.reason, *values]
         conn.execute(f"UPDATE transactions SET {', '.join(sets)} WHERE seq=?", (*args, seq))
         conn.execute("INSERT INTO history (seq, from_state, to_state, at, reason) VALUES (?,?,?,?,?)",
                      (seq, current, change.to_state, now, change.reason))
@@ -558,6 +562,44 @@ class Outbox:
             conn.execute("INSERT INTO credits (seq, cents, kind, at) VALUES (?,?,?,?)", (seq, cents, kind, now))
             conn.execute("UPDATE transactions SET paid_cents=?, updated_at=? WHERE seq=?", (paid + cents, now, seq))
         return paid + cents
+
+    def apply_money_event(self, event: MoneyEvent, reason: str = "money.recorded_late") -> bool:
+        """Record a money event from the money journal in one commit, exactly once (False: it was
+        already applied). A credit joins the transaction's credits (as change due when the
+        transaction was already paid); a card approval records the payment. A transaction still
+        `paying` goes to an attendant with `reason`: the citizen was told a person would help."""
+        now = self.clock()
+        with self._transaction() as conn:
+            if conn.execute("SELECT 1 FROM journal_applied WHERE id=?", (event.id,)).fetchone():
+                return False
+            row = conn.execute("SELECT seq, state, paid_cents, payment, payload FROM transactions WHERE key=?",
+                               (event.key,)).fetchone()
+            seq = row[0] if row else None
+            if row is not None:
+                self._apply_money(conn, event, row, reason, now)
+            conn.execute("INSERT INTO journal_applied (id, seq, kind, cents, at) VALUES (?,?,?,?,?)",
+                         (event.id, seq, event.kind, event.cents, now))
+        return True
+
+    def _apply_money(self, conn: sqlite3.Connection, event: MoneyEvent, row: tuple[Any, ...], reason: str,
+                     now: float) -> None:
+        seq, state, paid, payment_text, payload_text = row
+        payment = json.loads(payment_text or "{}")
+        fields: dict[str, Any] = {}
+        if event.kind == CREDIT:
+            conn.execute("INSERT INTO credits (seq, cents, kind, at) VALUES (?,?,?,?)",
+                         (seq, event.cents, str(event.detail.get("kind", "")), event.at))
+            fields["paid_cents"] = paid + event.cents
+            if state not in (CREATED, PAYING):  # money beyond a settled amount is owed back
+                payment["change_due_cents"] = int(payment.get("change_due_cents", 0)) + event.cents
+                fields["payment"] = payment
+        else:
+            fields.update(paid_cents=event.cents, payment=dict(event.detail, method="card"))
+            payload = json.loads(payload_text or "{}")
+            payload["payment"] = {k: v for k, v in event.detail.items() if k != "authorization_code"}
+            fields["payload"] = payload
+        to_state = NEEDS_ATTENDANT if state == PAYING else None
+        self._apply(conn, Change(event.key, to_state, reason if to_state else "", fields, now))
 
     def note_attempt(self, key: str, next_at: float, error: str) -> None:
         """A submission failed in a retryable way: count it and schedule the next one (state stays)."""
@@ -705,6 +747,10 @@ class Outbox:
         return max(int(row[0]), credit_id), int(row[1])
 
     # ---- reads -----------------------------------------------------------------------------
+
+    def journal_applied(self, event_id: str) -> bool:
+        """Whether a money-journal entry is recorded here already."""
+        return bool(self._read("SELECT 1 FROM journal_applied WHERE id=?", (event_id,)))
 
     def get(self, key: str) -> Record:
         rows = self._read("SELECT * FROM transactions WHERE key=?", (key,))

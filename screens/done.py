@@ -32,6 +32,8 @@ class DoneScreen(KioskScreen):
             else:
                 self.ids.receipt.text = tr._("Imprimiendo su recibo…")
                 flow.print_receipt(self._printed)
+        elif outcome is not None and outcome.needs_person:
+            self._person_will_help(outcome, flow)
         else:
             self.title = tr._("El pago no se realizó")
             if outcome is not None and outcome.reason == "cash.cancelled":
@@ -42,6 +44,21 @@ class DoneScreen(KioskScreen):
                 message = tr._("No se completó el pago. Si se le cobró algo, toque «Ayuda»: una persona lo resolverá.")
             self.ids.summary.text = message
             self.ids.receipt.text = ""
+
+    def _person_will_help(self, outcome, flow) -> None:
+        """Money was (or may have been) taken and a person must finish: the truth, the folio and
+        a help call, never "not charged" and never a way to pay again."""
+        self.title = tr._("Una persona le atenderá")
+        if outcome.reason.startswith("card."):
+            message = tr._("No pudimos confirmar si se cobró su tarjeta. Una persona lo revisará con usted.")
+        else:
+            paid = int(outcome.extra.get("paid_cents", 0))
+            message = tr._("Su dinero ({paid}) quedó en el cajero. Una persona terminará su trámite con usted.").format(
+                paid=pesos(paid)) if paid else tr._("Su pago quedó en el cajero. Una persona terminará su trámite "
+                                                    "con usted.")
+        self.ids.summary.text = message + "\n" + tr._("Conserve este folio: {folio}").format(folio=flow.folio)
+        self.ids.receipt.text = ""
+        self.ctx.help.request(self.ctx.navigator.current.screen)
 
     def _print(self) -> None:
         self.ids.receipt.text = tr._("Imprimiendo su recibo…")

@@ -26,6 +26,8 @@ class _Device:
         self.master_enabled = False
         self.counter = 0
         self.events: list[tuple[int, int]] = []  # newest first, at most 5 kept
+        self.accepted: list[int] = []  # the device's own tally: positions/types it took, in order
+        self.refused = 0  # offered while inhibited: handed back, never taken
 
     def push(self, a: int, b: int) -> None:
         self.counter = self.counter % 255 + 1  # 1..255, 0 only after reset
@@ -66,9 +68,16 @@ class SimCoinAcceptor(_Device):
             return (MXN_COINS[position - 1] if position <= len(MXN_COINS) else "......").encode()
         return super().answer(header, data)
 
-    def insert(self, position: int) -> None:
-        enabled = self.master_enabled and self.inhibit_mask & (1 << (position - 1))
-        self.push(position, 1) if enabled else self.push(0, 2)  # error 2: inhibited coin
+    def insert(self, position: int) -> bool:
+        """A coin offered at the slot; True when the acceptor took it."""
+        enabled = bool(self.master_enabled and self.inhibit_mask & (1 << (position - 1)))
+        if enabled:
+            self.push(position, 1)
+            self.accepted.append(position)
+        else:
+            self.push(0, 2)  # error 2: inhibited coin
+            self.refused += 1
+        return enabled
 
 
 class SimBillValidator(_Device):
@@ -85,9 +94,16 @@ class SimBillValidator(_Device):
             return b""
         return super().answer(header, data)
 
-    def insert(self, kind: int) -> None:
-        enabled = self.master_enabled and self.inhibit_mask & (1 << (kind - 1))
-        self.push(kind, 0) if enabled else self.push(0, 4)  # 0: stacked (credit); error 4: inhibited
+    def insert(self, kind: int) -> bool:
+        """A note offered; True when the validator stacked it."""
+        enabled = bool(self.master_enabled and self.inhibit_mask & (1 << (kind - 1)))
+        if enabled:
+            self.push(kind, 0)  # 0: stacked (a credit)
+            self.accepted.append(kind)
+        else:
+            self.push(0, 4)  # error 4: inhibited
+            self.refused += 1
+        return enabled
 
     def jam(self) -> None:
         self.push(0, 7)  # bill jammed in stacker
@@ -127,13 +143,20 @@ class CcTalkBus:
         return cls(jam=options.get("jam") in ("1", "true"), hopper=int(hopper) if hopper else None,
                    hopper_level=options.get("hopper_level", "ok"), echo=options.get("echo") in ("1", "true"))
 
-    def insert_coin(self, position: int) -> None:
+    def insert_coin(self, position: int) -> bool:
         with self._lock:
-            self.coins.insert(position)
+            return self.coins.insert(position)
 
-    def insert_bill(self, kind: int) -> None:
+    def insert_bill(self, kind: int) -> bool:
         with self._lock:
-            self.bills.insert(kind)
+            return self.bills.insert(kind)
+
+    def accepted_cents(self) -> int:
+        """What the simulated devices took so far, by their own tally."""
+        with self._lock:
+            coins = sum(cc.coin_value_cents(MXN_COINS[p - 1]) or 0 for p in self.coins.accepted)
+            bills = sum(cc.bill_value_cents(MXN_BILLS[k - 1]) or 0 for k in self.bills.accepted)
+        return coins + bills
 
     def jam(self) -> None:
         with self._lock:

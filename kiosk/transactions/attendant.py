@@ -64,6 +64,11 @@ WHY: tuple[tuple[str, str], ...] = (
     ("cash.partial_refund_due", "Se recibió efectivo sin completar el importe."),
     ("api.rejected", "La tesorería rechazó una operación ya cobrada."),
     ("submit.gave_up_retry_window", "No se pudo enviar a la tesorería dentro del plazo de reintentos."),
+    ("money.not_recorded", "El cajero recibió el dinero pero el disco no lo pudo registrar a tiempo."),
+    ("money.recorded_late", "Dinero registrado con retraso: el disco lo rechazó al principio."),
+    ("cash.unreconciled", "El aceptador contó una cantidad distinta de la registrada: cuente el efectivo."),
+    ("cash.inhibit_unconfirmed", "El aceptador no confirmó que dejó de recibir dinero."),
+    ("cash.intake_failed", "Falla interna durante el cobro en efectivo."),
 )
 
 
@@ -188,7 +193,23 @@ class AttendantDesk:
     # ---- the list --------------------------------------------------------------------------
 
     def items(self) -> list[AttentionItem]:
-        return attention_items(self.outbox)
+        """The outbox's list, plus transactions the outbox could not be told about yet (money the
+        disk refused, a hand-over it did not write): shown at once, resolvable once recorded."""
+        found = attention_items(self.outbox)
+        listed = {item.key for item in found}
+        now = self.outbox.clock()
+        for key, reason in self.service.money.waiting_keys().items():
+            if key in listed:
+                continue
+            try:
+                record = self.outbox.get(key)
+            except (KeyError, StorageError):
+                continue
+            blocked = dict.fromkeys(OUTCOMES, "attendant.still_recording")
+            found.append(AttentionItem(record.key, record.folio, record.kind, record.method, record.amount_cents,
+                                       record.paid_cents, refund_cents(record), reason, explain(reason),
+                                       max(0.0, now - record.updated_at), (), blocked))
+        return found
 
     def blocked(self, record: Record) -> dict[str, str]:
         return blocked_outcomes(record)

@@ -49,6 +49,9 @@ REASONS: dict[str, tuple[str, str]] = {
     "attendant.money_recorded": (
         "El cajero registró efectivo para esta operación: no puede cerrarse como «sin cobro»; emita un vale.",
         "cash credits are recorded for this transaction: refund them with a voucher"),
+    "attendant.still_recording": (
+        "El cajero aún no termina de registrar este dinero (el disco lo rechaza): espere, o llame a soporte técnico.",
+        "the outbox refuses writes: the money is journalled and is recorded as soon as it accepts them"),
     "attendant.no_receipt": ("No hay un recibo reciente que reimprimir.", "no receipt within retention to reprint"),
     "attendant.no_receipt_for_folio": ("Ese folio no tiene un recibo válido: el pago no se completó.",
                                        "that transaction produced no receipt (not paid, or cancelled)"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import secrets
@@ -11,17 +10,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from devices.contract import CallSoon, DeviceError, DeviceEvent, immediate
+from devices.contract import CallSoon, DeviceError, immediate
 from devices.printer import Receipt, format_pesos
 from kiosk.catalog.model import amount_due, kiosk_actions, localized
 from kiosk.logs import event
 from kiosk.transactions.api import ApiAnswer, ApiClient, ApiUnreachable
 from kiosk.transactions.attendant import AttendantDesk, AttentionItem, Resolution
+from kiosk.transactions.cash_intake import CashIntake
 from kiosk.transactions.cash_office import CashOffice, CashTotals, Collection
 from kiosk.transactions.documents import Printed, ignore
 from kiosk.transactions.errors import REASONS, Refused
+from kiosk.transactions.money import MoneyRecorder
 from kiosk.transactions.receipts import kiosk_key, sign_receipt
 from kiosk.transactions.submitter import Submitter
+from offline_cache.money_journal import CARD_APPROVED, MoneyEvent, MoneyJournal, journal_path
 from offline_cache.outbox import (
     CANCELLED,
     CONFIRMED,
@@ -106,6 +108,16 @@ class PaymentOutcome:
     transaction: Record | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def needs_person(self) -> bool:
+        """Money was (or may have been) taken and a person must finish it: the screen shows the
+        folio and calls one, and never offers to pay again."""
+        return not self.ok and self.state == NEEDS_ATTENDANT
+
+
+PERSON_WILL_HELP_ES = ("Su dinero quedó en el cajero. Una persona le atenderá en un momento; conserve este folio: "
+                       "{folio}.")
+
 
 class TransactionService:
     def __init__(self, config: Any, outbox: Outbox, api: ApiClient, adapters: Mapping[str, Any] | None = None,
@@ -120,11 +132,13 @@ class TransactionService:
         self.money_hook = money_hook or (lambda folio, cents: None)  # tests: witness of money taken
         settings = config.transactions
         self.online = True
+        self.money = MoneyRecorder(outbox, MoneyJournal(journal_path(outbox.path)))
         self.submitter = Submitter(outbox, api, base_s=settings.retry_base_s, cap_s=settings.retry_cap_s,
-                                   give_up_after_s=settings.give_up_after_days * 86400, on_status=self._set_online)
+                                   give_up_after_s=settings.give_up_after_days * 86400, on_status=self._set_online,
+                                   housekeeping=self.money.settle)
         self._key = None
         self._key_lock = threading.Lock()
-        self._cash_sessions: dict[str, Callable[[], None]] = {}
+        self._intakes: dict[str, CashIntake] = {}
         # Optional staff audit log, append(actor, action, **details) (kiosk.staff's AuditLog.append):
         # resolutions and collections are appended there too when the app sets it.
         self.audit: Callable[..., Any] | None = None
@@ -135,6 +149,7 @@ class TransactionService:
 
     def start(self) -> dict[str, int]:
         """Settle what a previous run left half-done, prune old history, start the submitter."""
+        self.money.settle()  # money events a refusing disk could only journal: recorded first
         reconciled = self._reconcile_card_payment()
         recovered = self.outbox.recover()
         if reconciled:
@@ -167,7 +182,7 @@ class TransactionService:
                 payment = {"method": "card", "masked_card": last.masked_card, "brand": last.brand,
                            "authorization_code": last.authorization_code,
                            "operation_number": last.operation_number, "reconciled": "terminal.last_sale"}
-                return 1 if self._record_paid(record, payment, record.amount_cents).ok else 0
+                return 1 if self.record_paid(record, payment, record.amount_cents).ok else 0
         return 0
 
     def stop(self) -> None:
@@ -365,101 +380,99 @@ class TransactionService:
                 payment = {"method": "card", "masked_card": result.masked_card, "brand": result.brand,
                            "authorization_code": result.authorization_code,
                            "operation_number": result.operation_number}
-                return self._record_paid(tx, payment, tx.amount_cents)
+                return self.record_paid(tx, payment, tx.amount_cents,
+                                        MoneyEvent(tx.key, tx.folio, CARD_APPROVED, tx.amount_cents, payment))
             if str(result.outcome) == "timeout":
                 return self._settle_unknown(tx, "card.outcome_unknown")
-            record = self._guard(lambda: self.outbox.transition(tx.key, CREATED, f"card.{result.outcome}"))
-            return PaymentOutcome(False, CREATED, result.reason, transaction=record)
+            return self.back_to_created(tx, f"card.{result.outcome}", result.reason)
 
         terminal.request(charge_and_record, lambda outcome, error: on_done(
             outcome if outcome is not None else PaymentOutcome(False, PAYING, f"device:{error.code if error else ''}")))
 
-    def _record_paid(self, tx: Record, payment: dict[str, Any], paid_cents: int) -> PaymentOutcome:
+    def record_paid(self, tx: Record, payment: dict[str, Any], paid_cents: int,
+                    money: MoneyEvent | None = None) -> PaymentOutcome:
+        """Paid and queued in one commit (no window where money is recorded but not queued),
+        retried; if the database keeps refusing, the money event goes to the journal and the
+        transaction to an attendant: the citizen is never told that nothing was charged."""
         body = dict(tx.payload, payment={k: v for k, v in payment.items() if k != "authorization_code"},
                     paid_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-        try:
-            # paid and queued in one commit: no window where money is recorded but not queued.
+
+        def write() -> Record:
             self.outbox.transition_many([
                 Change(tx.key, PAID, "payment.taken", {"payment": payment, "paid_cents": paid_cents,
                                                        "payload": body}),
                 Change(tx.key, QUEUED, "payment.queued")])
-            record = self.outbox.get(tx.key)
-        except StorageError as error:
-            # Money was taken and the disk refused the record: the row stays `paying`, which a
-            # restart hands to an attendant; tell the citizen to wait for one now.
-            event(log, "transaction.paid_not_recorded", level=logging.CRITICAL, folio=tx.folio, code=error.code)
-            return PaymentOutcome(False, PAYING, error.code, error.citizen_message)
+            return self.outbox.get(tx.key)
+
+        if money is None:  # cash: the credits are on record already; only the ending is written
+            money = MoneyEvent(tx.key, tx.folio, "cash_paid", 0, {})
+        record = self.money.record(money, write)
+        if record is None:
+            return self.hand_over_outcome(tx, f"money.not_recorded:{paid_cents}", paid_cents)
         self.submitter.wake()
         event(log, "transaction.paid", folio=tx.folio, method=payment.get("method", ""), amount=paid_cents)
         return PaymentOutcome(True, QUEUED, "ok", transaction=record)
 
-    def _settle_unknown(self, tx: Record, reason: str) -> PaymentOutcome:
+    def hand_over_outcome(self, tx: Record, reason: str, paid_cents: int = 0) -> PaymentOutcome:
+        """The payment ends in an attendant's hands: recorded as needs_attendant (or remembered
+        until the disk takes it; the attendant's list shows it either way), with the folio."""
+        self.money.hand_over(tx.key, reason)
         try:
-            record = self.outbox.transition(tx.key, NEEDS_ATTENDANT, reason)
-        except OutboxError:
-            record = None
+            record = self.outbox.get(tx.key)
+        except (OutboxError, KeyError):
+            record = tx
         event(log, "transaction.needs_attendant", level=logging.WARNING, folio=tx.folio, reason=reason)
         return PaymentOutcome(False, NEEDS_ATTENDANT, reason,
-                              "No pudimos confirmar su pago. Un asesor le atenderá; conserve este folio.",
-                              transaction=record)
+                              PERSON_WILL_HELP_ES.format(folio=tx.folio), transaction=record,
+                              extra={"paid_cents": paid_cents})
+
+    def back_to_created(self, tx: Record, reason: str, code: str = "") -> PaymentOutcome:
+        """Nothing was taken: the transaction may be paid again (or cancelled)."""
+        record = self._guard(lambda: self.outbox.transition(tx.key, CREATED, reason))
+        return PaymentOutcome(False, CREATED, code or reason, transaction=record)
+
+    def _settle_unknown(self, tx: Record, reason: str) -> PaymentOutcome:
+        return self.hand_over_outcome(tx, reason)
 
     def pay_by_cash(self, tx: Record, on_credit: Callable[[int, int], None],
                     on_done: Callable[[PaymentOutcome], None]) -> None:
-        """Accept cash until tx.amount_cents is reached. Each credit is recorded (durably) before
-        on_credit(credited_cents, total_cents) is called; on_done(PaymentOutcome) at the end.
-        `cancel_cash(tx)` stops early (a partial amount goes to an attendant for refund)."""
+        """Accept cash until tx.amount_cents is reached (kiosk/transactions/cash_intake.py). Each
+        credit is recorded (durably) before on_credit(credited_cents, total_cents) is called;
+        on_done(PaymentOutcome) once, after the acceptor confirmed it is inhibited. `cancel_cash(tx)`
+        stops early (a partial amount goes to an attendant for refund)."""
         cash = self._device("cash")
         if cash is None:
             raise Refused("device.no_cash")
         self._guard(lambda: self.outbox.transition(tx.key, PAYING, "cash.accepting"))
-        finished = threading.Event()
 
-        def on_event(device_event: DeviceEvent) -> None:
-            if device_event.kind != "credit.accepted" or finished.is_set():
-                return
-            cents = int(device_event.data.get("cents", 0))
-            self.money_hook(tx.folio, cents)  # the acceptor has stacked it: money is taken now
-            try:
-                total = self.outbox.add_credit(tx.key, cents, str(device_event.data.get("kind", "")))
-            except StorageError as error:
-                finished.set()
-                self._stop_cash(tx.key, cash)
-                on_done(PaymentOutcome(False, PAYING, error.code, error.citizen_message))
-                return
-            on_credit(cents, total)
-            if total >= tx.amount_cents:
-                finished.set()
-                self._stop_cash(tx.key, cash)
-                payment = {"method": "cash", "paid_cents": total, "change_due_cents": total - tx.amount_cents}
-                on_done(self._record_paid(tx, payment, total))
+        def done(outcome: PaymentOutcome) -> None:
+            self._intakes.pop(tx.key, None)
+            on_done(outcome)
 
-        self._cash_sessions[tx.key] = cash.subscribe(on_event)
+        intake = CashIntake(self, tx, cash, on_credit, done)
+        self._intakes[tx.key] = intake
         try:
-            cash.enable()
+            intake.start()
         except DeviceError as error:
-            self._stop_cash(tx.key, cash)
+            self._intakes.pop(tx.key, None)
             reason = f"cash.device_error:{error.code}"
             self._guard(lambda: self.outbox.transition(tx.key, CREATED, reason))
             raise Refused("device.no_cash", message_en=error.code) from None
 
-    def _stop_cash(self, key: str, cash: Any) -> None:
-        unsubscribe = self._cash_sessions.pop(key, None)
-        if unsubscribe is not None:
-            unsubscribe()
-        with contextlib.suppress(DeviceError):  # a gone acceptor accepts nothing either
-            cash.disable()
-
-    def cancel_cash(self, tx: Record) -> PaymentOutcome:
-        cash = self._device("cash")
-        if cash is not None:
-            self._stop_cash(tx.key, cash)
+    def cancel_cash(self, tx: Record, wait_s: float = 15.0) -> PaymentOutcome:
+        """Stop taking cash; returns the ending once the acceptor is inhibited and everything it
+        took is recorded (on_done gets the same outcome)."""
+        intake = self._intakes.get(tx.key)
+        if intake is not None:
+            intake.cancel()
+            if intake.ended.wait(wait_s) and intake.outcome is not None:
+                return intake.outcome
         record = self.outbox.get(tx.key)
         if record.state != PAYING:
             return PaymentOutcome(record.state in (QUEUED, CONFIRMED, PAID), record.state, "ok", transaction=record)
         if record.paid_cents == 0:
-            record = self._guard(lambda: self.outbox.transition(tx.key, CREATED, "cash.cancelled_no_money"))
-            return PaymentOutcome(False, CREATED, "cash.cancelled", transaction=record)
-        return self._settle_unknown(tx, f"cash.partial_refund_due:{record.paid_cents}")
+            return self.back_to_created(tx, "cash.cancelled_no_money", "cash.cancelled")
+        return self.hand_over_outcome(tx, f"cash.partial_refund_due:{record.paid_cents}", record.paid_cents)
 
     # ---- receipts ----------------------------------------------------------------------------
 

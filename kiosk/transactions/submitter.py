@@ -48,7 +48,7 @@ class Submitter:
     def __init__(self, outbox: Outbox, api: ApiClient, *, base_s: float = 2.0, cap_s: float = 300.0,
                  give_up_after_s: float = 25 * 86400, clock: Callable[[], float] = time.time,
                  on_status: Callable[[bool], None] | None = None, rng: random.Random | None = None,
-                 probe_s: float = 30.0):
+                 probe_s: float = 30.0, housekeeping: Callable[[], object] | None = None):
         self.outbox = outbox
         self.api = api
         self.base_s, self.cap_s, self.give_up_after_s = base_s, cap_s, give_up_after_s
@@ -56,6 +56,7 @@ class Submitter:
         self.on_status = on_status or (lambda online: None)
         self.rng = rng or random.Random()
         self.probe_s = probe_s  # how often the background loop checks GET /v1/health
+        self.housekeeping = housekeeping  # run before every pass of the loop (money recorded late)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -167,6 +168,8 @@ class Submitter:
                 last_probe = time.monotonic()
                 self.on_status(self.api.health())
             try:
+                if self.housekeeping is not None:
+                    self.housekeeping()
                 self.run_once()
             except StorageError as error:
                 self.last_error = error.code

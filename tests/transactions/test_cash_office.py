@@ -153,7 +153,7 @@ def test_an_outbox_from_before_versioning_is_upgraded_in_one_commit(tmp_path: Pa
     assert [c.kind for c in box.cash_ledger().credits] == ["", "coin"]
     box.close()
     reopened = Outbox(path)  # a current file opens as it is
-    assert reopened.get("k1").paid_cents == 1000 and reopened._read("PRAGMA user_version")[0][0] == 2
+    assert reopened.get("k1").paid_cents == 1000 and reopened._read("PRAGMA user_version")[0][0] == ob.SCHEMA_VERSION
 
 
 def test_cli_lists_attention_and_cash_totals_without_personal_data(sandbox, tmp_path: Path) -> None:
