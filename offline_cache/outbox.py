@@ -132,8 +132,12 @@ SCHEMA_VERSION = 3
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     # 3: money events replayed from the money journal (offline_cache/money_journal.py), by id,
     # so a replay interrupted by a kill never records one twice.
+    # A submitter claims rows before it posts them (claimed_by, claimed_until), so the app's
+    # submitter and `kiosk queue drain` beside it never send the same row at the same time.
     3: ("CREATE TABLE journal_applied (id TEXT PRIMARY KEY, seq INTEGER, kind TEXT NOT NULL, cents INTEGER NOT NULL,"
-        " at REAL NOT NULL)",),
+        " at REAL NOT NULL)",
+        "ALTER TABLE transactions ADD COLUMN claimed_by TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE transactions ADD COLUMN claimed_until REAL NOT NULL DEFAULT 0"),
     2: (
         # coin or bill: a $20 coin and a $20 bill are different denominations in the cash box
         "ALTER TABLE credits ADD COLUMN kind TEXT NOT NULL DEFAULT ''",
@@ -494,12 +498,21 @@ class Outbox:
         self.transition_many([Change(key, to_state, reason, fields)])
         return self.get(key)
 
-    def transition_many(self, changes: list[Change]) -> None:
+    def transition_many(self, changes: list[Change], skip_moved: bool = False) -> list[Change]:
         """Several transitions in ONE commit (the submitter settles a batch of answers with one
-        fsync); all or none. `Change.at` keeps the time a step really happened (e.g. the POST)."""
+        fsync); all or none. `Change.at` keeps the time a step really happened (e.g. the POST).
+        With `skip_moved`, a change the row's current state no longer allows (another process
+        settled it meanwhile) is skipped instead of failing the batch; the skipped are returned."""
+        skipped: list[Change] = []
         with self._transaction() as conn:
             for change in changes:
-                self._apply(conn, change)
+                try:
+                    self._apply(conn, change)
+                except IllegalTransition:
+                    if not skip_moved:
+                        raise
+                    skipped.append(change)
+        return skipped
 
     def _apply(self, conn: sqlite3.Connection, change: Change) -> None:
         unknown = set(change.fields) - _SETTABLE
@@ -796,15 +809,41 @@ class Outbox:
         """Queued or submitted transactions ready to send, oldest first, at most one per account:
         an account's later transaction waits while an earlier one is still pending, but a
         dead-lettered one (needs_attendant, rejected) does not block it."""
+        with self._lock:
+            conn = self._connect()
+            assert self._db is not None
+            with self._db.lock:
+                try:
+                    return [_record(row) for row in self._due_rows(conn, now, limit)]
+                except sqlite3.Error as error:
+                    raise classify(error) from None
+
+    @staticmethod
+    def _due_rows(conn: sqlite3.Connection, now: float, limit: int) -> list[dict[str, Any]]:
         # The head of each account is its oldest pending row (partial index: cheap even with
         # thousands queued); rows without an account are independent of each other.
-        rows = self._read(
+        cursor = conn.execute(
             "SELECT t.* FROM transactions t WHERE t.seq IN ("
             "  SELECT MIN(seq) FROM transactions WHERE state IN ('paid','queued','submitted') AND account_ref != ''"
             "  GROUP BY account_kind, account_ref"
             "  UNION ALL SELECT seq FROM transactions WHERE state IN ('queued','submitted') AND account_ref = '')"
             " AND t.state IN ('queued','submitted') AND t.next_at <= ? ORDER BY t.seq LIMIT ?", (now, limit))
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def claim_due(self, now: float, owner: str, lease_s: float, limit: int = 50) -> list[Record]:
+        """`due()`, less the rows another submitter holds, claimed for `owner` until now+lease_s
+        in one commit: two processes draining one outbox never post the same row at once."""
+        with self._transaction() as conn:
+            rows = [r for r in self._due_rows(conn, now, limit * 2)
+                    if not r["claimed_by"] or r["claimed_by"] == owner or r["claimed_until"] <= now][:limit]
+            conn.executemany("UPDATE transactions SET claimed_by=?, claimed_until=? WHERE seq=?",
+                             [(owner, now + lease_s, r["seq"]) for r in rows])
         return [_record(row) for row in rows]
+
+    def release_claims(self, owner: str) -> None:
+        with self._transaction() as conn:
+            conn.execute("UPDATE transactions SET claimed_by='', claimed_until=0 WHERE claimed_by=?", (owner,))
 
     def next_due_at(self) -> float | None:
         rows = self._read("SELECT MIN(next_at) FROM transactions WHERE state IN ('queued','submitted')")
@@ -855,7 +894,9 @@ _COLUMNS = ("seq", "key", "folio", "kind", "procedure_id", "account_kind", "acco
 
 
 def _record(row: Any) -> Record:
-    values = dict(zip(_COLUMNS, row, strict=True))
+    # Columns added by migrations (claims...) come after these: a row may be longer.
+    values = {name: row[name] for name in _COLUMNS} if isinstance(row, dict) else dict(
+        zip(_COLUMNS, row[:len(_COLUMNS)], strict=True))
     for name in ("payload", "payment", "response"):
         values[name] = json.loads(values[name] or "{}")
     return Record(**values)

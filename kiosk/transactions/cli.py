@@ -108,6 +108,7 @@ def _queue(args: argparse.Namespace) -> int:
 def _drain(args: argparse.Namespace) -> int:
     from kiosk.transactions.api import ApiClient
     from kiosk.transactions.submitter import Submitter
+    from offline_cache.outbox import OutboxError
 
     config, outbox = _outbox(args)
     settings = config.transactions
@@ -116,8 +117,11 @@ def _drain(args: argparse.Namespace) -> int:
     submitter = Submitter(outbox, api, base_s=settings.retry_base_s, cap_s=settings.retry_cap_s,
                           give_up_after_s=settings.give_up_after_days * 86400)
     started = time.monotonic()
-    empty = submitter.drain(args.timeout)
-    pending = outbox.pending_count()
+    try:
+        empty = submitter.drain(args.timeout)
+        pending = outbox.pending_count()
+    except OutboxError as error:  # beside the running app: say what happened, never a traceback
+        raise CommandError(f"queue drain stopped: {error}") from None
     if args.json:
         print(json.dumps({"drained": empty, "pending": pending, "seconds": round(time.monotonic() - started, 3),
                           "last_error": submitter.last_error}))

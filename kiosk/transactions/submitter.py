@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable
 
 from kiosk.logs import event
@@ -35,6 +38,7 @@ from offline_cache.outbox import (
 
 log = logging.getLogger("kiosk.transactions")
 BATCH = 50  # answers recorded per commit at most
+LEASE_S = 120.0  # how long a claim on a row keeps other submitters off it
 BATCH_SECONDS = 1.0  # ...or after this long, whichever comes first
 
 
@@ -57,6 +61,11 @@ class Submitter:
         self.rng = rng or random.Random()
         self.probe_s = probe_s  # how often the background loop checks GET /v1/health
         self.housekeeping = housekeeping  # run before every pass of the loop (money recorded late)
+        # Rows are claimed before they are posted (Outbox.claim_due), under this name, for a lease
+        # that the pass stops posting at half of: two submitters on one outbox (the app, and
+        # `kiosk queue drain` in a shell) never post one row at the same time.
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease_s = LEASE_S
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -72,19 +81,30 @@ class Submitter:
         first answer. History keeps the real time of each POST (Change.at)."""
         settled = 0
         changes: list[Change] = []
-        batch_started = time.monotonic()
-        for record in self.outbox.due(self.clock(), limit=BATCH):
-            if self._stop.is_set():
-                break
-            outcome = self._attempt(record)
-            changes.extend(outcome)
-            settled += sum(1 for change in outcome if change.to_state in (CONFIRMED, REJECTED, NEEDS_ATTENDANT))
-            if time.monotonic() - batch_started > BATCH_SECONDS:
-                self.outbox.transition_many(changes)
-                changes, batch_started = [], time.monotonic()
-        if changes:
-            self.outbox.transition_many(changes)
+        claimed = self.outbox.claim_due(self.clock(), self.owner, self.lease_s, limit=BATCH)
+        if not claimed:
+            return 0
+        started = batch_started = time.monotonic()
+        try:
+            for record in claimed:
+                if self._stop.is_set() or time.monotonic() - started > self.lease_s / 2:
+                    break  # the rest stay queued for the next pass: never post past half the lease
+                outcome = self._attempt(record)
+                changes.extend(outcome)
+                settled += sum(1 for change in outcome if change.to_state in (CONFIRMED, REJECTED, NEEDS_ATTENDANT))
+                if time.monotonic() - batch_started > BATCH_SECONDS:
+                    self._settle(changes)
+                    changes, batch_started = [], time.monotonic()
+            if changes:
+                self._settle(changes)
+        finally:
+            self.outbox.release_claims(self.owner)
         return settled
+
+    def _settle(self, changes: list[Change]) -> None:
+        for change in self.outbox.transition_many(changes, skip_moved=True):
+            event(log, "transaction.settled_elsewhere", level=logging.WARNING, key=change.key[:8],
+                  wanted=change.to_state or "")
 
     def _attempt(self, record: Record) -> list[Change]:
         now = self.clock()
