@@ -16,6 +16,7 @@ Sending never raises: a failure is counted and returned, and the kiosk carries o
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 import time
@@ -25,6 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 from kiosk.fleet.model import HealthReport
+from kiosk.http_limits import BodyTooLarge, read_body
 from kiosk.logs import event
 
 log = logging.getLogger("kiosk.fleet.heartbeat")
@@ -139,14 +141,14 @@ class HeartbeatSender:
             self._session = requests.Session()
         started = time.perf_counter()
         try:
-            response = self._session.post(self.url, json=dict(payload), timeout=self.timeout)
-            _ = response.content  # read it all, so the connection is reused
-        except requests.RequestException as error:
+            response = self._session.post(self.url, json=dict(payload), timeout=self.timeout, stream=True)
+            body = read_body(response)  # read it all (bounded), so the connection is reused
+        except (requests.RequestException, BodyTooLarge) as error:
             return self._done(HeartbeatResult(False, self.clock(), error=type(error).__name__))
         except Exception as error:  # e.g. a value json cannot encode: counted, not raised
             return self._done(HeartbeatResult(False, self.clock(), error=type(error).__name__))
         ok = 200 <= response.status_code < 300
-        error = "" if ok else _problem(response)
+        error = "" if ok else _problem(response.status_code, body)
         return self._done(HeartbeatResult(ok, self.clock(), response.status_code, error,
                                           time.perf_counter() - started))
 
@@ -166,9 +168,9 @@ class HeartbeatSender:
             self._session.close()
 
 
-def _problem(response: Any) -> str:
+def _problem(status: int, body: bytes) -> str:
     try:
-        body = response.json()
-        return f"HTTP {response.status_code}: {body.get('detail') or body.get('title')}"
+        problem = json.loads(body)
+        return f"HTTP {status}: {problem.get('detail') or problem.get('title')}"
     except (ValueError, AttributeError):
-        return f"HTTP {response.status_code}"
+        return f"HTTP {status}"

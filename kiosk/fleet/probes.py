@@ -6,6 +6,7 @@ unreachable thing never hides the rest of the report.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -16,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from kiosk.fleet.checks import ApiProbe, TlsProbe
+from kiosk.http_limits import BodyTooLarge, read_body
 
 
 def probe_api(session: Any, base_url: str, connect_timeout_s: float, read_timeout_s: float,
@@ -28,15 +30,17 @@ def probe_api(session: Any, base_url: str, connect_timeout_s: float, read_timeou
     trust = {"verify": ca_file} if ca_file else {}
     started = time.perf_counter()
     try:
-        response = session.get(url, timeout=(connect_timeout_s, read_timeout_s), **trust)
-        _ = response.content  # the whole body: a cut answer is a failure, not a success
+        response = session.get(url, timeout=(connect_timeout_s, read_timeout_s), stream=True, **trust)
+        body = read_body(response)  # the whole body (bounded): a cut answer is a failure, not a success
     except requests.RequestException as error:
         return ApiProbe(base_url, False, error=_cause(error))
+    except BodyTooLarge as error:
+        return ApiProbe(base_url, False, error=str(error))
     latency = time.perf_counter() - started
     revision = None
     if response.status_code == 200:
         try:
-            revision = int(response.json().get("catalog_revision"))
+            revision = int(json.loads(body).get("catalog_revision"))
         except (ValueError, TypeError, AttributeError):
             revision = None
     return ApiProbe(base_url, True, response.status_code, latency, "", revision)

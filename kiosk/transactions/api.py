@@ -13,6 +13,8 @@ from typing import Any
 
 import requests
 
+from kiosk.http_limits import API_ANSWER_MAX_BYTES, BodyTooLarge, read_body
+
 RETRYABLE_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
@@ -35,9 +37,11 @@ class ApiAnswer(Exception):
 
 
 class ApiClient:
-    def __init__(self, base_url: str, timeout_s: float = 10.0, connect_timeout_s: float = 5.0):
+    def __init__(self, base_url: str, timeout_s: float = 10.0, connect_timeout_s: float = 5.0,
+                 max_answer_bytes: int = API_ANSWER_MAX_BYTES):
         self.base_url = base_url.rstrip("/")
         self.timeout = (connect_timeout_s, timeout_s)
+        self.max_answer_bytes = max_answer_bytes
         self.session = requests.Session()
 
     def close(self) -> None:
@@ -45,10 +49,13 @@ class ApiClient:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:
-            response = self.session.request(method, self.base_url + path, timeout=self.timeout, **kwargs)
-            content = response.content  # reading the whole body here surfaces a cut response
+            response = self.session.request(method, self.base_url + path, timeout=self.timeout, stream=True,
+                                            **kwargs)
+            content = read_body(response, self.max_answer_bytes)  # reading it all surfaces a cut response
         except requests.RequestException as error:
             raise ApiUnreachable(type(error).__name__) from None
+        except BodyTooLarge as error:  # a POST's outcome stays unknown: retried with the same key
+            raise ApiUnreachable(str(error)) from None
         declared = response.headers.get("Content-Length")
         if response.status_code < 300 and (not content or declared is None or int(declared) != len(content)):
             # A success whose answer was cut (even inside its headers) is an unknown outcome, not

@@ -236,9 +236,9 @@ class TransactionService:
         """GET /v1/accounts/{kind}/{ref}; Refused('network.lookup_needs_network') when offline."""
         try:
             body = self.api.account(kind, ref, on.isoformat() if on else None)
-        except ApiUnreachable:
+        except ApiUnreachable as error:
             self._set_online(False)
-            raise Refused("network.lookup_needs_network") from None
+            raise Refused("network.lookup_needs_network", message_en=str(error)) from None
         except ApiAnswer as error:
             self._set_online(True)
             if error.status == 404:
