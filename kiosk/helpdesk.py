@@ -1,11 +1,14 @@
 """Calls for a person: a citizen asks for help and an attendant comes.
 
 A request names the kiosk, its location and the screen the citizen was on, nothing personal.
-While one is open the idle timer is paused so the citizen is not wiped away while waiting.
-A worker thread delivers it to the municipal API (`POST /v1/kiosks/{id}/help-requests`),
-retrying with full-jitter backoff while the network is down (the request waits in memory:
-it only matters while the citizen is standing there), then polls until staff mark it answered.
-Cancelling, or the session ending, withdraws it at the API too.
+While one is open the idle timeout is extended (HELP_EXTRA_IDLE_S), never suspended: a citizen
+who asked for help and walked away still gets "¿Sigue ahí?" and then the wipe, which closes
+the request and clears what they typed. A worker thread delivers it to the municipal API
+(`POST /v1/kiosks/{id}/help-requests`), retrying with full-jitter backoff while the network is
+down (the request waits in memory: it only matters while the citizen is standing there), then
+polls until staff mark it answered. `delivery` says where it stands, so the screen never
+promises a person who was never called. Cancelling, or the session ending, withdraws it at the
+API too.
 """
 
 from __future__ import annotations
@@ -23,7 +26,14 @@ from kiosk.idle import IdleMonitor
 from kiosk.logs import event
 
 log = logging.getLogger("kiosk.help")
-IDLE_PAUSE = "help-request"
+IDLE_EXTENSION = "help-request"
+HELP_EXTRA_IDLE_S = 120.0
+"""Added to the idle timeout while help is on its way: with the default 60 s, the warning comes
+after 3 minutes without a touch. Long enough for staff to walk over, short enough that what a
+citizen typed does not stay on screen for long after they leave."""
+
+# Where a help request stands, as `HelpDesk.delivery` reports it.
+NO_REQUEST, SENDING, DELIVERED, NOT_DELIVERED = "none", "sending", "delivered", "not_delivered"
 
 
 @dataclass(frozen=True)
@@ -102,13 +112,15 @@ class HelpDesk:
     def __init__(self, kiosk_id: str, location: str, idle: IdleMonitor,
                  transport: HelpTransport | None = None,
                  call_soon: Callable[[Callable[[], None]], None] = lambda work: work(),
-                 retry_base_s: float = 2.0, retry_cap_s: float = 30.0, poll_s: float = 5.0):
+                 retry_base_s: float = 2.0, retry_cap_s: float = 30.0, poll_s: float = 5.0,
+                 extra_idle_s: float = HELP_EXTRA_IDLE_S):
         self.kiosk_id = kiosk_id
         self.location = location
         self._idle = idle
         self.transport: HelpTransport = transport or NoTransport()
         self.call_soon = call_soon
         self.retry_base_s, self.retry_cap_s, self.poll_s = retry_base_s, retry_cap_s, poll_s
+        self.extra_idle_s = extra_idle_s
         self.open_request: HelpRequest | None = None
         self.delivered = False
         self.failed_attempts = 0  # for the current request; the technician screen shows it
@@ -117,6 +129,16 @@ class HelpDesk:
 
     def on_change(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
+
+    @property
+    def delivery(self) -> str:
+        """NO_REQUEST, SENDING (first attempt under way), DELIVERED, or NOT_DELIVERED (an attempt
+        failed; retries go on in the background until it is delivered or closed)."""
+        if self.open_request is None:
+            return NO_REQUEST
+        if self.delivered:
+            return DELIVERED
+        return NOT_DELIVERED if self.failed_attempts else SENDING
 
     def request(self, screen: str) -> HelpRequest:
         if self.open_request is None:
@@ -127,7 +149,7 @@ class HelpDesk:
             threading.Thread(target=self._deliver, args=(self.open_request, self._stop),
                              name="help-request", daemon=True).start()
             event(log, "help.requested", request=self.open_request.id[:8], screen=screen)
-        self._idle.pause(IDLE_PAUSE)
+        self._idle.extend(IDLE_EXTENSION, self.extra_idle_s)
         return self.open_request
 
     def close(self, outcome: str) -> None:
@@ -137,7 +159,8 @@ class HelpDesk:
         self._stop.set()
         self.open_request = None
         self.delivered = False
-        self._idle.resume(IDLE_PAUSE)
+        self.failed_attempts = 0
+        self._idle.unextend(IDLE_EXTENSION)
         if request is None:
             return
         event(log, "help.closed", request=request.id[:8], outcome=outcome)
@@ -154,9 +177,9 @@ class HelpDesk:
                 break
             except TransportError as error:
                 attempt += 1
-                self.failed_attempts = attempt
                 event(log, "help.send_failed", level=logging.WARNING, request=request.id[:8],
                       attempt=attempt, reason=str(error))
+                self.call_soon(lambda count=attempt: self._mark_failed(request, count))
                 stop.wait(random.uniform(0, min(self.retry_cap_s, self.retry_base_s * 2 ** attempt)))
         if stop.is_set():
             return
@@ -174,6 +197,13 @@ class HelpDesk:
             self.delivered = True
             event(log, "help.delivered", request=request.id[:8])
             self._announce()
+
+    def _mark_failed(self, request: HelpRequest, attempts: int) -> None:
+        if self.open_request is request and not self.delivered:
+            first = not self.failed_attempts
+            self.failed_attempts = attempts
+            if first:
+                self._announce()  # the screen stops saying "sending" and says where staff are
 
     def _answered(self, request: HelpRequest) -> None:
         if self.open_request is request:

@@ -2,9 +2,11 @@
 
 After `timeout_s` without a touch the monitor enters WARNING ("¿Sigue ahí?") for `warning_s`
 seconds; any touch returns it to ACTIVE; at zero it is EXPIRED and the app wipes the session.
-While something must not be interrupted (a help request, a payment in progress) callers hold a
-pause: time does not count until every pause is released. The clock is injected so tests move
-time without sleeping.
+While something must not be interrupted (a payment in progress, a staff panel) callers hold a
+pause: time does not count until every pause is released. Something that only needs more time
+(a citizen waiting for help) holds an extension instead: the warning comes later, but it still
+comes, so a citizen who walks away is still wiped. The clock is injected so tests move time
+without sleeping.
 """
 
 from __future__ import annotations
@@ -36,12 +38,14 @@ class IdleMonitor:
         self._last_touch = now()
         self._paused_at: float | None = None
         self._pauses: set[str] = set()
+        self._extensions: dict[str, float] = {}
         self._running = False
 
     def start(self) -> None:
         """A citizen's session begins."""
         self._running = True
         self._pauses.clear()
+        self._extensions.clear()
         self._paused_at = None
         self._last_touch = self._now()
 
@@ -49,6 +53,7 @@ class IdleMonitor:
         """The session ended; nothing is timed until the next start()."""
         self._running = False
         self._pauses.clear()
+        self._extensions.clear()
         self._paused_at = None
 
     def touch(self) -> None:
@@ -68,20 +73,33 @@ class IdleMonitor:
             self._last_touch = self._now()
             self._paused_at = None
 
+    def extend(self, reason: str, extra_s: float) -> None:
+        """More time before the warning while `reason` holds; the longest extension applies."""
+        self._extensions[reason] = max(0.0, extra_s)
+
+    def unextend(self, reason: str) -> None:
+        self._extensions.pop(reason, None)
+
     @property
     def paused(self) -> bool:
         return bool(self._pauses)
 
+    @property
+    def effective_timeout_s(self) -> float:
+        """Seconds without a touch before the warning, extensions included."""
+        return self.timeout_s + max(self._extensions.values(), default=0.0)
+
     def state(self) -> IdleState:
         if not self._running:
             return IdleState(IdlePhase.DORMANT, 0.0)
+        timeout = self.effective_timeout_s
         if self._pauses:
-            return IdleState(IdlePhase.ACTIVE, self.timeout_s)
+            return IdleState(IdlePhase.ACTIVE, timeout)
         idle_for = self._now() - self._last_touch
-        if idle_for < self.timeout_s:
-            return IdleState(IdlePhase.ACTIVE, self.timeout_s - idle_for)
-        if idle_for < self.timeout_s + self.warning_s:
-            return IdleState(IdlePhase.WARNING, self.timeout_s + self.warning_s - idle_for)
+        if idle_for < timeout:
+            return IdleState(IdlePhase.ACTIVE, timeout - idle_for)
+        if idle_for < timeout + self.warning_s:
+            return IdleState(IdlePhase.WARNING, timeout + self.warning_s - idle_for)
         return IdleState(IdlePhase.EXPIRED, 0.0)
 
 

@@ -1,4 +1,10 @@
-"""Paying, step 1: the citizen types the account number printed on the bill."""
+"""Paying, step 1: the citizen types the account number printed on the bill.
+
+The field starts empty at every lookup: on each arrival here, and again once a number has found
+its bill (going back from the bill starts afresh too). It keeps what was typed only while the
+citizen stays on this step (a language switch, an attendant's visit). Separators are optional:
+the number is put in the bill's form before the lookup (kiosk.forms.normalise_account).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from typing import Any
 
 from kivy.properties import BooleanProperty, StringProperty
 
+from kiosk.forms import normalise_account
 from kiosk.navtree import text_in
 from kiosk.payment_flow import ACCOUNT_EXAMPLES
 from screens.common import KioskScreen, load_kv, tr
@@ -18,8 +25,13 @@ class AccountScreen(KioskScreen):
     reference = StringProperty("")
     prompt = StringProperty("")
     busy = BooleanProperty(False)
+    status = StringProperty("")  # the lookup's progress or refusal, in the citizen's language
+    _visit: Mapping[str, Any] | None = None  # the navigator's Place params of this arrival
 
     def show(self, params: Mapping[str, Any]) -> None:
+        if params is not self._visit:  # a new arrival, not a redraw of this one
+            self._visit = params
+            self.reference = ""
         flow = self.ctx.payments
         self.title = text_in((flow.procedure or {}).get("name"), self.ctx.translator.language)
         example = ACCOUNT_EXAMPLES.get(flow.account_kind, "")
@@ -30,12 +42,13 @@ class AccountScreen(KioskScreen):
         self.prompt = self.prompt.format(example=example)
         if self.ctx.device("scanner") is not None:
             self.prompt += " " + tr._("También puede acercar el código de su recibo al lector.")
-        self.ids.status.text = ""
+        self.status = ""
 
     def reset(self) -> None:
         self.reference = ""
+        self._visit = None
         self.busy = False
-        self.ids.status.text = ""
+        self.status = ""
         self._stop_listening()
 
     def on_pre_enter(self, *args: Any) -> None:
@@ -64,25 +77,28 @@ class AccountScreen(KioskScreen):
             return
         concept = str(data.get("concept") or self.title)
         flow.use_printed_bill(self.reference, int(data["amount_cents"]), concept)
+        self.reference = ""
         self.ctx.navigator.go("bill")
 
     def type_key(self, key: str) -> None:
         self.reference = apply_key(self.reference, key, limit=32).lstrip()
-        self.ids.status.text = ""
+        self.status = ""
 
     def look_up(self) -> None:
         if not self.reference.strip() or self.busy:
             return
+        self.reference = normalise_account(self.ctx.payments.account_kind, self.reference)
         self.busy = True
-        self.ids.status.text = tr._("Consultando su adeudo…")
+        self.status = tr._("Consultando su adeudo…")
         self.ctx.payments.lookup(self.reference, self._looked_up)
 
     def _looked_up(self, problem) -> None:
         self.busy = False
         if problem is None:
+            self.reference = ""  # the next lookup starts empty, also after "Atrás" from the bill
             self.ctx.navigator.go("bill")
         else:
-            self.ids.status.text = problem.text(self.ctx.translator.language)
+            self.status = problem.text(self.ctx.translator.language)
 
 
 load_kv(__file__)

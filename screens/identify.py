@@ -1,7 +1,8 @@
 """Requesting a certificate, step 1: who it is for. The chip of the ID card, or typed data.
 
 What the citizen types or the card gives lives only in this session (wiped on idle); the
-fields are never read aloud.
+fields are never read aloud. Each field keeps its label above it while typing, and while
+"Continuar" cannot be touched a line above it says why (kiosk.forms has the rules).
 """
 
 from __future__ import annotations
@@ -11,11 +12,10 @@ from typing import Any
 
 from kivy.properties import BooleanProperty, StringProperty
 
+from kiosk.forms import clean_name, identity_refusal
 from kiosk.navtree import text_in
 from screens.common import KioskScreen, load_kv, tr
 from screens.keyboard import apply_key
-
-MIN_NAME_LETTERS = 5
 
 
 class IdentifyScreen(KioskScreen):
@@ -24,7 +24,7 @@ class IdentifyScreen(KioskScreen):
     field = StringProperty("name")  # which field the keyboard types into
     reading = BooleanProperty(False)
     can_read_card = BooleanProperty(False)
-    name_ok = BooleanProperty(False)
+    refusal = StringProperty("")  # why "Continuar" is disabled; empty when it is not
     typing = BooleanProperty(False)
 
     def show(self, params: Mapping[str, Any]) -> None:
@@ -32,25 +32,32 @@ class IdentifyScreen(KioskScreen):
         self.title = text_in((flow.procedure or {}).get("name"), self.ctx.translator.language)
         self.can_read_card = self.ctx.device("card_reader") is not None
         self.ids.status.text = ""
+        self._check()  # also in the language just chosen
 
     def reset(self) -> None:
         self.name_text = ""
         self.curp_text = ""
         self.field = "name"
         self.reading = False
-        self.name_ok = False
         self.typing = False
         self.ids.status.text = ""
+        self._check()
 
     def type_key(self, key: str) -> None:
         if self.field == "name":
-            self.name_text = apply_key(self.name_text, key, limit=80).lstrip()
+            self.name_text = apply_key(self.name_text, key, limit=80).lstrip().replace("  ", " ")
         else:
             self.curp_text = apply_key(self.curp_text, key, limit=18).replace(" ", "")
-        self.name_ok = sum(char.isalpha() for char in self.name_text) >= MIN_NAME_LETTERS
+        self._check()
+
+    def _check(self) -> None:
+        refusal = identity_refusal(self.name_text, self.curp_text)
+        self.refusal = refusal.text(tr._) if refusal is not None else ""
 
     def typed_done(self) -> None:
-        self.ctx.payments.identify("typed", self.name_text, self.curp_text)
+        if identity_refusal(self.name_text, self.curp_text) is not None:
+            return
+        self.ctx.payments.identify("typed", clean_name(self.name_text), self.curp_text.strip().upper())
         self.ctx.navigator.go("bill")
 
     def read_card(self) -> None:

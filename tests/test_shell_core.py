@@ -12,6 +12,7 @@ import pytest
 
 from kiosk.config import load_config
 from kiosk.context import build_context
+from kiosk.forms import clean_name, curp_refusal, identity_refusal, name_refusal, normalise_account
 from kiosk.i18n import Translator, missing_translations
 from kiosk.idle import IdleMonitor, IdlePhase, ManualClock
 from kiosk.logs import event, redact, setup_logging
@@ -55,6 +56,29 @@ def test_pauses_stop_the_clock_until_all_are_released():
     assert idle.state().phase is IdlePhase.WARNING
 
 
+def test_extensions_delay_the_warning_but_never_stop_the_clock():
+    clock = ManualClock()
+    idle = IdleMonitor(timeout_s=60, warning_s=30, now=clock)
+    idle.start()
+    idle.extend("help", 120)
+    idle.extend("short", 30)  # the longest extension applies; they do not add up
+    clock.advance(179)
+    assert idle.state().phase is IdlePhase.ACTIVE
+    clock.advance(2)
+    state = idle.state()
+    assert state.phase is IdlePhase.WARNING and state.seconds_left == pytest.approx(29)
+    clock.advance(29.5)
+    assert idle.state().phase is IdlePhase.EXPIRED, "an extension never keeps the session forever"
+    idle.touch()
+    idle.unextend("help")
+    clock.advance(89)
+    assert idle.state().phase is IdlePhase.ACTIVE
+    clock.advance(2)
+    assert idle.state().phase is IdlePhase.WARNING
+    idle.start()  # the next citizen starts with the plain timeout
+    assert idle.effective_timeout_s == 60
+
+
 # -- navigation and sessions ------------------------------------------------------------------
 def test_navigator_retraces_the_path():
     seen = []
@@ -89,6 +113,7 @@ def test_session_end_wipes_language_path_help_and_identity():
     assert ctx.translator.language == "es"
     assert ctx.navigator.current.screen == ATTRACT
     assert ctx.help.open_request is None and not ctx.idle.paused
+    assert ctx.idle.effective_timeout_s == ctx.config.kiosk.idle_timeout_s, "help's extra time goes too"
     assert ctx.idle.state().phase is IdlePhase.DORMANT
 
 
@@ -97,6 +122,45 @@ def test_language_button_offers_the_next_language():
     assert ctx.next_language() == "en"
     ctx.sessions.set_language("en")
     assert ctx.next_language() == "es"
+
+
+# -- forms ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("typed", ["001-002-003-0001", "001 002 003 0001", "0010020030001", "001002003001",
+                                   "1-2-3-1", " 001.002.003.0001 ", "001/002/003/0001"])
+def test_a_cadastral_key_is_found_however_it_is_separated(typed):
+    assert normalise_account("clave_catastral", typed) == "001-002-003-0001"
+
+
+@pytest.mark.parametrize("typed", ["AGU-100234", "agu 100234", "AGU100234", "AGU - 100234"])
+def test_a_water_contract_is_found_however_it_is_separated(typed):
+    assert normalise_account("numero_contrato_agua", typed) == "AGU-100234"
+
+
+def test_what_fits_no_shape_goes_to_the_api_as_typed_without_spaces():
+    assert normalise_account("clave_catastral", "U 12345") == "U12345"
+    assert normalise_account("clave_catastral", "1234-5678-9012-3") == "1234567890123"
+
+
+@pytest.mark.parametrize("name", ["ANA LI", "BO LI", "JOSÉ OÑA", "MARÍA DE LA LUZ PÉREZ", " ana  li "])
+def test_real_short_names_go_through(name):
+    assert name_refusal(name) is None
+
+
+def test_a_name_needs_a_given_name_and_a_surname_and_says_so():
+    assert "nombre completo" in name_refusal("   ").message
+    assert "apellido" in name_refusal("ANA").message
+    assert clean_name(" ana  li ") == "ANA LI"
+
+
+def test_the_curp_is_optional_but_whole_when_given():
+    assert curp_refusal("") is None and curp_refusal("GODE561231HDFRRN09") is None
+    short = curp_refusal("GODE56")
+    assert short.text(lambda message: message) == "La CURP tiene 18 caracteres y lleva 6."
+    assert "4 letras" in curp_refusal("1ODE561231HDFRRN09").message
+    assert "carácter" in curp_refusal("GODE561231HDFRRN0A").message
+    assert identity_refusal("ANA", "GODE56").message == name_refusal("ANA").message, "the name comes first"
+    translator = Translator("en")
+    assert short.text(translator.gettext) == "A CURP has 18 characters and this one has 6."
 
 
 # -- theme ------------------------------------------------------------------------------------

@@ -107,12 +107,12 @@ def test_free_request_with_typed_data_and_nothing_spoken_of_it(pay_app, ui, sand
     for character in "ANA LOPEZ":
         ui.tap(ui.find(text=character) if character != " " else ui.find(id="space_key"))
     ui.tap(ui.find(id="curp_box"))
-    for character in "LOPA800101":
+    for character in "LOPA800101MDFPRN09":
         ui.tap(ui.find(text=character))
     from screens.common import spoken_text
 
     spoken = spoken_text(app.screens["identify"])
-    assert "ANA" not in spoken and "LOPA800101" not in spoken  # personal data is never read aloud
+    assert "ANA" not in spoken and "LOPA800101" not in spoken and "MDFPRN" not in spoken  # never read aloud
     ui.tap(ui.find(id="identify_continue"))
     ui.pump_until(lambda: app.root.manager.current == "bill", timeout_s=10)
     assert ui.find(id="total").text == "Sin costo"
