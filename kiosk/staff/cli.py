@@ -232,13 +232,15 @@ def _unlock(args: argparse.Namespace) -> int:
     access, audit = _open(config_from_args(args))
     actor, extra = _shell_actor()
 
-    def unlock() -> bool:
-        was_locked = access.unlock(actor)
-        audit.append(actor, "staff.unlocked", was_locked=was_locked, **extra)
-        return was_locked
+    def unlock() -> Any:
+        unlocked = access.unlock(actor)
+        audit.append(actor, "staff.unlocked", was_locked=unlocked.was_locked,
+                     attempts_cleared=unlocked.attempts_cleared, **extra)
+        return unlocked
 
-    was_locked = _run(access, audit, unlock)
-    print("staff access unlocked" if was_locked else "staff access was not locked; attempt counter cleared")
+    unlocked = _run(access, audit, unlock)
+    cleared = f"{unlocked.attempts_cleared} counted wrong PINs cleared"
+    print(f"staff access unlocked; {cleared}" if unlocked.was_locked else f"staff access was not locked; {cleared}")
     return EXIT_OK
 
 

@@ -149,11 +149,38 @@ def test_unlock_from_the_shell_is_audited(config_path: Path) -> None:
     assert "LOCKED for 30 more min" in listed.stdout and "lockouts in the last 24 h: 1" in listed.stdout
     assert json.loads(kiosk("staff", "list", "--json", "--config", str(config_path)).stdout)["lock"]["locked"]
     unlocked = kiosk("staff", "unlock", "--config", str(config_path))
-    assert unlocked.returncode == 0 and unlocked.stdout.strip() == "staff access unlocked"
+    assert unlocked.returncode == 0 and unlocked.stdout.strip() == "staff access unlocked; 0 counted wrong PINs cleared"
     assert not json.loads(kiosk("staff", "list", "--json", "--config", str(config_path)).stdout)["lock"]["locked"]
     last = json.loads(kiosk("audit", "tail", "-n", "1", "--json", "--config", str(config_path)).stdout)
     assert last["action"] == "staff.unlocked" and last["actor"].startswith("shell:")
     assert last["details"]["was_locked"] is True
+
+
+SPREAD_SCRIPT = """
+import sys
+from kiosk.config import load_config
+from kiosk.staff.access import StaffAccess
+from kiosk.staff.model import StaffAccessError
+access = StaffAccess(load_config(sys.argv[1]))
+for staff_id in ("7", "7", "7", "7", "55", "55", "1042"):
+    try:
+        access.authenticate(staff_id, "550193")
+    except StaffAccessError:
+        pass
+print(access.status().attempts_left)
+"""
+
+
+def test_unlock_clears_the_counts_of_every_number_and_the_total(config_path: Path) -> None:
+    assert _add(config_path).returncode == 0
+    assert python(SPREAD_SCRIPT, str(config_path)).stdout.strip() == "1"  # number 7 has four against it
+    unlocked = kiosk("staff", "unlock", "--config", str(config_path))
+    assert unlocked.stdout.strip() == "staff access was not locked; 7 counted wrong PINs cleared"
+    assert json.loads(kiosk("staff", "list", "--json", "--config", str(config_path)).stdout)["lock"] == {
+        "locked": False, "seconds_left": 0, "attempts_left": 5}
+    last = json.loads(kiosk("audit", "tail", "-n", "1", "--json", "--config", str(config_path)).stdout)
+    assert (last["action"], last["details"]["was_locked"], last["details"]["attempts_cleared"]) == (
+        "staff.unlocked", False, 7)
 
 
 def _three_entries(config_path: Path) -> Path:
