@@ -308,6 +308,13 @@ def _tail(args: argparse.Namespace) -> int:
             print(json.dumps({"seq": entry.seq, "ts": entry.ts, "actor": entry.actor, "action": entry.action,
                               "details": entry.details}, ensure_ascii=False, sort_keys=True))
         else:
-            facts = " ".join(f"{key}={json.dumps(value, ensure_ascii=False)}" for key, value in entry.details.items())
-            print(f"{entry.seq:>6} {entry.ts} {entry.actor:<16} {entry.action} {facts}".rstrip())
+            facts = " ".join(f"{_printable(key)}={json.dumps(value, ensure_ascii=False)}"
+                             for key, value in entry.details.items())
+            ts, actor, action = (_printable(text) for text in (entry.ts, entry.actor, entry.action))
+            print(f"{_printable(str(entry.seq)):>6} {ts} {actor:<16} {action} {facts}".rstrip())
     return EXIT_OK
+
+
+def _printable(text: str) -> str:
+    """An edited entry must not break the one-line-per-entry listing or drive the terminal."""
+    return "".join(char if char.isprintable() else f"\\x{ord(char):02x}" for char in text)
