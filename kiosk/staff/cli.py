@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=_list)
 
-    unlock = actions.add_parser("unlock", help="lift the lock after too many wrong PINs")
+    unlock = actions.add_parser("unlock", help="lift the lock and clear every count of wrong PINs")
     unlock.set_defaults(handler=_unlock)
 
     audit = subparsers.add_parser("audit", help="the tamper-evident audit log of staff actions")
