@@ -210,12 +210,24 @@ class StaffSection:
     """Attendant and technician access (docs/staff.md)."""
 
     lockout_attempts: int = field(
-        default=5, metadata=rule("wrong PINs in a row that lock staff access (PCI DSS: at most 10)", minimum=1,
-                                 maximum=10)
+        default=5, metadata=rule("wrong PINs at one staff number that lock staff access (PCI DSS: at most 10)",
+                                 minimum=1, maximum=10)
     )
     lockout_minutes: float = field(
-        default=30.0, metadata=rule("minutes staff access stays locked after too many wrong PINs", minimum=1,
-                                    maximum=1440)
+        default=30.0, metadata=rule("minutes staff access stays locked after too many wrong PINs at one number",
+                                    minimum=1, maximum=1440)
+    )
+    lockout_total_attempts: int = field(
+        default=10, metadata=rule("wrong PINs at any staff numbers together that lock staff access", minimum=1,
+                                  maximum=100)
+    )
+    lockout_total_minutes: int = field(
+        default=60, metadata=rule("minutes staff access stays locked after too many wrong PINs in total",
+                                  minimum=1, maximum=1440)
+    )
+    lockout_window_minutes: int = field(
+        default=60, metadata=rule("minutes a wrong PIN keeps counting towards either limit", minimum=1,
+                                  maximum=10080)
     )
     pin_min_digits: int = field(
         default=6, metadata=rule("the fewest digits a staff PIN may have", minimum=4, maximum=12)

@@ -4,23 +4,26 @@
     access.status()                           # LockStatus(locked, seconds_left, attempts_left)
     member = access.authenticate("1042", pin) # StaffMember, or StaffLocked / WrongPin
     access.add("1042", "Ana Ruiz", "attendant", pin); access.remove("1042"); access.members()
-    access.unlock(by="shell:root")
+    access.unlock(by="shell:root")            # Unlocked(was_locked, attempts_cleared)
 
 `authenticate` takes ~35 ms of argon2 work: call it from a worker thread. It is thread-safe
-(attempts are serialised, so the attempt counter is exact within a process; across processes
-BEGIN IMMEDIATE keeps it exact too). It never logs or stores the PIN, and it logs a typed staff
-id only when that id exists: a PIN typed into the id field must not end up in a log.
+(attempts are serialised, so the counts are exact within a process; across processes BEGIN
+IMMEDIATE keeps them exact too). It never logs or stores the PIN, and it logs a typed staff id
+only when that id exists: a PIN typed into the id field must not end up in a log. The lockout
+counts the typed number under a keyed hash for the same reason (store.py says how it counts).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from kiosk.config import Config
+from kiosk.config import Config, StaffSection
 from kiosk.logs import event
 from kiosk.staff import pins
 from kiosk.staff.db import StorageProblem
@@ -37,6 +40,7 @@ from kiosk.staff.model import (
     StaffLocked,
     StaffMember,
     StaffUnavailable,
+    Unlocked,
     WeakPin,
     WrongPin,
     check_name,
@@ -58,7 +62,7 @@ class StaffAccess:
         self.path = config.data_path / DATABASE_NAME
         self._data_dir = config.data_path
         self._settings = config.staff
-        self._policy = Policy(config.staff.lockout_attempts, config.staff.lockout_minutes * 60)
+        self._policy, self._policy_problem = _policy(config.staff)
         self._now = now
         self._pepper = pepper
         self._pepper_checked = False
@@ -107,14 +111,21 @@ class StaffAccess:
 
     # ---- the lock --------------------------------------------------------------------------
 
-    def status(self) -> LockStatus:
-        return self._call(lambda store: store.status(self._now(), self._policy))
+    def _lockout(self) -> Policy:
+        """The lockout policy; a broken one makes staff access unavailable (never open)."""
+        if self._policy is None:
+            raise StaffUnavailable(f"the [staff] lockout settings cannot be used: {self._policy_problem}")
+        return self._policy
 
-    def unlock(self, by: str) -> bool:
-        """Lift the lock and clear the attempt counter (shell only); True when it was locked."""
-        was_locked = bool(self._call(lambda store: store.unlock(self._now(), by)))
-        event(log, "staff.unlocked", by=by, was_locked=was_locked)
-        return was_locked
+    def status(self) -> LockStatus:
+        policy = self._lockout()
+        return self._call(lambda store: store.status(self._now(), policy))
+
+    def unlock(self, by: str) -> Unlocked:
+        """Lift the lock and clear every wrong-PIN count, per number and in total (shell only)."""
+        was_locked, cleared = self._call(lambda store: store.unlock(self._now(), by))
+        event(log, "staff.unlocked", by=by, was_locked=was_locked, attempts_cleared=cleared)
+        return Unlocked(was_locked, cleared)
 
     def lockouts(self, since: float) -> list[Lockout]:
         """Lockouts that began at or after `since` (wall clock), oldest first."""
@@ -127,17 +138,21 @@ class StaffAccess:
         WrongPin (no such id/PIN pair; unknown ids are indistinguishable) or StaffUnavailable.
         The attempt is counted and committed before the PIN is checked."""
         with self._attempt_lock:
+            policy = self._lockout()
             pepper = self._checked_pepper()  # before counting: a setup problem is not a guess
-            attempt = self._call(lambda store: store.begin_attempt(staff_id, self._now(), self._policy))
+            target = _target(staff_id, pepper)
+            attempt = self._call(lambda store: store.begin_attempt(staff_id, target, self._now(), policy))
             if attempt.locked_s > 0:
                 if attempt.just_locked:
-                    event(log, "staff.locked", logging.WARNING, cause="interrupted attempts")
+                    event(log, "staff.locked", logging.WARNING, cause=attempt.cause,
+                          minutes=round(attempt.locked_s / 60, 1))
                 raise StaffLocked(attempt.locked_s, attempt.just_locked)
             member: StaffMember | None = attempt.member
             # Unknown ids cost one argon2 verification too, against a hash nobody's PIN matches.
             matched = pins.verify_pin(attempt.pin_hash or pins.DUMMY_HASH, pin, pepper)
             matched = matched and member is not None
-            outcome = self._call(lambda store: store.finish_attempt(matched, self._now(), self._policy))
+            outcome = self._call(lambda store: store.finish_attempt(target, attempt.ticket, matched, self._now(),
+                                                                    policy))
             return self._settle(member, matched, outcome, attempt.pin_hash, pin, pepper)
 
     def _settle(self, member: StaffMember | None, matched: bool, outcome: Outcome, stored: str, pin: str,
@@ -145,8 +160,8 @@ class StaffAccess:
         known_id = member.staff_id if member is not None else ""
         if outcome.locked_s > 0:
             if outcome.just_locked:
-                event(log, "staff.locked", logging.WARNING, cause="wrong PINs",
-                      minutes=self._settings.lockout_minutes)
+                event(log, "staff.locked", logging.WARNING, cause=outcome.cause,
+                      minutes=round(outcome.locked_s / 60, 1))
             raise StaffLocked(outcome.locked_s, outcome.just_locked, known_id)
         if not matched or member is None:
             event(log, "staff.login_failed", staff_id=known_id or "(unknown)",
@@ -200,6 +215,22 @@ class StaffAccess:
                 self._store = None
 
 
+def _policy(settings: StaffSection) -> tuple[Policy | None, str]:
+    """The lockout policy from [staff], or None and why it cannot be used."""
+    try:
+        return Policy(settings.lockout_attempts, settings.lockout_minutes * 60, settings.lockout_total_attempts,
+                      settings.lockout_total_minutes * 60, settings.lockout_window_minutes * 60), ""
+    except (TypeError, ValueError) as problem:
+        return None, str(problem)
+
+
+def _target(staff_id: str, pepper: bytes) -> str:
+    """What the lockout counts a typed staff number under: a keyed hash, because what was typed
+    may be a PIN (and every typed string, known or not, has to be countable)."""
+    typed = staff_id.encode("utf-8", "surrogatepass")
+    return hmac.new(pepper, b"kiosk lockout target\0" + typed, hashlib.sha256).hexdigest()[:32]
+
+
 __all__ = [
     "ALL_PERMISSIONS",
     "PERMISSIONS",
@@ -214,6 +245,7 @@ __all__ = [
     "StaffLocked",
     "StaffMember",
     "StaffUnavailable",
+    "Unlocked",
     "WeakPin",
     "WrongPin",
 ]

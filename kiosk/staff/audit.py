@@ -25,7 +25,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,7 +78,7 @@ class AuditUnavailable(StaffUnavailable):
 
 @dataclass(frozen=True)
 class AuditEntry:
-    seq: int
+    seq: int | str  # text only when tail() shows a damaged entry whose number is not an integer
     ts: str  # UTC, ISO 8601 with milliseconds
     actor: str  # "staff:<id>", "shell:<unix user>" or "kiosk"
     action: str
@@ -202,8 +202,8 @@ class AuditLog:
         return (row[0][0], row[0][1]) if row else (0, GENESIS)
 
     def tail(self, count: int = 20) -> list[AuditEntry]:
-        rows = self._query("SELECT seq, ts, actor, action, details, prev, mac FROM audit "
-                           "ORDER BY seq DESC LIMIT ?", (max(0, count),))
+        """The last entries as they are stored, however damaged (for reading, not for trusting)."""
+        rows = self._query(f"SELECT {_RAW_COLUMNS} FROM audit ORDER BY rowid DESC LIMIT ?", (max(0, count),))
         return [_entry(row) for row in reversed(rows)]
 
     def count(self) -> int:
@@ -220,36 +220,46 @@ class AuditLog:
 
     def verify(self, anchor: tuple[int, str] | None = None) -> AuditVerdict:
         """Walk the chain from the first entry; stop at the first entry that is not intact.
-        `anchor` is a (seq, mac) head recorded elsewhere earlier: it reveals a cut-off tail."""
+        `anchor` is a (seq, mac) head recorded elsewhere earlier: it reveals a cut-off tail.
+        Any entry that cannot be read as the kiosk writes it (another type in a column, text
+        that is not UTF-8, details that are not canonical JSON) is a verdict naming it, never
+        an exception; AuditUnavailable only when the file cannot be opened at all."""
         with self._lock:
             try:
-                verdict = self._walk(self._rows())
+                verdict = self._walk(self._db())
             except sqlite3.Error as error:
                 raise AuditUnavailable(f"{self.path}: {error}") from None
         if verdict.ok and anchor is not None:
             return self._check_anchor(verdict, anchor)
         return verdict
 
-    def _rows(self) -> Iterator[tuple[Any, ...]]:
-        return self._db().execute("SELECT seq, ts, actor, action, details, prev, mac FROM audit ORDER BY seq")
-
-    def _walk(self, rows: Iterator[tuple[Any, ...]]) -> AuditVerdict:
+    def _walk(self, conn: sqlite3.Connection) -> AuditVerdict:
         expected, prev = 1, GENESIS
-        for seq, ts, actor, action, details_text, row_prev, mac in rows:
-            if seq != expected:
-                return self._bad(expected, prev, _missing(expected, seq))
-            try:
-                details = json.loads(details_text)
-            except (TypeError, ValueError):
-                return self._bad(seq, prev, f"entry {seq}: its details are not valid JSON (edited?)")
-            if not isinstance(mac, str) or not hmac.compare_digest(mac, self._mac(seq, ts, actor, action, details,
-                                                                                    row_prev)):
-                return self._bad(seq, prev, self._mac_problem(seq, (ts, actor, action, details, row_prev, mac)))
-            if row_prev != prev:
-                return self._bad(seq, prev, f"entry {seq} does not follow entry {seq - 1} "
-                                            "(entries inserted, removed or out of order?)")
-            expected, prev = seq + 1, mac
+        try:
+            # rowid: the order entries were written in, even in a table rebuilt with other numbers.
+            for raw in conn.execute(f"SELECT {_RAW_COLUMNS} FROM audit ORDER BY rowid"):
+                problem, mac = self._check_entry(raw, expected, prev)
+                if problem:
+                    return self._bad(expected, prev, problem)
+                expected, prev = expected + 1, mac
+        except sqlite3.DatabaseError as error:  # a damaged page: the entries from here cannot be read
+            return self._bad(expected, prev, f"entry {expected} cannot be read ({error}): damaged or edited?")
         return AuditVerdict(True, expected - 1, head=(expected - 1, prev))
+
+    def _check_entry(self, raw: tuple[Any, ...], expected: int, prev: str) -> tuple[str, str]:
+        """("", its mac) when the entry read is intact and follows `prev`, else (the problem, "")."""
+        try:
+            seq, (ts, actor, action, details_text, row_prev, mac) = _decoded(raw, expected)
+            if seq != expected:
+                return _missing(expected, seq), ""
+            details = _details(seq, details_text)
+        except _Unreadable as unreadable:
+            return str(unreadable), ""
+        if not hmac.compare_digest(mac.encode(), self._mac(seq, ts, actor, action, details, row_prev).encode()):
+            return self._mac_problem(seq, (ts, actor, action, details, row_prev, mac)), ""
+        if row_prev != prev:
+            return f"entry {seq} does not follow entry {seq - 1} (entries inserted, removed or out of order?)", ""
+        return "", mac
 
     @staticmethod
     def _bad(seq: int, prev: str, problem: str) -> AuditVerdict:
@@ -260,19 +270,20 @@ class AuditLog:
         if seq == 1 and self._recorded_key_differs():
             return (f"entry 1: its MAC does not match: the audit key ({self._key.source}) is not the one this log "
                     "was written with")
-        last = int(self._db().execute("SELECT COALESCE(MAX(seq), 0) FROM audit").fetchone()[0])
+        last = int(self._db().execute("SELECT COALESCE(MAX(seq), 0) FROM audit "
+                                      "WHERE typeof(seq) = 'integer'").fetchone()[0])
         # Intact content under another number means the entry was moved, not edited (the search
         # stays near the entry so a damaged million-entry log is still diagnosed in seconds).
         nearby = range(max(1, seq - MOVE_SEARCH), min(last, seq + MOVE_SEARCH) + 1)
         for candidate in sorted(nearby, key=lambda other: abs(other - seq)):
-            if candidate != seq and hmac.compare_digest(str(mac), self._mac(candidate, ts, actor, action, details,
-                                                                             prev)):
+            if candidate != seq and hmac.compare_digest(
+                    mac.encode(), self._mac(candidate, ts, actor, action, details, prev).encode()):
                 return f"entries out of order: entry {seq} holds what was written as entry {candidate} (moved?)"
         return f"entry {seq}: its MAC does not match (edited?)"
 
     def _recorded_key_differs(self) -> bool:
-        row = self._db().execute("SELECT value FROM meta WHERE key = 'key_id'").fetchone()
-        return row is not None and row[0] != self._key.fingerprint("audit")
+        row = self._db().execute("SELECT CAST(value AS BLOB) FROM meta WHERE key = 'key_id'").fetchone()
+        return row is not None and row[0] != self._key.fingerprint("audit").encode()
 
     def _check_anchor(self, verdict: AuditVerdict, anchor: tuple[int, str]) -> AuditVerdict:
         anchored_seq, anchored_mac = anchor
@@ -297,14 +308,77 @@ def _missing(expected: int, found: int) -> str:
     return f"entries {expected} to {found - 1} are missing (deleted?)"
 
 
-def _entry(row: tuple[Any, ...]) -> AuditEntry:
-    seq, ts, actor, action, details_text, prev, mac = row
+# Every column as its SQLite type and its raw bytes: an entry edited with sqlite3 may hold any
+# type, or text that is not UTF-8, and reading it must name the entry instead of failing.
+_COLUMNS = ("seq", "ts", "actor", "action", "details", "prev", "mac")
+_RAW_COLUMNS = ", ".join(f"typeof({name}), CAST({name} AS BLOB)" for name in _COLUMNS)
+_KINDS = {"integer": "an integer", "real": "a real number", "text": "text", "blob": "a blob", "null": "NULL"}
+
+
+class _Unreadable(Exception):
+    """An entry that is not stored the way the kiosk writes entries; the message names it."""
+
+
+def _decoded(raw: tuple[Any, ...], expected: int) -> tuple[int, list[str]]:
+    """(seq, [ts, actor, action, details, prev, mac]) from a raw row, or _Unreadable."""
+    kinds, values = raw[0::2], raw[1::2]
+    if kinds[0] != "integer":
+        raise _Unreadable(f"entry {expected}: its number is stored as {_KINDS.get(kinds[0], kinds[0])}, "
+                          "not as an integer (edited?)")
+    seq = int(values[0])
+    texts = []
+    for name, kind, value in zip(_COLUMNS[1:], kinds[1:], values[1:], strict=True):
+        verb = "are" if name == "details" else "is"
+        if kind != "text":
+            raise _Unreadable(f"entry {seq}: its {name} {verb} stored as {_KINDS.get(kind, kind)}, not as text "
+                              "(edited?)")
+        try:
+            texts.append(bytes(value).decode("utf-8"))
+        except UnicodeDecodeError:
+            raise _Unreadable(f"entry {seq}: its {name} {verb} not valid UTF-8 text (edited?)") from None
+    return seq, texts
+
+
+def _details(seq: int, text: str) -> dict[str, Any]:
+    """An entry's details, only when they are exactly the canonical JSON object the kiosk writes."""
+    if len(text.encode("utf-8")) > MAX_DETAILS_BYTES:
+        raise _Unreadable(f"entry {seq}: its details are longer than the kiosk ever writes (edited?)")
+    try:
+        details = json.loads(text, parse_constant=_no_constant)
+        canonical_text = _json(details)
+    except (ValueError, RecursionError):  # (NaN, Infinity, nesting deeper than Python recurses)
+        raise _Unreadable(f"entry {seq}: its details are not valid JSON (edited?)") from None
+    if not isinstance(details, dict):
+        raise _Unreadable(f"entry {seq}: its details are not a JSON object (edited?)")
+    if canonical_text != text:
+        raise _Unreadable(f"entry {seq}: its details are not written the way the kiosk writes them (edited?)")
+    return details
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _entry(raw: tuple[Any, ...]) -> AuditEntry:
+    """An entry for reading (`kiosk audit tail`), whatever its columns hold."""
+    kinds, values = raw[0::2], raw[1::2]
+    seq = int(values[0]) if kinds[0] == "integer" else _shown(kinds[0], values[0])
+    ts, actor, action, details_text, prev, mac = (_shown(kind, value) for kind, value in zip(kinds[1:], values[1:],
+                                                                                            strict=True))
     try:
         details = json.loads(details_text)
-    except (TypeError, ValueError):
-        details = {"unreadable": str(details_text)[:80]}
+    except (ValueError, RecursionError):
+        details = {"unreadable": details_text[:80]}
     return AuditEntry(seq, ts, actor, action, details if isinstance(details, dict) else {"value": details},
                       prev, mac)
+
+
+def _shown(kind: str, value: bytes | None) -> str:
+    if value is None:
+        return "NULL"
+    if kind == "blob":
+        return f"x'{bytes(value).hex()[:64]}'"
+    return bytes(value).decode("utf-8", "replace")
 
 
 def _clean_details(actor: str, action: str, details: dict[str, Any]) -> dict[str, Any]:

@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=_list)
 
-    unlock = actions.add_parser("unlock", help="lift the lock after too many wrong PINs")
+    unlock = actions.add_parser("unlock", help="lift the lock and clear every count of wrong PINs")
     unlock.set_defaults(handler=_unlock)
 
     audit = subparsers.add_parser("audit", help="the tamper-evident audit log of staff actions")
@@ -232,13 +232,15 @@ def _unlock(args: argparse.Namespace) -> int:
     access, audit = _open(config_from_args(args))
     actor, extra = _shell_actor()
 
-    def unlock() -> bool:
-        was_locked = access.unlock(actor)
-        audit.append(actor, "staff.unlocked", was_locked=was_locked, **extra)
-        return was_locked
+    def unlock() -> Any:
+        unlocked = access.unlock(actor)
+        audit.append(actor, "staff.unlocked", was_locked=unlocked.was_locked,
+                     attempts_cleared=unlocked.attempts_cleared, **extra)
+        return unlocked
 
-    was_locked = _run(access, audit, unlock)
-    print("staff access unlocked" if was_locked else "staff access was not locked; attempt counter cleared")
+    unlocked = _run(access, audit, unlock)
+    cleared = f"{unlocked.attempts_cleared} counted wrong PINs cleared"
+    print(f"staff access unlocked; {cleared}" if unlocked.was_locked else f"staff access was not locked; {cleared}")
     return EXIT_OK
 
 
@@ -306,6 +308,13 @@ def _tail(args: argparse.Namespace) -> int:
             print(json.dumps({"seq": entry.seq, "ts": entry.ts, "actor": entry.actor, "action": entry.action,
                               "details": entry.details}, ensure_ascii=False, sort_keys=True))
         else:
-            facts = " ".join(f"{key}={json.dumps(value, ensure_ascii=False)}" for key, value in entry.details.items())
-            print(f"{entry.seq:>6} {entry.ts} {entry.actor:<16} {entry.action} {facts}".rstrip())
+            facts = " ".join(f"{_printable(key)}={json.dumps(value, ensure_ascii=False)}"
+                             for key, value in entry.details.items())
+            ts, actor, action = (_printable(text) for text in (entry.ts, entry.actor, entry.action))
+            print(f"{_printable(str(entry.seq)):>6} {ts} {actor:<16} {action} {facts}".rstrip())
     return EXIT_OK
+
+
+def _printable(text: str) -> str:
+    """An edited entry must not break the one-line-per-entry listing or drive the terminal."""
+    return "".join(char if char.isprintable() else f"\\x{ord(char):02x}" for char in text)

@@ -40,7 +40,15 @@ class StaffMember:
 class LockStatus:
     locked: bool
     seconds_left: float  # 0 when not locked
-    attempts_left: int  # wrong PINs still allowed before the lock (0 while locked)
+    attempts_left: int  # wrong PINs still allowed at any number before the lock (0 while locked)
+
+
+@dataclass(frozen=True)
+class Unlocked:
+    """What `kiosk staff unlock` did: lifted a lock or not, and how many counted attempts it cleared."""
+
+    was_locked: bool
+    attempts_cleared: int
 
 
 @dataclass(frozen=True)

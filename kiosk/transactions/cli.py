@@ -181,6 +181,12 @@ def _cash_totals(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    """One line whatever PAYLOAD is: what the document says (0), why it is refused (1), or why
+    the public key cannot be used (2)."""
+    from decimal import Decimal
+
+    from cryptography.exceptions import UnsupportedAlgorithm
+
     from kiosk.catalog.signing import parse_public_key
     from kiosk.transactions.receipts import (
         COLLECTION_PREFIX,
@@ -188,26 +194,28 @@ def _verify(args: argparse.Namespace) -> int:
         ReceiptInvalid,
         public_key_path,
         verify_document,
-        verify_receipt,
     )
 
     source = args.public_key or str(public_key_path(config_from_args(args).data_path))
     try:
         public = parse_public_key(source)
-    except ValueError as error:
-        raise CommandError(f"public key: {error}", 2) from None
+    except (ValueError, UnsupportedAlgorithm) as error:
+        raise CommandError(" ".join(f"public key: {error}".split()), 2) from None
     try:
         prefix, payload = verify_document(args.payload, public)
-        receipt = verify_receipt(args.payload, public) if prefix not in (VOUCHER_PREFIX, COLLECTION_PREFIX) else None
     except ReceiptInvalid as error:
         raise CommandError(f"receipt NOT valid: {error}") from None
+
+    def pesos(cents: int) -> str:  # exact, negative amounts included (fields are checked integers)
+        return f"{Decimal(cents) / 100:.2f}"
+
+    issued = f"issued {payload['t']}, kiosk {payload['k']}"
     if prefix == VOUCHER_PREFIX:
-        print(f"refund voucher valid: {payload.get('v')}, folio {payload.get('f')}, amount "
-              f"{int(payload.get('a', 0)) / 100:.2f}, issued {payload['t']}, kiosk {payload['k']}")
+        print(f"refund voucher valid: {payload['v']}, folio {payload['f']}, amount {pesos(payload['a'])}, "
+              f"paid by {payload['m']}, {issued}")
     elif prefix == COLLECTION_PREFIX:
-        print(f"cash collection valid: number {payload.get('n')}, received {int(payload.get('r', 0)) / 100:.2f}, "
-              f"expected in the box {int(payload.get('e', 0)) / 100:.2f}, issued {payload['t']}, kiosk {payload['k']}")
-    elif receipt is not None:
-        print(f"receipt valid: folio {receipt.folio}, amount {receipt.amount_cents / 100:.2f}, "
-              f"issued {receipt.issued_at}, kiosk {receipt.kiosk_id}")
+        print(f"cash collection valid: number {payload['n']}, received {pesos(payload['r'])}, "
+              f"expected in the box {pesos(payload['e'])}, net {pesos(payload['d'])}, {issued}")
+    else:
+        print(f"receipt valid: folio {payload['f']}, amount {pesos(payload['a'])}, {issued}")
     return EXIT_OK

@@ -149,11 +149,38 @@ def test_unlock_from_the_shell_is_audited(config_path: Path) -> None:
     assert "LOCKED for 30 more min" in listed.stdout and "lockouts in the last 24 h: 1" in listed.stdout
     assert json.loads(kiosk("staff", "list", "--json", "--config", str(config_path)).stdout)["lock"]["locked"]
     unlocked = kiosk("staff", "unlock", "--config", str(config_path))
-    assert unlocked.returncode == 0 and unlocked.stdout.strip() == "staff access unlocked"
+    assert unlocked.returncode == 0 and unlocked.stdout.strip() == "staff access unlocked; 0 counted wrong PINs cleared"
     assert not json.loads(kiosk("staff", "list", "--json", "--config", str(config_path)).stdout)["lock"]["locked"]
     last = json.loads(kiosk("audit", "tail", "-n", "1", "--json", "--config", str(config_path)).stdout)
     assert last["action"] == "staff.unlocked" and last["actor"].startswith("shell:")
     assert last["details"]["was_locked"] is True
+
+
+SPREAD_SCRIPT = """
+import sys
+from kiosk.config import load_config
+from kiosk.staff.access import StaffAccess
+from kiosk.staff.model import StaffAccessError
+access = StaffAccess(load_config(sys.argv[1]))
+for staff_id in ("7", "7", "7", "7", "55", "55", "1042"):
+    try:
+        access.authenticate(staff_id, "550193")
+    except StaffAccessError:
+        pass
+print(access.status().attempts_left)
+"""
+
+
+def test_unlock_clears_the_counts_of_every_number_and_the_total(config_path: Path) -> None:
+    assert _add(config_path).returncode == 0
+    assert python(SPREAD_SCRIPT, str(config_path)).stdout.strip() == "1"  # number 7 has four against it
+    unlocked = kiosk("staff", "unlock", "--config", str(config_path))
+    assert unlocked.stdout.strip() == "staff access was not locked; 7 counted wrong PINs cleared"
+    assert json.loads(kiosk("staff", "list", "--json", "--config", str(config_path)).stdout)["lock"] == {
+        "locked": False, "seconds_left": 0, "attempts_left": 5}
+    last = json.loads(kiosk("audit", "tail", "-n", "1", "--json", "--config", str(config_path)).stdout)
+    assert (last["action"], last["details"]["was_locked"], last["details"]["attempts_cleared"]) == (
+        "staff.unlocked", False, 7)
 
 
 def _three_entries(config_path: Path) -> Path:
@@ -242,3 +269,51 @@ def test_help_lists_the_commands() -> None:
         shown = kiosk(*args)
         assert shown.returncode == 0 and all(word in shown.stdout for word in words)
     assert T0 and sys.executable  # (shared constants stay imported for the helpers above)
+
+
+def _rebuilt_without_types(path: Path, *statements: str) -> None:
+    """What an attacker with sqlite3 can also do: rebuild the table without types or constraints."""
+    _tamper(path, "CREATE TABLE loose (seq, ts, actor, action, details, prev, mac)",
+            "INSERT INTO loose SELECT * FROM audit", "DROP TABLE audit", "ALTER TABLE loose RENAME TO audit",
+            *statements)
+
+
+@pytest.mark.parametrize("statements, named", [
+    (("UPDATE audit SET details = 42 WHERE seq = 2",), "entry 2: its details are not a JSON object"),  # '42'
+    (("UPDATE audit SET details = CAST(details AS BLOB) WHERE seq = 2",), "entry 2: its details are stored as a blob"),
+    (("UPDATE audit SET mac = x'00ff' WHERE seq = 2",), "entry 2: its mac is stored as a blob"),
+    (("UPDATE audit SET details = '{\"role\":' WHERE seq = 2",), "entry 2: its details are not valid JSON"),
+    (("UPDATE audit SET details = 'NaN' WHERE seq = 2",), "entry 2: its details are not valid JSON"),
+    (("UPDATE audit SET details = '[1]' WHERE seq = 2",), "entry 2: its details are not a JSON object"),
+    (("UPDATE audit SET details = '" + "[" * 3000 + "' WHERE seq = 2",), "entry 2: its details are not valid JSON"),
+    (("UPDATE audit SET actor = CAST(x'73746166663affff' AS TEXT) WHERE seq = 2",),
+     "entry 2: its actor is not valid UTF-8 text"),
+    (("UPDATE audit SET mac = 'é' || substr(mac, 2) WHERE seq = 2",), "entry 2: its MAC does not match"),
+    (("UPDATE audit SET details = replace(details, ',', ', ') WHERE seq = 2",),
+     "entry 2: its details are not written the way the kiosk writes them"),
+])
+def test_audit_verify_names_an_entry_whose_column_was_swapped(config_path: Path, statements: tuple[str, ...],
+                                                              named: str) -> None:
+    _tamper(_three_entries(config_path), *statements)
+    result = kiosk("audit", "verify", "--config", str(config_path))
+    assert named in _one_line_error(result, 1)
+    report = kiosk("audit", "verify", "--json", "--config", str(config_path))
+    assert report.returncode == 1 and json.loads(report.stdout)["first_bad_seq"] == 2
+
+
+@pytest.mark.parametrize("statements, named", [
+    (("UPDATE audit SET seq = '2' WHERE seq = 2",), "entry 2: its number is stored as text"),
+    (("UPDATE audit SET seq = NULL WHERE seq = 2",), "entry 2: its number is stored as NULL"),
+    (("UPDATE audit SET seq = x'02' WHERE seq = 2",), "entry 2: its number is stored as a blob"),
+    (("UPDATE audit SET seq = 2.0 WHERE seq = 2",), "entry 2: its number is stored as a real number"),
+    (("UPDATE audit SET ts = NULL WHERE seq = 2",), "entry 2: its ts is stored as NULL"),
+    (("UPDATE audit SET details = 42 WHERE seq = 2",), "entry 2: its details are stored as an integer"),
+    (("UPDATE audit SET actor = 3.5 WHERE seq = 2",), "entry 2: its actor is stored as a real number"),
+    (("UPDATE audit SET prev = CAST(prev AS BLOB) WHERE seq = 2",), "entry 2: its prev is stored as a blob"),
+])
+def test_audit_verify_names_an_entry_of_a_table_rebuilt_without_types(config_path: Path,
+                                                                      statements: tuple[str, ...], named: str) -> None:
+    _rebuilt_without_types(_three_entries(config_path), *statements)
+    assert named in _one_line_error(kiosk("audit", "verify", "--config", str(config_path)), 1)
+    tail = kiosk("audit", "tail", "--config", str(config_path))  # still readable, one line per entry
+    assert tail.returncode == 0 and "Traceback" not in tail.stderr and len(tail.stdout.splitlines()) == 3

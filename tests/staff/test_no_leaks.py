@@ -32,7 +32,7 @@ config = load_config(sys.argv[1])
 pin, other = sys.argv[2:]
 sessions = StaffSessions(StaffAccess(config), AuditLog.open(config), 120)
 for staff_id, typed in (("1042", other), (pin, pin), ("1042", pin), ("9", pin), ("1042", other),
-                        ("1042", other), ("1042", other), ("1042", other), ("1042", pin)):
+                        ("1042", other), ("1042", other), ("1042", other), ("1042", other), ("1042", pin)):
     try:
         sessions.login(staff_id, typed)
         sessions.record("receipt.reprint", folio="EMO-01")

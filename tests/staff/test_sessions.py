@@ -62,17 +62,17 @@ def test_failures_and_refusals_are_audited_without_the_pin(sessions: StaffSessio
         sessions.login("1042", "550193")
     with pytest.raises(WrongPin):
         sessions.login(PIN, PIN)  # the PIN typed into the id field: it must not be recorded anywhere
-    for _ in range(3):
+    for _ in range(4):
         with pytest.raises((WrongPin, StaffLocked)):
             sessions.login("1042", "550193")
     with pytest.raises(StaffLocked):
         sessions.login("1042", PIN)
     actions = _actions(audit)
     assert actions[0] == ("kiosk", "staff.login_failed", {"attempts_left": 4, "staff_id": "1042"})
-    assert actions[1] == ("kiosk", "staff.login_failed", {"attempts_left": 3})
-    assert [action for _, action, _ in actions[4:]] == ["staff.locked_out", "staff.login_refused"]
-    assert actions[4][2] == {"minutes": 30.0, "staff_id": "1042"}
-    assert actions[5][2]["reason"] == "locked"
+    assert actions[1] == ("kiosk", "staff.login_failed", {"attempts_left": 4})  # its own number's count
+    assert [action for _, action, _ in actions[5:]] == ["staff.locked_out", "staff.login_refused"]
+    assert actions[5][2] == {"minutes": 30.0, "staff_id": "1042"}
+    assert actions[6][2]["reason"] == "locked"
     assert sessions.current is None
     assert PIN not in repr(actions) and "550193" not in repr(actions)
 
