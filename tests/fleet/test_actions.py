@@ -46,7 +46,7 @@ def config(tmp_path: Path):
 def printer_peer():
     printer = SimPrinter()
     with TcpPeerServer(printer, lifetime_s=30) as server:
-        adapter = PrinterAdapter("printer", "escpos", parse_device_url(f"{server.url}?timeout=0.5"))
+        adapter = PrinterAdapter("printer", "escpos", parse_device_url(f"{server.url}?timeout=2"))
         adapter.open()
         yield printer, adapter
         adapter.close()
