@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -91,6 +92,20 @@ class ApiClient:
         if answer.get("id") != key:
             raise ApiUnreachable("answer for another transaction")
         return answer
+
+    def transaction_status(self, key: str) -> dict[str, Any] | None:
+        """GET /v1/transactions/{key}: what the API did with this Idempotency-Key ({"applied":
+        bool, "status", "http_status", "answer", ...}); None when it never stored the key, so it
+        never applied it (a 404 whose problem names the key). Asked before any refund of a
+        transaction the API answered with a refusal."""
+        try:
+            return self._call("GET", f"/v1/transactions/{quote(key, safe='')}")
+        except ApiAnswer as error:
+            # Only a 404 that names the key means "never stored": a 404 from a server or proxy
+            # without this route must not pass for "not applied" (a refund would pay twice).
+            if error.status == 404 and error.body.get("idempotency_key") == key:
+                return None
+            raise
 
     def ledger(self) -> dict[str, Any]:
         return self._call("GET", "/v1/sandbox/ledger")

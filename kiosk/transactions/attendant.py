@@ -31,6 +31,7 @@ from typing import Any
 
 from devices.printer import InfoSheet, format_pesos
 from kiosk.logs import event, redact
+from kiosk.transactions.api import ApiAnswer, ApiUnreachable
 from kiosk.transactions.documents import Printed, ignore, print_copies, refused, run_print
 from kiosk.transactions.errors import REASONS, Refused
 from kiosk.transactions.receipts import sign_voucher
@@ -158,6 +159,8 @@ def blocked_outcomes(record: Record) -> dict[str, str]:
     blocked: dict[str, str] = {}
     if record.reason.startswith("api.rejected"):
         blocked[CONFIRM] = "attendant.api_refused"
+        if record.response.get("lookup") != "not_applied":  # the API was never asked: it may have applied it
+            blocked[REFUND] = "attendant.api_unverified"
     elif record.reason.startswith("submit.gave_up"):
         blocked[CONFIRM] = "attendant.retry_window_over"
     elif record.method == "cash" and record.paid_cents < record.amount_cents:
@@ -232,6 +235,7 @@ class AttendantDesk:
             if outcome == CONFIRM:
                 resolution = Resolution(outcome, self._confirm(record, staff, text))
             elif outcome == REFUND:
+                self._check_not_applied(record)
                 done, voucher = self._refund(record, staff, text)
                 resolution = Resolution(outcome, done, voucher)
             else:
@@ -274,6 +278,21 @@ class AttendantDesk:
                                       attendant=staff, note=note, fields=fields)
         self.service.submitter.wake()
         return done
+
+    def _check_not_applied(self, record: Record) -> None:
+        """Before money goes back for a transaction that was ever sent: ask the API whether it
+        applied that key. Applied: it is recorded as confirmed (it can only be confirmed) and the
+        refund is refused; no answer: the refund waits."""
+        if not any(step[1] == SUBMITTED for step in self.outbox.history(record.key)):
+            return  # the API never saw this key: it cannot have applied it
+        try:
+            status = self.service.api.transaction_status(record.key)
+        except (ApiUnreachable, ApiAnswer):
+            raise refuse("attendant.api_unreachable_for_refund") from None
+        if status is not None and status.get("applied") is True:
+            answer = status.get("answer") if isinstance(status.get("answer"), dict) else status
+            self.outbox.transition(record.key, CONFIRMED, "api.applied_lookup:attendant", response=answer)
+            raise refuse("attendant.api_applied")
 
     def _refund(self, record: Record, staff: str, note: str) -> tuple[Record, Voucher | None]:
         prefix = f"{self.service.config.kiosk.id[-6:].upper()}-V"

@@ -43,6 +43,15 @@ REASONS: dict[str, tuple[str, str]] = {
     "attendant.api_refused": (
         "La tesorería ya rechazó esta operación: no se puede volver a enviar; emita un vale de devolución.",
         "the API answered this key definitively with a refusal; resending replays it: refund instead"),
+    "attendant.api_unverified": (
+        "Aún no sabemos si la tesorería aplicó esta operación: el cajero se lo está preguntando. Espere antes de "
+        "devolver el dinero.", "the API has not said yet whether it applied this key: no refund until it does"),
+    "attendant.api_applied": (
+        "La tesorería sí aplicó este pago: quedó confirmado y no se devuelve. Reimprima el recibo para el ciudadano.",
+        "the API applied this key: recorded as confirmed; a refund would move the money twice"),
+    "attendant.api_unreachable_for_refund": (
+        "No podemos preguntar a la tesorería si aplicó este pago (sin conexión). Intente la devolución más tarde.",
+        "the API cannot be asked whether it applied this key: the refund waits until it can"),
     "attendant.retry_window_over": (
         "Pasó el plazo de reintentos: consulte a la tesorería si el folio se aplicó antes de resolver.",
         "past the retry window a resend could apply twice: ask the treasury whether the folio was applied"),

@@ -121,17 +121,36 @@ class Submitter:
             self.on_status(True)
             if error.retryable:
                 return [*sent, self._retry(record, f"http:{error.status}", error.retry_after_s)]
-            # Money taken and refused by the API: an attendant must apply it by hand or refund it.
-            # Only a transaction that took no money simply ends as rejected.
-            final = NEEDS_ATTENDANT if record.paid_cents or record.payment else REJECTED
+            if record.paid_cents or record.payment:
+                return [*sent, *self._refused_after_payment(record, error)]
+            # No money was taken: a refusal simply ends it.
             event(log, "transaction.rejected", level=logging.WARNING, folio=record.folio, status=error.status,
-                  state=final)
+                  state=REJECTED)
             reason = f"api.rejected:{error.status}:{str(error)[:120]}"
-            return [*sent, Change(record.key, final, reason, {"response": error.body})]
+            return [*sent, Change(record.key, REJECTED, reason, {"response": error.body})]
         self.on_status(True)
         # The API holds the request now: the outbox drops the person's data in the same commit.
         event(log, "transaction.confirmed", folio=record.folio, attempts=record.attempts + 1)
         return [*sent, Change(record.key, CONFIRMED, "api.applied", {"response": answer})]
+
+    def _refused_after_payment(self, record: Record, error: ApiAnswer) -> list[Change]:
+        """Money was taken and a refusal came back. It may come from an intermediary after the API
+        applied the POST, so ask the API what it did with the key before anyone offers a refund:
+        applied -> confirmed with the API's own answer (it can only be confirmed); never stored or
+        stored as a refusal -> an attendant refunds it; no answer -> try again later."""
+        try:
+            status = self.api.transaction_status(record.key)
+        except (ApiUnreachable, ApiAnswer) as lookup_error:
+            return [self._retry(record, f"lookup:{lookup_error}"[:200], None)]
+        if status is not None and status.get("applied") is True:
+            answer = status.get("answer") if isinstance(status.get("answer"), dict) else status
+            event(log, "transaction.applied_despite_refusal", level=logging.WARNING, folio=record.folio,
+                  status=error.status)
+            return [Change(record.key, CONFIRMED, f"api.applied_lookup:{error.status}", {"response": answer})]
+        event(log, "transaction.rejected", level=logging.WARNING, folio=record.folio, status=error.status,
+              state=NEEDS_ATTENDANT)
+        reason = f"api.rejected:{error.status}:{str(error)[:120]}"
+        return [Change(record.key, NEEDS_ATTENDANT, reason, {"response": dict(error.body, lookup="not_applied")})]
 
     def _retry(self, record: Record, error: str, retry_after_s: float | None) -> Change:
         delay = full_jitter(record.attempts, self.base_s, self.cap_s, self.rng)

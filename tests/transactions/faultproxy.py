@@ -2,7 +2,8 @@
 
 Faults: pass; delay (answer late); cut (forward the request, so the server applies it, then
 drop the answer); reset (TCP RST before forwarding); error5xx (answer 503 itself, never
-forwarding); blackhole (hold the connection silently past the client's timeout).
+forwarding); blackhole (hold the connection silently past the client's timeout); refuse_after
+(a POST is forwarded, so the server applies it, and answered with a gateway's 400 instead).
 Binds 127.0.0.1 only; `stop()` ends the accept loop and every handler within a deadline.
 """
 
@@ -79,6 +80,12 @@ class FaultProxy:
                 self._stop.wait(3.0)
                 return
             response = self._forward(request)
+            if fault == "refuse_after" and request.startswith(b"POST"):
+                body = b'{"type":"about:blank","title":"Bad Request","status":400,"detail":"gateway refused"}'
+                client.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/problem+json\r\n"
+                               b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n"
+                               + body)
+                return
             if fault == "cut":
                 client.sendall(response[: len(response) // 3])  # applied upstream; the answer is lost
                 return
