@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -119,9 +120,12 @@ def _hopper_units(url: DeviceUrl) -> list[HopperUnit]:
 def _numbers(url: DeviceUrl, key: str, kind: type) -> list:
     text = url.option(key, "")
     try:
-        return [kind(int(part, 0) if kind is int else part) for part in text.split(",") if part.strip()]
+        values = [int(part, 0) if kind is int else float(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise UrlError(f"option {key}={text!r} is not a number or a comma list of numbers") from None
+        values = [math.nan]
+    if not all(math.isfinite(value) for value in values):
+        raise UrlError(f"option {key}={text!r} is not a number or a comma list of numbers")
+    return values
 
 
 def _nth(values: list[int], index: int) -> int:
@@ -327,9 +331,11 @@ class CashAdapter(Adapter):
     def _inhibit_and_drain(self) -> None:
         self._set_inhibits(False)
         settle = min(self.poll_s, 0.1)
+        escrow_until = time.monotonic() + self.timeout_s * 2  # a routed bill's stacked/returned event
         quiet = 0
         while quiet < QUIET_POLLS:  # a coin already in the validator when the inhibit came lands late
-            busy = bool(self._poll_once()) or any(a.escrow_pending for a in self._acceptors)
+            waiting = time.monotonic() < escrow_until and any(a.escrow_pending for a in self._acceptors)
+            busy = bool(self._poll_once()) or waiting
             quiet = 0 if busy else quiet + 1  # refusals of what is offered now do not count
             if quiet < QUIET_POLLS:
                 time.sleep(settle)
@@ -518,7 +524,7 @@ class CashAdapter(Adapter):
         if result is None or result.in_progress:
             result = PayoutResult(unit.address, request.coin_cents, request.coins, None,
                                   None if result is None else result.paid, None,
-                                  -1 if result is None else result.event_counter, False, "no_answer")
+                                  None if result is None else result.event_counter, False, "no_answer")
         return self.call(lambda: self._finish_payout(unit, result, stopped), self.timeout_s * 6)
 
     def reconcile_payout(self, request: PayoutRequest) -> PayoutResult:

@@ -162,7 +162,7 @@ class PayoutResult:
     executed: bool | None  # did the hopper accept the dispense; None: cannot be told
     paid: int | None  # coins that left the hopper for this request; None: cannot be told
     unpaid: int | None  # coins still owed to the citizen; None: cannot be told
-    event_counter: int  # the hopper's counter when this was concluded
+    event_counter: int | None  # the hopper's counter when this was concluded; None: it did not answer
     certain: bool
     reason: str  # see conclude()
     in_progress: bool = False
@@ -401,24 +401,32 @@ class HopperDriver:
             raise DeviceError("cash.payout_counter_moved",
                               f"hopper {unit.address} counter {request.event_counter}, recorded {expect_counter}")
         self.command(unit.address, cc.H_ENABLE_HOPPER, bytes([cc.HOPPER_ENABLE_CODE]))
+        unit.pending = request  # from here on it may be paid: wait_payout() / settle() conclude it
+        try:
+            self._send_dispense(unit, request)
+        except DeviceError as error:
+            if error.code == "cash.payout_refused":
+                unit.pending = None  # proven not accepted by the counter: nothing paid, nothing will be
+                raise
+            raise DeviceError("cash.payout_unknown", f"{error.code}: {error.detail}") from None
+        log_event(log, "hopper.dispense", address=unit.address, coins=coins, counter=request.event_counter)
+        return request
+
+    def _send_dispense(self, unit: HopperUnit, request: PayoutRequest) -> None:
         accepted = next_counter(request.event_counter)
         for _attempt in range(3):
-            reply = self.transact(unit.address, cc.H_DISPENSE_HOPPER_COINS, unit.serial + bytes([coins]))
+            reply = self.transact(unit.address, cc.H_DISPENSE_HOPPER_COINS, unit.serial + bytes([request.coins]))
             if reply is not None and reply.header != cc.H_NAK and (not reply.data or reply.data[0] == accepted):
-                break  # the hopper says it took this dispense
+                return  # the hopper says it took this dispense
             counter = self._counter_after_doubt(unit)
             if counter == accepted:
-                break
+                return
             if counter != request.event_counter:
                 raise DeviceError("cash.payout_unknown", f"hopper {unit.address} counter jumped to {counter}")
             if reply is not None and reply.header == cc.H_NAK:
                 raise DeviceError("cash.payout_refused", f"hopper {unit.address} refused the dispense")
             # silence or noise and the counter did not move: it never got the command, send it again
-        else:
-            raise DeviceError("cash.payout_refused", f"hopper {unit.address}: no answer to dispense, nothing paid")
-        unit.pending = request
-        log_event(log, "hopper.dispense", address=unit.address, coins=coins, counter=request.event_counter)
-        return request
+        raise DeviceError("cash.payout_refused", f"hopper {unit.address}: no answer to dispense, nothing paid")
 
     def _counter_after_doubt(self, unit: HopperUnit) -> int:
         try:

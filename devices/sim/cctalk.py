@@ -326,8 +326,11 @@ class CcTalkBus:
                 found = values(key, default) or [default]
                 return found[i] if i < len(found) else found[-1]
 
+            rate = float(options.get("hopper_rate", "8"))
+            if not 0 < rate < 1000:
+                raise ValueError(f"hopper_rate={rate}: coins per second, more than 0 and less than 1000")
             unit = SimHopper(address, round(float(nth("hopper_coin", "10")) * 100), int(nth("hopper_coins", "100")),
-                             float(options.get("hopper_rate", "8")), options.get("hopper_counts", "1") != "0",
+                             rate, options.get("hopper_counts", "1") != "0",
                              float(options.get("hopper_timeout_s", "1")), float(options.get("hopper_off_s", "0.5")))
             if options.get("hopper_level", "ok") != "ok":
                 unit.level = options["hopper_level"]

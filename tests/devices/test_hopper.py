@@ -242,6 +242,43 @@ def test_a_lost_dispense_message_never_pays_twice(opened, where):
     assert bus.hopper_tally()["dispenses"] == 1 and bus.hopper_tally()["paid"] == 4
 
 
+class GoesQuietAfterDispense:
+    """The hopper takes the dispense, then nothing answers for `quiet_s` (a loose cable)."""
+
+    def __init__(self, bus: CcTalkBus, quiet_s: float):
+        self.bus, self.quiet_s, self.quiet_until = bus, quiet_s, 0.0
+
+    def feed(self, data: bytes) -> bytes:
+        answer = self.bus.feed(data)
+        if len(data) > 3 and data[3] == cc.H_DISPENSE_HOPPER_COINS and not self.quiet_until:
+            self.quiet_until = time.monotonic() + self.quiet_s
+        return b"" if time.monotonic() < self.quiet_until else answer
+
+
+def test_a_dispense_whose_fate_is_unknown_is_concluded_from_the_counters_later(opened):
+    bus = bus_with()
+    adapter = opened(bus, peer=GoesQuietAfterDispense(bus, 1.0))
+    with pytest.raises(DeviceError) as unknown:
+        adapter.dispense(3)
+    assert unknown.value.code == "cash.payout_unknown"
+    with pytest.raises(DeviceError) as busy:  # nothing new until this one is concluded
+        adapter.prepare_payout(1)
+    assert busy.value.code == "cash.payout_busy"
+    result = adapter.wait_payout(5)
+    assert (result.paid, result.certain) == (3, True) and bus.hopper_tally()["dispenses"] == 1
+    assert adapter.prepare_payout(1).coins == 1
+
+
+def test_a_refused_dispense_paid_nothing_and_says_so(opened):
+    bus = bus_with()
+    adapter = opened(bus)
+    bus.control(lambda: setattr(bus.hopper(), "serial", b"XYZ"))  # the hopper wants other security bytes
+    with pytest.raises(DeviceError) as refused:
+        adapter.dispense(2)
+    assert refused.value.code == "cash.payout_refused"
+    assert bus.hopper_tally()["dispenses"] == 0 and adapter.prepare_payout(2).coins == 2
+
+
 def test_two_hoppers_with_their_own_coins(opened):
     bus = CcTalkBus(hoppers=[SimHopper(3, rate=FAST), SimHopper(4, coin_cents=500, inventory=4, rate=FAST)])
     adapter = opened(bus, query="&hopper=3,4&hopper_coin=10,5")
