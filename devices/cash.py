@@ -100,7 +100,6 @@ class _Acceptor:
     escrow_returning: bool = False  # we asked for it to be handed back
 
 
-
 def _hopper_units(url: DeviceUrl) -> list[HopperUnit]:
     """hopper=3 or hopper=3,4 with hopper_coin=10 or 10,5 (pesos) and hopper_low_coins=N or a list."""
     addresses = [a for a in _numbers(url, "hopper", int) if a]

@@ -7,9 +7,11 @@ coins go), keeps its own event counter, paid / unpaid and non-volatile dispense 
 empty, jam or lose power in the middle of a payout; it times out a payout that stopped moving, as
 real hoppers do, and reports the conditions through test hopper (163).
 
-Test controls: insert_coin(position), insert_bill(type), jam(), hopper(address) (then
-.jam_after / .power_cut_after / .clear_jam / .refill / .tally()), and the inhibit masks the host
-set. Tallies: coins.accepted, bills.accepted / .returned / .refused, hopper paid_total.
+Test controls: insert_coin(position), insert_bill(type), jam(), the inhibit masks the host set,
+and hopper(address) with .jam_after, .power_cut_after, .cut_power(), .clear_jam(), .inventory,
+.flags (changed through control(fn) once the bus is serving). Tallies: coins.accepted,
+bills.accepted / .returned / .refused, hopper_tally() (coins paid, inventory, power cuts,
+dispenses accepted).
 Faults as sim:// options: jam=1, echo=1, offline=1, hopper=3 (or 3,4), hopper_coin=10 (pesos, or a
 list), hopper_coins=100 (inventory, or a list), hopper_rate=8 (coins per second),
 hopper_level=low|empty|ok, hopper_counts=1|0 (answers 207 with its inventory), hopper_timeout_s=1,
