@@ -84,3 +84,26 @@ def bill_value_cents(bill_id: str) -> int | None:
     """'MX0020A' -> 2000 (20 pesos)."""
     digits = bill_id[2:6] if len(bill_id) >= 6 else ""
     return int(digits) * 100 if digits.isdigit() and int(digits) > 0 else None
+
+# ---- payout hoppers and bill escrow (devices/hopper.py, devices/cash.py) ----
+
+H_REQUEST_PAYOUT_ABSOLUTE_COUNT = 207  # coins in the hopper, for hoppers that keep a count
+H_EMERGENCY_STOP = 172  # -> [payout coins remaining], which will not be paid
+H_REQUEST_HOPPER_COIN = 171  # -> the coin name it pays, e.g. MX1K0A
+H_REQUEST_HOPPER_DISPENSE_COUNT = 168  # -> 24-bit count of coins ever dispensed, LSB first
+H_DISPENSE_HOPPER_COINS = 167  # [security bytes] [coins] -> [event counter] (post-increment) or ACK
+H_REQUEST_HOPPER_STATUS = 166  # -> [event counter] [remaining] [last paid] [last unpaid]
+H_ENABLE_HOPPER = 164  # [165] enables payout, anything else disables it
+H_TEST_HOPPER = 163  # -> one to three flag registers
+H_MODIFY_BILL_OPERATING_MODE = 153  # [mask]: bit 0 use the stacker, bit 1 use the escrow
+H_REQUEST_BILL_OPERATING_MODE = 152
+HOPPER_ENABLE_CODE = 165
+ROUTE_RETURN = 0  # header 154 route codes
+ROUTE_STACK = 1
+ROUTE_EXTEND_ESCROW = 255
+ROUTE_ERROR_ESCROW_EMPTY = 254  # header 154 error answers
+ROUTE_ERROR_FAILED = 255
+BILL_MODE_STACKER = 0x01
+BILL_MODE_ESCROW = 0x02
+BILL_HELD_IN_ESCROW = 1  # result B of a bill event with a bill type: held, waiting for route bill
+BILL_RETURNED_FROM_ESCROW = 1  # result B of a bill event with result A 0: handed back

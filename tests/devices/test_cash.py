@@ -7,7 +7,7 @@ import pytest
 from devices import cctalk as cc
 from devices.cash import CashAdapter
 from devices.contract import Action, State, Supply
-from devices.sim.cctalk import CcTalkBus
+from devices.sim.cctalk import CcTalkBus, SimHopper
 from devices.sim.servers import SerialPeerThread
 from devices.supervisor import Supervisor
 from devices.urls import parse_device_url
@@ -69,15 +69,18 @@ def test_configured_subset_and_no_change_without_a_hopper(bus):
     assert not acceptance.can_give_change and acceptance.reason == "cash.no_change"
 
 
-def test_empty_hopper_means_no_change_and_a_degraded_device(bus):
-    simulated, _, pair = bus
-    simulated.devices[3].level = "low"
-    adapter = cash_for(pair)
-    status = adapter.open()
-    adapter.close()
-    assert not adapter.acceptance().can_give_change
+@pytest.mark.parametrize(("counts", "level", "supply"), [(True, "empty", Supply.OUT), (False, "low", Supply.LOW)])
+def test_empty_hopper_means_no_change_and_a_degraded_device(pty_pair, counts, level, supply):
+    """A hopper that counts its coins and has none, or one whose only word is its low-level sensor."""
+    simulated = CcTalkBus(hoppers=[SimHopper(3, counts=counts)])
+    simulated.hopper().level = level
+    with SerialPeerThread(simulated, pty_pair.device, lifetime_s=30):
+        adapter = cash_for(pty_pair)
+        status = adapter.open()
+        adapter.close()
+    assert not adapter.acceptance().can_give_change and adapter.acceptance().change_cents == 0
     assert status.state == State.DEGRADED and status.reason.code == "cash.no_change"
-    assert status.supply("hopper") == Supply.LOW
+    assert status.supply("hopper") == supply
 
 
 def test_inhibits_credits_and_bill_events_reach_the_ui(bus, ui):
