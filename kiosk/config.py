@@ -199,6 +199,16 @@ class TransactionsSection:
                       "API's idempotency-key retention)", minimum=0.0, maximum=365),
     )
     offline_cash: bool = field(default=True, metadata=rule("accept cash against a bill reference while offline"))
+    max_change_mxn: float = field(
+        default=200.0,
+        metadata=rule("the most change the kiosk gives, in pesos, before what its hoppers hold caps it (the CDMX "
+                      "treasury kiosks give at most 200)", minimum=0, maximum=5000),
+    )
+    cash_idle_s: float = field(
+        default=120.0,
+        metadata=rule("seconds without a coin, a note or a touch while paying cash before the kiosk ends the "
+                      "payment and gives the money back", minimum=30, maximum=1800),
+    )
     verify_url: str = field(
         default="https://verifica.example.gob.mx/r/",
         metadata=rule("prefix of the receipt QR for confirmed transactions", pattern=r"https?://[^\s]+"),

@@ -60,6 +60,7 @@ class PaymentFlow:
         self.transaction: Any = None
         self.outcome: Any = None
         self._finished: Callable[[Any], None] = lambda _outcome: None
+        self.on_notice: Callable[[str, int], None] = lambda _code, _cents: None  # the paying screen sets it
 
     # -- steps ----------------------------------------------------------------------------------
     def start(self, procedure: Mapping[str, Any]) -> None:
@@ -138,11 +139,12 @@ class PaymentFlow:
     def cash_acceptance(self) -> Any:
         return self.service.cash_acceptance()
 
-    def pay(self, method: str, on_started: Callable[[Any], None], on_credit: Callable[[int, int], None],
+    def pay(self, method: str, on_started: Callable[[Any], None], on_credit: Callable[[Any], None],
             on_done: Callable[[Any], None], on_refused: Callable[[Problem], None]) -> None:
         """Record the transaction durably, then take the money. All of it runs off the UI thread;
         on_started(tx) once recorded and the device asked, or on_refused(problem) if it cannot
-        start; then on_credit(paid, total) for cash and on_done(outcome) at the end."""
+        start; then on_credit(Progress) for cash after each credit and on_done(outcome) at the end;
+        `on_notice(code, cents)` when a bill is handed back or the acceptor fails mid-payment."""
         if self.method and self.outcome is None:
             # A second touch on "Pagar" while the first payment runs must never start another.
             on_refused(Problem("payment.in_progress", "Ya hay un pago en curso.", "A payment is already in progress."))
@@ -188,12 +190,12 @@ class PaymentFlow:
             return self.service.begin(self.procedure, method, person=self.identity)
         return self.service.begin(self.bill, method)
 
-    def _take_money(self, tx: Any, method: str, on_credit: Callable[[int, int], None],
+    def _take_money(self, tx: Any, method: str, on_credit: Callable[[Any], None],
                     finished: Callable[[Any], None]) -> None:
         if method == "card":
             self.service.pay_by_card(tx, finished)
         elif method == "cash":
-            self.service.pay_by_cash(tx, on_credit, finished)
+            self.service.pay_by_cash(tx, on_credit, finished, self.on_notice)
         else:  # a free certificate: nothing to pay, it is queued for the API to issue
             from kiosk.transactions.service import PaymentOutcome
 

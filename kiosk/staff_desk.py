@@ -194,6 +194,9 @@ class StaffDesk:
         service, member, _ = self._service(), self._require("resolve"), self.ctx.translator.gettext
 
         def work() -> Outcome:
+            if outcome == "acknowledge":
+                done = service.acknowledge_voucher(item.voucher, member.staff_id, note)
+                return Outcome(done, _("Vale atendido.") if done else _("Otra persona ya atendió este vale."))
             resolution = service.resolve(item, outcome, member.staff_id, note)
             if outcome == "confirm":
                 service.print_receipt(resolution.transaction, lambda _result, _error: None)

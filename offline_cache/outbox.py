@@ -24,6 +24,7 @@ State machine (anything else raises `IllegalTransition`)::
     created ──► paying ──► paid ──► queued ──► submitted ──► confirmed
        │          │  ╲                │            ├──────► rejected          (API said no, 4xx)
        │          │   ╲► created      │            └──────► needs_attendant   (gave up / conflict)
+       │          ├────► cancelled (cash given back by the hoppers and/or a kiosk voucher)
        │          └────► needs_attendant (outcome unknown, partial cash) ──► queued | confirmed | cancelled
        ├─► cancelled (citizen left before paying)
        └─► abandoned (found unpaid after a restart)
@@ -65,12 +66,15 @@ PENDING = frozenset({PAID, QUEUED, SUBMITTED})  # money or a request the API has
 # will never be sent. (needs_attendant keeps it: the attendant may apply the request by hand.)
 SCRUB_ON = frozenset({CONFIRMED, REJECTED, CANCELLED, ABANDONED})
 SCRUBBED = {"scrubbed": True}
+PAYOUT_REQUESTED = "requested"
+KIOSK_ISSUER = "kiosk"  # the `attendant` of a voucher the kiosk issued by itself
 
 PROBE_BYTES = 64 * 1024  # headroom health() proves by writing it
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     CREATED: frozenset({PAYING, QUEUED, CANCELLED, ABANDONED}),
-    PAYING: frozenset({PAID, CREATED, NEEDS_ATTENDANT}),
+    # cancelled from paying: the money taken went back (hoppers) and/or onto a kiosk voucher
+    PAYING: frozenset({PAID, CREATED, NEEDS_ATTENDANT, CANCELLED}),
     PAID: frozenset({QUEUED, NEEDS_ATTENDANT}),
     QUEUED: frozenset({SUBMITTED, NEEDS_ATTENDANT}),
     SUBMITTED: frozenset({CONFIRMED, REJECTED, NEEDS_ATTENDANT}),
@@ -128,8 +132,27 @@ CREATE TABLE IF NOT EXISTS credits (
 
 # Version 1 is SCHEMA above (files from before versioning read user_version 0 and have it).
 # Each later version is a list of statements applied in one transaction with the version bump.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # 4: change and refunds paid by the hoppers, ledger first: a payout row (with the hopper's
+    # counters read before anything moved) is committed before the dispense is sent, and its
+    # result after; kiosk vouchers ("saldo a favor") wait in the attendant's list until one
+    # acknowledges them.
+    4: ("""CREATE TABLE payouts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            seq INTEGER NOT NULL REFERENCES transactions(seq),
+            purpose TEXT NOT NULL,
+            request TEXT NOT NULL,
+            state TEXT NOT NULL,
+            paid_cents INTEGER NOT NULL DEFAULT 0,
+            unpaid_cents INTEGER NOT NULL DEFAULT 0,
+            result TEXT NOT NULL DEFAULT '{}',
+            at REAL NOT NULL,
+            done_at REAL)""",
+        "CREATE INDEX payouts_open ON payouts(state) WHERE state = 'requested'",
+        "ALTER TABLE vouchers ADD COLUMN acknowledged_at REAL",
+        # refund: the transaction's money goes back; change: a paid transaction's change is owed
+        "ALTER TABLE vouchers ADD COLUMN purpose TEXT NOT NULL DEFAULT 'refund'"),
     # 3: money events replayed from the money journal (offline_cache/money_journal.py), by id,
     # so a replay interrupted by a kill never records one twice.
     # A submitter claims rows before it posts them (claimed_by, claimed_until), so the app's
@@ -285,6 +308,22 @@ class Voucher:
     amount_cents: int
     attendant: str
     note: str
+    at: float
+    purpose: str = "refund"  # "refund" (the money goes back) or "change" (a paid transaction's change)
+
+
+@dataclass(frozen=True)
+class Payout:
+    """Change or a refund paid by a hopper: recorded before the dispense, concluded after."""
+
+    id: int
+    key: str
+    folio: str
+    purpose: str  # "change" or "refund"
+    request: dict[str, Any]  # devices.hopper.PayoutRequest.to_dict()
+    state: str  # "requested" until concluded, then what the counters proved
+    paid_cents: int
+    unpaid_cents: int
     at: float
 
 
@@ -703,6 +742,79 @@ class Outbox:
             "SELECT r.outcome, r.attendant, r.note, r.voucher, r.at FROM resolutions r"
             " JOIN transactions t ON t.seq=r.seq WHERE t.key=? ORDER BY r.id", (key,))]
 
+    # ---- payouts (change and refunds from the hoppers), ledger first ------------------------------
+
+    def request_payout(self, key: str, purpose: str, request: dict[str, Any]) -> int:
+        """Record a payout before the hopper is asked (durable on return); its id."""
+        with self._transaction() as conn:
+            row = conn.execute("SELECT seq FROM transactions WHERE key=?", (key,)).fetchone()
+            if row is None:
+                raise KeyError(key)
+            cursor = conn.execute("INSERT INTO payouts (seq, purpose, request, state, at) VALUES (?,?,?,?,?)",
+                                  (row[0], purpose, json.dumps(request, sort_keys=True), PAYOUT_REQUESTED,
+                                   self.clock()))
+            return int(cursor.lastrowid or 0)
+
+    def finish_payout(self, payout_id: int, state: str, paid_cents: int, unpaid_cents: int,
+                      result: dict[str, Any]) -> None:
+        """What the hopper's counters proved about a payout (state: paid, short, unknown...)."""
+        with self._transaction() as conn:
+            conn.execute("UPDATE payouts SET state=?, paid_cents=?, unpaid_cents=?, result=?, done_at=?"
+                         " WHERE id=? AND state=?", (state, paid_cents, unpaid_cents,
+                                                     json.dumps(result, sort_keys=True), self.clock(), payout_id,
+                                                     PAYOUT_REQUESTED))
+
+    def open_payouts(self) -> list[Payout]:
+        """Payouts recorded but not concluded (a crash between the request and its result)."""
+        return [_payout(row) for row in self._read(
+            f"SELECT {_PAYOUT_COLUMNS} FROM payouts p JOIN transactions t ON t.seq=p.seq"
+            " WHERE p.state=? ORDER BY p.id", (PAYOUT_REQUESTED,))]
+
+    def payouts(self, key: str) -> list[Payout]:
+        return [_payout(row) for row in self._read(
+            f"SELECT {_PAYOUT_COLUMNS} FROM payouts p JOIN transactions t ON t.seq=p.seq"
+            " WHERE t.key=? ORDER BY p.id", (key,))]
+
+    def issue_voucher(self, key: str, prefix: str, amount_cents: int, method: str, note: str,
+                      purpose: str = "refund") -> Voucher:
+        """A voucher the kiosk itself issues for money it cannot hand back (change or a refund the
+        hoppers could not pay): numbered like the attendants' ones, waiting in the attendant's list
+        until acknowledged."""
+        now = self.clock()
+        with self._transaction() as conn:
+            row = conn.execute("SELECT seq, folio FROM transactions WHERE key=?", (key,)).fetchone()
+            if row is None:
+                raise KeyError(key)
+            seq, folio = row
+            cursor = conn.execute(
+                "INSERT INTO vouchers (number, seq, folio, method, amount_cents, attendant, note, at, purpose)"
+                " VALUES (?,?,?,?,?,?,?,?,?)", (f"pending:{key}:{now}", seq, folio, method, amount_cents,
+                                                KIOSK_ISSUER, note, now, purpose))
+            number = f"{prefix}{cursor.lastrowid:06d}"
+            conn.execute("UPDATE vouchers SET number=? WHERE id=?", (number, cursor.lastrowid))
+        return Voucher(int(cursor.lastrowid or 0), number, seq, folio, method, amount_cents, KIOSK_ISSUER, note, now,
+                       purpose)
+
+    def unacknowledged_vouchers(self) -> list[Voucher]:
+        """Kiosk vouchers no attendant has acknowledged yet, oldest first."""
+        rows = self._read(f"SELECT {_VOUCHER_COLUMNS} FROM vouchers WHERE attendant=? AND acknowledged_at IS NULL"
+                          " ORDER BY id", (KIOSK_ISSUER,))
+        return [Voucher(*row) for row in rows]
+
+    def acknowledge_voucher(self, number: str, attendant: str, note: str) -> bool:
+        """An attendant saw the citizen with a kiosk voucher (paid it, or sent them to the cash
+        office); False when it was acknowledged already or is not a kiosk voucher."""
+        now = self.clock()
+        with self._transaction() as conn:
+            row = conn.execute("SELECT seq FROM vouchers WHERE number=? AND attendant=? AND acknowledged_at IS NULL",
+                               (number, KIOSK_ISSUER)).fetchone()
+            if row is None:
+                return False
+            conn.execute("UPDATE vouchers SET acknowledged_at=? WHERE number=?", (now, number))
+            conn.execute("INSERT INTO resolutions (seq, outcome, attendant, note, voucher, at) VALUES (?,?,?,?,?,?)",
+                         (row[0], "acknowledge", attendant, note, number, now))
+        return True
+
     def vouchers(self, limit: int = 50) -> list[Voucher]:
         """The newest vouchers first."""
         rows = self._read(f"SELECT {_VOUCHER_COLUMNS} FROM vouchers ORDER BY id DESC LIMIT ?", (limit,))
@@ -862,7 +974,12 @@ class Outbox:
         return int(self._read("SELECT COUNT(*) FROM transactions WHERE state IN ('paid','queued','submitted')")[0][0])
 
 
-_VOUCHER_COLUMNS = "id, number, seq, folio, method, amount_cents, attendant, note, at"
+_VOUCHER_COLUMNS = "id, number, seq, folio, method, amount_cents, attendant, note, at, purpose"
+_PAYOUT_COLUMNS = "p.id, t.key, t.folio, p.purpose, p.request, p.state, p.paid_cents, p.unpaid_cents, p.at"
+
+
+def _payout(row: Any) -> Payout:
+    return Payout(row[0], row[1], row[2], row[3], json.loads(row[4] or "{}"), row[5], row[6], row[7], row[8])
 
 
 def _ledger(conn: sqlite3.Connection) -> CashLedger:
@@ -880,7 +997,8 @@ def _ledger(conn: sqlite3.Connection) -> CashLedger:
     payments: dict[int, dict[str, Any]] = {}
     for seq, payment, last_credit, refunded in conn.execute(
             "SELECT t.seq, t.payment, (SELECT MAX(id) FROM credits WHERE seq=t.seq),"
-            " EXISTS (SELECT 1 FROM vouchers v WHERE v.seq=t.seq AND v.id <= ?) FROM transactions t"
+            " EXISTS (SELECT 1 FROM vouchers v WHERE v.seq=t.seq AND v.id <= ? AND v.purpose='refund')"
+            " FROM transactions t"
             " WHERE t.seq IN (SELECT seq FROM credits WHERE id > ? AND id <= ?)",
             (voucher_end, credit_mark, credit_end)):
         payments[seq] = dict(json.loads(payment or "{}"), last_credit_id=last_credit, refunded=bool(refunded))

@@ -38,7 +38,7 @@ class ResolveDialog(KioskDialog):
     def choose(self, outcome: str) -> None:
         if self.busy:
             return
-        if outcome != "nothing_taken" and not self.note.strip():
+        if outcome not in ("nothing_taken", "acknowledge") and not self.note.strip():
             self.problem = tr._("Escriba una nota: qué revisó y qué encontró.")
             self.typing = True
             return

@@ -28,10 +28,10 @@ thread; every method that refuses raises `Refused` with `.code`, `.message_es`, 
   method "card" | "cash" | "free"; durably records the transaction and its idempotency key;
   refuses when storage is unhealthy, the printer is not ready, or the method is impossible now.
   For a certificate pass the catalog procedure record and `Identity(method, name, id_number)`.
-- `service.pay_by_card(tx, on_done)`, `service.pay_by_cash(tx, on_credit, on_done)`,
+- `service.pay_by_card(tx, on_done)`, `service.pay_by_cash(tx, on_progress, on_done, on_notice)`,
   `service.cancel_cash(tx)`, `service.submit_free(tx)`, `service.cancel(tx)`:
   `on_done(PaymentOutcome(ok, state, reason, message_es, transaction))`,
-  `on_credit(credited_cents, total_cents)` after each credit is on disk.
+  `on_progress(Progress)` after each credit is on disk (inserted, total, remaining, change limit).
 - `service.receipt(tx) -> devices.printer.Receipt`; `service.print_receipt(tx, on_done)`:
   QR = certificate download URL or verification URL once confirmed, else a provisional payload
   signed with the kiosk's Ed25519 key (`kiosk receipt verify PAYLOAD`).

@@ -52,6 +52,7 @@ log = logging.getLogger("kiosk.transactions")
 
 CONFIRM, REFUND, NOTHING_TAKEN = "confirm", "refund", "nothing_taken"
 OUTCOMES = (CONFIRM, REFUND, NOTHING_TAKEN)
+ACKNOWLEDGE = "acknowledge"  # a kiosk voucher: the attendant saw the citizen (paid it, or sent them to the cash office)
 NOTE_MAX = 200
 STAFF_ID = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 RECEIPT_STATES = (PAID, QUEUED, SUBMITTED, CONFIRMED)  # a receipt was (or is being) handed out
@@ -127,11 +128,13 @@ class AttentionItem:
     age_s: float  # since it started waiting for an attendant
     outcomes: tuple[str, ...]  # what can be chosen now
     blocked: dict[str, str]  # outcome -> refusal code (REASONS) for the ones that cannot
+    voucher: str = ""  # a kiosk voucher waiting to be acknowledged (outcome "acknowledge")
 
     def to_dict(self) -> dict[str, Any]:
         return {"folio": self.folio, "kind": self.kind, "method": self.method, "amount_cents": self.amount_cents,
                 "paid_cents": self.paid_cents, "refund_cents": self.refund_cents, "reason": self.reason,
-                "reason_es": self.reason_es, "age_s": round(self.age_s), "outcomes": list(self.outcomes)}
+                "reason_es": self.reason_es, "age_s": round(self.age_s), "outcomes": list(self.outcomes),
+                "voucher": self.voucher}
 
 
 @dataclass(frozen=True)
@@ -178,9 +181,21 @@ def attention_item(record: Record, now: float) -> AttentionItem:
 
 
 def attention_items(outbox: Any) -> list[AttentionItem]:
-    """Transactions waiting for an attendant, oldest first (also what `kiosk queue attention` lists)."""
+    """Transactions waiting for an attendant, oldest first, then kiosk vouchers nobody has
+    acknowledged yet (also what `kiosk queue attention` lists)."""
     now = outbox.clock()
-    return [attention_item(record, now) for record in outbox.list_states((NEEDS_ATTENDANT,))]
+    items = [attention_item(record, now) for record in outbox.list_states((NEEDS_ATTENDANT,))]
+    return items + [voucher_item(voucher, outbox, now) for voucher in outbox.unacknowledged_vouchers()]
+
+
+def voucher_item(voucher: Voucher, outbox: Any, now: float) -> AttentionItem:
+    """A kiosk voucher: money the hoppers could not hand back, on paper in the citizen's hand."""
+    record = outbox.by_folio(voucher.folio)
+    why = (f"El cajero no pudo entregar {format_pesos(voucher.amount_cents)} ({voucher.note.lower()}): el ciudadano "
+           f"tiene el vale {voucher.number}. Entréguele el dinero o indíquele la caja.")
+    return AttentionItem(record.key, voucher.folio, record.kind, voucher.method, record.amount_cents,
+                         record.paid_cents, voucher.amount_cents, f"cash.voucher_issued:{voucher.number}", why,
+                         max(0.0, now - voucher.at), (ACKNOWLEDGE,), {}, voucher.number)
 
 
 class AttendantDesk:
@@ -218,6 +233,19 @@ class AttendantDesk:
         return blocked_outcomes(record)
 
     # ---- resolving -------------------------------------------------------------------------
+
+    def acknowledge(self, voucher: str, attendant: str, note: str) -> bool:
+        """The attendant dealt with a kiosk voucher; False when someone already had."""
+        staff = check_staff(attendant)
+        text = clean_note(note, required=False)
+        try:
+            done = self.outbox.acknowledge_voucher(voucher, staff, text)
+        except StorageError as error:
+            raise Refused(error.code, error.citizen_message, str(error)) from None
+        if done:
+            event(log, "attendant.voucher_acknowledged", voucher=voucher, staff=staff)
+            audit(self.service, staff, "voucher.acknowledged", voucher=voucher)
+        return done
 
     def resolve(self, tx: Record, outcome: str, attendant: str, note: str,
                 on_printed: Callable[[Printed], None] = ignore) -> Resolution:

@@ -63,6 +63,7 @@ class VoucherLine:
     folio: str
     method: str
     amount_cents: int
+    purpose: str = "refund"  # "change": a paid transaction's change the hoppers could not give
 
 
 @dataclass(frozen=True)
@@ -90,23 +91,29 @@ class CashTotals:
     change_paid_cents: int
     vouchers: tuple[VoucherLine, ...]
     device: DeviceCheck | None = None
+    returned_cents: int = 0  # cash of cancelled payments the hoppers handed back
 
     @property
     def refunds_cents(self) -> int:
         """Cash refund vouchers: money in the box that goes back to citizens."""
-        return sum(v.amount_cents for v in self.vouchers if v.method == "cash")
+        return sum(v.amount_cents for v in self.vouchers if v.method == "cash" and v.purpose == "refund")
 
     @property
     def card_refunds_cents(self) -> int:
         return sum(v.amount_cents for v in self.vouchers if v.method != "cash")
 
     @property
+    def change_owed_cents(self) -> int:
+        """Change promised and not paid by the machine (on the citizens' vouchers)."""
+        return max(0, self.change_due_cents - self.change_paid_cents)
+
+    @property
     def expected_in_box_cents(self) -> int:
-        return self.received_cents - self.change_paid_cents
+        return self.received_cents - self.change_paid_cents - self.returned_cents
 
     @property
     def net_cents(self) -> int:
-        return self.received_cents - self.change_due_cents - self.refunds_cents
+        return self.received_cents - self.change_due_cents - self.refunds_cents - self.returned_cents
 
     @property
     def empty(self) -> bool:
@@ -120,7 +127,8 @@ class CashTotals:
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)
         values.update(refunds_cents=self.refunds_cents, card_refunds_cents=self.card_refunds_cents,
-                      expected_in_box_cents=self.expected_in_box_cents, net_cents=self.net_cents)
+                      change_owed_cents=self.change_owed_cents, expected_in_box_cents=self.expected_in_box_cents,
+                      net_cents=self.net_cents)
         if self.device is not None:
             values["device"]["matches"] = self.device.matches
         return values
@@ -132,10 +140,10 @@ class CashTotals:
                    int(values["transactions"]), int(values["received_cents"]),
                    tuple(Denomination(d["kind"], int(d["cents"]), int(d["count"])) for d in values["denominations"]),
                    int(values["change_due_cents"]), int(values["change_paid_cents"]),
-                   tuple(VoucherLine(v["number"], v["folio"], v["method"], int(v["amount_cents"]))
-                         for v in values["vouchers"]),
+                   tuple(VoucherLine(v["number"], v["folio"], v["method"], int(v["amount_cents"]),
+                                     str(v.get("purpose", "refund"))) for v in values["vouchers"]),
                    DeviceCheck(float(device["since"]), int(device["device_cents"]), int(device["recorded_cents"]))
-                   if device else None)
+                   if device else None, int(values.get("returned_cents", 0)))
 
 
 @dataclass(frozen=True)
@@ -156,11 +164,14 @@ def summarize(ledger: CashLedger, now: float, device: DeviceCheck | None = None)
     counts = Counter((credit.kind, credit.cents) for credit in ledger.credits)
     largest_first = sorted(counts.items(), key=lambda item: (-item[0][1], item[0][0]))
     denominations = tuple(Denomination(kind, cents, count) for (kind, cents), count in largest_first)
-    change_due = change_paid = 0
+    change_due = change_paid = returned = 0
     for payment in ledger.payments.values():
         # A payment's change belongs to the period of its last credit; a refunded payment's cash
         # all goes back on the voucher, so its change is not owed as well.
-        if payment["refunded"] or not ledger.credit_mark < (payment["last_credit_id"] or 0) <= ledger.credit_end:
+        if not ledger.credit_mark < (payment["last_credit_id"] or 0) <= ledger.credit_end:
+            continue
+        returned += max(0, int(payment.get("returned_cents", 0)))
+        if payment["refunded"]:
             continue
         change_due += max(0, int(payment.get("change_due_cents", 0)))
         change_paid += max(0, int(payment.get("change_paid_cents", 0)))
@@ -169,9 +180,10 @@ def summarize(ledger: CashLedger, now: float, device: DeviceCheck | None = None)
     else:
         times = [c.at for c in ledger.credits] + [v.at for v in ledger.vouchers]
         start = min(times) if times else None
-    vouchers = tuple(VoucherLine(v.number, v.folio, v.method, v.amount_cents) for v in ledger.vouchers)
+    vouchers = tuple(VoucherLine(v.number, v.folio, v.method, v.amount_cents, v.purpose) for v in ledger.vouchers)
     return CashTotals(ledger.since_collection, start, now, len({c.seq for c in ledger.credits}),
-                      sum(c.cents for c in ledger.credits), denominations, change_due, change_paid, vouchers, device)
+                      sum(c.cents for c in ledger.credits), denominations, change_due, change_paid, vouchers, device,
+                      returned)
 
 
 def device_counter(cash: Any) -> int | None:
@@ -298,8 +310,8 @@ def totals_sections(totals: CashTotals, translate: Callable[[str], str] = _ident
         kind=names.get(d.kind, d.kind), value=pesos(d.cents), count=d.count, total=pesos(d.total_cents))
         for d in totals.denominations)
     vouchers = tuple(t("{number} folio {folio} {method} {amount}").format(
-        number=v.number, folio=v.folio, method=t("tarjeta") if v.method == "card" else t("efectivo"),
-        amount=pesos(v.amount_cents)) for v in totals.vouchers)
+        number=v.number, folio=v.folio, method=t("cambio") if v.purpose == "change" else t("tarjeta")
+        if v.method == "card" else t("efectivo"), amount=pesos(v.amount_cents)) for v in totals.vouchers)
     sections: list[tuple[str, tuple[str, ...]]] = [
         (t("Periodo"), (t("Desde: {when}").format(when=_when(totals.period_start, t)),
                         t("Hasta: {when}").format(when=_when(totals.period_end, t)),
@@ -307,8 +319,9 @@ def totals_sections(totals: CashTotals, translate: Callable[[str], str] = _ident
         (t("Efectivo recibido"), (*received, t("Total recibido: {amount}").format(
             amount=pesos(totals.received_cents)))),
         (t("Cambio"), (t("Cambio entregado por el cajero: {amount}").format(amount=pesos(totals.change_paid_cents)),
-                       t("Cambio por entregar: {amount}").format(
-                           amount=pesos(totals.change_due_cents - totals.change_paid_cents)))),
+                       t("Cambio por entregar: {amount}").format(amount=pesos(totals.change_owed_cents)),
+                       t("Devuelto por el cajero (pagos cancelados): {amount}").format(
+                           amount=pesos(totals.returned_cents)))),
         (t("Vales de devolución"), (*vouchers, t("Vales en efectivo: {amount}").format(
             amount=pesos(totals.refunds_cents)), t("Vales con tarjeta: {amount}").format(
             amount=pesos(totals.card_refunds_cents)))),

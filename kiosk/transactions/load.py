@@ -88,7 +88,7 @@ def one_transaction(service: TransactionService, rng: random.Random, catalog: di
 
 def _pay_cash(service: TransactionService, tx: Any, done: Any) -> None:
     cash = service._device("cash")
-    service.pay_by_cash(tx, lambda cents, total: None, done)
+    service.pay_by_cash(tx, lambda progress: None, done)
     remaining = tx.amount_cents
     for value in sorted(BILL_KINDS, reverse=True):
         while remaining > 0 and (value <= remaining or value == 2000):

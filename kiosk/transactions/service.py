@@ -7,7 +7,7 @@ import logging
 import secrets
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from devices.contract import CallSoon, DeviceError, immediate
@@ -16,8 +16,9 @@ from kiosk.catalog.model import amount_due, kiosk_actions, localized
 from kiosk.logs import event
 from kiosk.transactions.api import ApiAnswer, ApiClient, ApiUnreachable
 from kiosk.transactions.attendant import AttendantDesk, AttentionItem, Resolution
-from kiosk.transactions.cash_intake import CashIntake
+from kiosk.transactions.cash_intake import CashIntake, Progress
 from kiosk.transactions.cash_office import CashOffice, CashTotals, Collection
+from kiosk.transactions.change import ChangeDesk
 from kiosk.transactions.documents import Printed, ignore
 from kiosk.transactions.errors import REASONS, Refused
 from kiosk.transactions.money import MoneyRecorder
@@ -37,6 +38,7 @@ from offline_cache.outbox import (
     OutboxError,
     Record,
     StorageError,
+    Voucher,
 )
 
 log = logging.getLogger("kiosk.transactions")
@@ -150,6 +152,9 @@ class TransactionService:
     def start(self) -> dict[str, int]:
         """Settle what a previous run left half-done, prune old history, start the submitter."""
         self.money.settle()  # money events a refusing disk could only journal: recorded first
+        for folio, payout in self.change_desk().recover():  # a crash mid-payout: what the hoppers prove
+            event(log, "cash.payout_recovered", level=logging.WARNING, folio=folio, paid=payout.paid_cents,
+                  owed=payout.owed_cents, uncertain=payout.uncertain_cents)
         reconciled = self._reconcile_card_payment()
         recovered = self.outbox.recover()
         if reconciled:
@@ -434,22 +439,34 @@ class TransactionService:
     def _settle_unknown(self, tx: Record, reason: str) -> PaymentOutcome:
         return self.hand_over_outcome(tx, reason)
 
-    def pay_by_cash(self, tx: Record, on_credit: Callable[[int, int], None],
-                    on_done: Callable[[PaymentOutcome], None]) -> None:
+    def change_limit_cents(self) -> int:
+        """The most change the kiosk can give now: `[transactions] max_change_mxn` capped by what
+        the hoppers hold (0 without a hopper). Shown before any money goes in."""
+        return self.change_desk().limit_cents(round(self.config.transactions.max_change_mxn * 100))
+
+    def change_desk(self) -> ChangeDesk:
+        return ChangeDesk(self.outbox, self._device("cash"))
+
+    def pay_by_cash(self, tx: Record, on_progress: Callable[[Progress], None],
+                    on_done: Callable[[PaymentOutcome], None],
+                    on_notice: Callable[[str, int], None] | None = None) -> None:
         """Accept cash until tx.amount_cents is reached (kiosk/transactions/cash_intake.py). Each
-        credit is recorded (durably) before on_credit(credited_cents, total_cents) is called;
-        on_done(PaymentOutcome) once, after the acceptor confirmed it is inhibited. `cancel_cash(tx)`
-        stops early (a partial amount goes to an attendant for refund)."""
+        credit is recorded (durably) before on_progress(Progress) is called; on_notice(code, cents)
+        for a bill handed back or a fault; on_done(PaymentOutcome) once, after the acceptor
+        confirmed it is inhibited and the change or the money back was paid (or put on a
+        voucher). `cancel_cash(tx)` ends it early: the money goes back."""
         cash = self._device("cash")
         if cash is None:
             raise Refused("device.no_cash")
+        limit = self.change_limit_cents()
         self._guard(lambda: self.outbox.transition(tx.key, PAYING, "cash.accepting"))
 
         def done(outcome: PaymentOutcome) -> None:
             self._intakes.pop(tx.key, None)
             on_done(outcome)
 
-        intake = CashIntake(self, tx, cash, on_credit, done)
+        intake = CashIntake(self, tx, cash, on_progress, done, on_notice, change_limit_cents=limit,
+                            idle_s=self.config.transactions.cash_idle_s)
         self._intakes[tx.key] = intake
         try:
             intake.start()
@@ -458,6 +475,71 @@ class TransactionService:
             reason = f"cash.device_error:{error.code}"
             self._guard(lambda: self.outbox.transition(tx.key, CREATED, reason))
             raise Refused("device.no_cash", message_en=error.code) from None
+
+    def touch_cash(self, tx: Record) -> None:
+        """The citizen touched the payment screen: still there."""
+        intake = self._intakes.get(tx.key)
+        if intake is not None:
+            intake.touch()
+
+    def give_change(self, tx: Record, outcome: PaymentOutcome, change_cents: int) -> PaymentOutcome:
+        """The payment is recorded; pay its change from the hoppers, ledger first. What they cannot
+        pay (or cannot prove they paid) goes on a kiosk voucher, printed, with a person called."""
+        if change_cents <= 0:
+            return outcome
+        paid = self.change_desk().pay(tx, change_cents, "change")
+        owed = paid.owed_cents + paid.uncertain_cents
+        voucher = self._voucher(tx, owed, "change") if owed else None
+        record = self._note_payment(tx, change_paid_cents=paid.paid_cents, change_owed_cents=owed,
+                                    change_voucher=voucher.number if voucher else "")
+        extra = dict(outcome.extra, change_paid_cents=paid.paid_cents, change_owed_cents=owed,
+                     voucher=voucher.number if voucher else "")
+        return replace(outcome, transaction=record or outcome.transaction, extra=extra)
+
+    def give_back(self, tx: Record, taken_cents: int, why: str) -> PaymentOutcome:
+        """The payment did not complete: the money taken goes back from the hoppers; the rest on a
+        kiosk voucher. The transaction ends cancelled (nothing was paid to the city)."""
+        paid = self.change_desk().pay(tx, taken_cents, "refund")
+        owed = taken_cents - paid.paid_cents
+        voucher = self._voucher(tx, owed, "refund") if owed else None
+        reason = f"cash.refund_voucher:{voucher.number}" if voucher else f"cash.returned:{taken_cents}"
+        payment = {"method": "cash", "paid_cents": taken_cents, "change_due_cents": 0,
+                   "returned_cents": paid.paid_cents, "refund_owed_cents": owed, "ended": why}
+        try:
+            record = self.outbox.transition(tx.key, CANCELLED, reason, payment=payment)
+        except StorageError:
+            return self.hand_over_outcome(tx, f"cash.refund_not_recorded:{taken_cents}", taken_cents)
+        event(log, "transaction.cash_given_back", folio=tx.folio, taken=taken_cents, returned=paid.paid_cents,
+              owed=owed, why=why)
+        return PaymentOutcome(False, CANCELLED, "cash.refund_voucher" if voucher else "cash.returned",
+                              transaction=record, extra={"paid_cents": taken_cents, "returned_cents": paid.paid_cents,
+                                                         "owed_cents": owed, "voucher": voucher.number if voucher
+                                                         else "", "why": why})
+
+    def _voucher(self, tx: Record, cents: int, purpose: str) -> Voucher | None:
+        """A kiosk voucher for money the hoppers did not hand back, printed for the citizen; the
+        attendant's list shows it until acknowledged. None when even the voucher cannot be
+        recorded (the transaction goes to an attendant then)."""
+        note = "Cambio no entregado por el cajero" if purpose == "change" else "Devolución no entregada por el cajero"
+        prefix = f"{self.config.kiosk.id[-6:].upper()}-V"
+        try:
+            voucher = self.outbox.issue_voucher(tx.key, prefix, cents, "cash", note, purpose)
+        except StorageError:
+            self.money.hand_over(tx.key, f"cash.{purpose}_owed:{cents}")
+            return None
+        event(log, "cash.voucher_issued", level=logging.WARNING, folio=tx.folio, voucher=voucher.number,
+              cents=cents, purpose=purpose)
+        self.desk.print_voucher(voucher.number)
+        return voucher
+
+    def _note_payment(self, tx: Record, **values: Any) -> Record | None:
+        """Add facts to a recorded payment (bookkeeping: no transition)."""
+        try:
+            record = self.outbox.get(tx.key)
+            self.outbox.transition_many([Change(tx.key, None, fields={"payment": dict(record.payment, **values)})])
+            return self.outbox.get(tx.key)
+        except StorageError:
+            return None
 
     def cancel_cash(self, tx: Record, wait_s: float = 15.0) -> PaymentOutcome:
         """Stop taking cash; returns the ending once the acceptor is inhibited and everything it
@@ -472,7 +554,7 @@ class TransactionService:
             return PaymentOutcome(record.state in (QUEUED, CONFIRMED, PAID), record.state, "ok", transaction=record)
         if record.paid_cents == 0:
             return self.back_to_created(tx, "cash.cancelled_no_money", "cash.cancelled")
-        return self.hand_over_outcome(tx, f"cash.partial_refund_due:{record.paid_cents}", record.paid_cents)
+        return self.give_back(tx, record.paid_cents, "cancel")
 
     # ---- receipts ----------------------------------------------------------------------------
 
@@ -541,6 +623,10 @@ class TransactionService:
         (cancelled). `attendant` is the staff identifier (history and logs); `note` is required for
         confirm and refund and never logged. Raises Refused ("attendant.*" codes, storage codes)."""
         return self.desk.resolve(tx, outcome, attendant, note, on_printed)
+
+    def acknowledge_voucher(self, voucher: str, attendant: str, note: str = "") -> bool:
+        """An attendant dealt with a kiosk voucher (paid it, or sent the citizen to the cash office)."""
+        return self.desk.acknowledge(voucher, attendant, note)
 
     def last_receipt(self) -> Record | None:
         """The transaction whose receipt the kiosk produced last (paid, queued, submitted,

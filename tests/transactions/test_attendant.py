@@ -49,7 +49,7 @@ def pay_cash(service: TransactionService, pump: Pump, adapters: dict[str, Any], 
     before the next goes in; returns the transaction (refreshed)."""
     tx = service.begin(service.bill_from_reference("numero_contrato_agua", ref, amount, "Agua potable"), "cash")
     credited, done = threading.Event(), threading.Event()
-    service.pay_by_cash(tx, lambda cents, total: credited.set(), lambda outcome: done.set())
+    service.pay_by_cash(tx, lambda progress: credited.set(), lambda outcome: done.set())
     simulator = adapters["cash"].simulator
     for kind, which in inserts:
         credited.clear()
@@ -58,6 +58,19 @@ def pay_cash(service: TransactionService, pump: Pump, adapters: dict[str, Any], 
     if finish:
         pump.until(done)
     return service.get(tx.key)
+
+
+def partial_after_restart(service: TransactionService, amount: int, credits: list[tuple[str, int]]) -> Any:
+    """Cash credits recorded, then the kiosk restarted before the payment ended: the recovery
+    hands the transaction to an attendant with what was inserted (restart.partial_cash)."""
+    box = service.outbox
+    tx = box.create("payment", amount, folio=f"PARTIAL-{len(box.all()) + 1}", method="cash",
+                    account=("numero_contrato_agua", "AGU-100234"), payload={"kind": "payment"})
+    box.transition(tx.key, ob.PAYING, "cash.accepting")
+    for kind, cents in credits:
+        box.add_credit(tx.key, cents, kind)
+    box.recover()
+    return box.get(tx.key)
 
 
 def unknown_card_outcome(tmp_path: Path, sandbox: Any) -> tuple[TransactionService, Pump, dict[str, Any], Any]:
@@ -138,8 +151,8 @@ def test_notes_staff_ids_and_other_states_are_checked(sandbox, tmp_path: Path) -
 
 def test_refund_voucher_is_recorded_printed_signed_and_counted(sandbox, tmp_path: Path) -> None:
     service, pump, adapters = _service(tmp_path, sandbox.url)
-    tx = pay_cash(service, pump, adapters, 35680, [("bill", 2), ("coin", 5)], finish=False)  # $50 + $10
-    assert service.cancel_cash(tx).reason == "cash.partial_refund_due:6000"
+    tx = partial_after_restart(service, 35680, [("bill", 5000), ("coin", 1000)])  # $50 + $10
+    assert tx.state == ob.NEEDS_ATTENDANT and tx.reason == "restart.partial_cash:6000"
     [item] = service.attention_items()
     assert item.outcomes == ("refund",) and item.refund_cents == 6000
     assert item.blocked == {"confirm": "attendant.partial_cash", "nothing_taken": "attendant.money_recorded"}

@@ -29,12 +29,7 @@ def test_totals_by_denomination_collection_receipt_and_a_fresh_period(sandbox, t
     pay_cash(service, pump, adapters, 35680, [("bill", 4), ("bill", 4)])
     pay_cash(service, pump, adapters, 15000, [("bill", 3), ("bill", 1), ("coin", 6), ("coin", 5)], ref="AGU-100991")
     partial = pay_cash(service, pump, adapters, 35680, [("bill", 2)], finish=False)
-    service.cancel_cash(partial)
-    voucher_printed = threading.Event()
-    voucher = service.resolve(service.get(partial.key), "refund", "1042", "Desistió",
-                              on_printed=lambda printed: voucher_printed.set()).voucher
-    assert voucher is not None
-    pump.until(voucher_printed)
+    voucher = service.outbox.voucher(service.cancel_cash(partial).extra["voucher"])  # no hopper: a voucher
 
     totals = service.cash_totals()
     assert (totals.transactions, totals.received_cents, totals.change_due_cents) == (3, 60000, 4320)
@@ -42,7 +37,10 @@ def test_totals_by_denomination_collection_receipt_and_a_fresh_period(sandbox, t
                                     Denomination("bill", 5000, 1), Denomination("bill", 2000, 1),
                                     Denomination("coin", 2000, 1), Denomination("coin", 1000, 1))
     assert sum(d.total_cents for d in totals.denominations) == totals.received_cents
-    assert [v.number for v in totals.vouchers] == [voucher.number] and totals.refunds_cents == 5000
+    # No hopper here: the $43.20 change went on a change voucher; the cancelled $50 on a refund voucher.
+    assert [(v.purpose, v.amount_cents) for v in totals.vouchers] == [("change", 4320), ("refund", 5000)]
+    assert totals.vouchers[-1].number == voucher.number and totals.refunds_cents == 5000
+    assert totals.change_owed_cents == 4320 and totals.change_paid_cents == 0
     assert totals.expected_in_box_cents == 60000 and totals.net_cents == 60000 - 4320 - 5000
     assert totals.device is not None and totals.device.matches and totals.device.device_cents == 60000
     assert totals.since_collection == 0 and totals.period_start is not None
@@ -160,17 +158,18 @@ def test_cli_lists_attention_and_cash_totals_without_personal_data(sandbox, tmp_
     service, pump, adapters = _service(tmp_path, sandbox.url)
     pay_cash(service, pump, adapters, 35680, [("bill", 4), ("bill", 4)])
     partial = pay_cash(service, pump, adapters, 35680, [("bill", 2)], ref="AGU-100991", finish=False)
-    service.cancel_cash(partial)
+    voucher = service.cancel_cash(partial).extra["voucher"]
     config = str(write_config(tmp_path, sandbox.url))
 
     listed = kiosk("queue", "attention", "--json", "--config", config)
     assert listed.returncode == 0, listed.stderr
-    [item] = json.loads(listed.stdout)["attention"]
-    assert (item["folio"], item["reason"], item["paid_cents"], item["outcomes"]) == (
-        partial.folio, "cash.partial_refund_due:5000", 5000, ["refund"])
+    change, item = json.loads(listed.stdout)["attention"]  # no hopper: the $43.20 change is on a voucher too
+    assert (change["refund_cents"], change["outcomes"]) == (4320, ["acknowledge"])
+    assert (item["folio"], item["reason"], item["refund_cents"], item["outcomes"], item["voucher"]) == (
+        partial.folio, f"cash.voucher_issued:{voucher}", 5000, ["acknowledge"], voucher)
     assert "AGU-100991" not in listed.stdout and "account" not in listed.stdout
     text = kiosk("queue", "attention", "--config", config)
-    assert text.returncode == 0 and partial.folio in text.stdout and "cash.partial_refund_due" in text.stdout
+    assert text.returncode == 0 and partial.folio in text.stdout and "cash.voucher_issued" in text.stdout
 
     totals = kiosk("cash", "totals", "--json", "--config", config)
     assert totals.returncode == 0, totals.stderr

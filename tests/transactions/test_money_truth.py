@@ -136,7 +136,7 @@ def test_cash_credit_the_disk_refuses_is_journalled_and_stops_the_acceptor(sandb
     service, pump, adapters = _service(tmp_path, sandbox.url)
     tx = service.begin(_water(service, 50000), "cash")
     done, box = threading.Event(), []
-    service.pay_by_cash(tx, lambda c, t: None, lambda outcome: (box.append(outcome), done.set()))
+    service.pay_by_cash(tx, lambda progress: None, lambda outcome: (box.append(outcome), done.set()))
     bus = adapters["cash"].simulator
     holder = Holder(service.outbox.path).start_on_money(service, after=1)  # the 2nd note's write fails
     try:
@@ -184,7 +184,7 @@ def test_every_credit_the_acceptor_took_is_counted(sandbox, tmp_path: Path, seed
     amount = rng.choice((1500, 2000, 3500, 5000))
     tx = service.begin(_water(service, amount), "cash")
     done, box = threading.Event(), []
-    service.pay_by_cash(tx, lambda c, t: None, lambda outcome: (box.append(outcome), done.set()))
+    service.pay_by_cash(tx, lambda progress: None, lambda outcome: (box.append(outcome), done.set()))
     feeding = threading.Event()
 
     def citizen() -> None:
@@ -214,7 +214,7 @@ def test_credits_in_the_same_poll_as_the_completing_one_are_change_not_lost(sand
     bus = adapters["cash"].simulator
     tx = service.begin(_water(service, 500), "cash")
     done, box = threading.Event(), []
-    service.pay_by_cash(tx, lambda c, t: None, lambda outcome: (box.append(outcome), done.set()))
+    service.pay_by_cash(tx, lambda progress: None, lambda outcome: (box.append(outcome), done.set()))
     assert all(bus.insert_coin(4) for _ in range(3))
     pump.until(done)
     record = service.outbox.get(tx.key)

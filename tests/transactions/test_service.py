@@ -129,7 +129,7 @@ def test_cash_payment_records_each_credit(sandbox, tmp_path: Path) -> None:
     bill = service.bill_from_reference("numero_contrato_agua", "AGU-100234", 35680, "Agua potable")
     tx = service.begin(bill, "cash")
     done, credits, box = threading.Event(), [], []
-    service.pay_by_cash(tx, lambda cents, total: credits.append((cents, total)),
+    service.pay_by_cash(tx, lambda p: credits.append((p.last_cents, p.inserted_cents)),
                         lambda outcome: (box.append(outcome), done.set()))
     for kind in (4, 4):  # two 200-peso bills
         adapters["cash"].simulator.insert_bill(kind)
@@ -139,15 +139,23 @@ def test_cash_payment_records_each_credit(sandbox, tmp_path: Path) -> None:
     assert service.outbox.credits(tx.key) == [20000, 20000]
 
 
-def test_cash_cancelled_midway_goes_to_attendant_with_the_amount(sandbox, tmp_path: Path) -> None:
+def test_cash_cancelled_midway_without_a_hopper_ends_with_a_voucher(sandbox, tmp_path: Path) -> None:
+    """No hopper to give the $50 back: a kiosk voucher, printed, in the attendant's list."""
     service, pump, adapters = _service(tmp_path, sandbox.url)
     tx = service.begin(service.bill_from_reference("numero_contrato_agua", "AGU-100234", 35680, "Agua"), "cash")
     got = threading.Event()
-    service.pay_by_cash(tx, lambda cents, total: got.set(), lambda outcome: None)
+    service.pay_by_cash(tx, lambda progress: got.set(), lambda outcome: None)
     adapters["cash"].simulator.insert_bill(2)
     pump.until(got)
     outcome = service.cancel_cash(tx)
-    assert outcome.state == ob.NEEDS_ATTENDANT and outcome.reason == "cash.partial_refund_due:5000"
+    assert outcome.state == ob.CANCELLED and outcome.reason == "cash.refund_voucher"
+    assert outcome.extra["owed_cents"] == 5000 and outcome.extra["returned_cents"] == 0
+    voucher = service.outbox.voucher(outcome.extra["voucher"])
+    assert (voucher.amount_cents, voucher.folio, voucher.attendant) == (5000, tx.folio, "kiosk")
+    [item] = service.attention_items()
+    assert item.outcomes == ("acknowledge",) and item.voucher == voucher.number and item.refund_cents == 5000
+    assert service.acknowledge_voucher(voucher.number, "1042") and service.attention_items() == []
+    assert not service.acknowledge_voucher(voucher.number, "1043")  # once
 
 
 def test_certificate_request_receipt_points_to_the_download(sandbox, tmp_path: Path) -> None:
@@ -181,7 +189,7 @@ def test_offline_rules_and_signed_provisional_receipt(tmp_path: Path) -> None:
         service.begin(bill, "card")
     tx = service.begin(bill, "cash")
     done = threading.Event()
-    service.pay_by_cash(tx, lambda c, t: None, lambda outcome: done.set())
+    service.pay_by_cash(tx, lambda progress: None, lambda outcome: done.set())
     adapters["cash"].simulator.insert_bill(3)
     pump.until(done)
     payload = service.receipt(tx).verification
