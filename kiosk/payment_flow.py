@@ -139,6 +139,16 @@ class PaymentFlow:
     def cash_acceptance(self) -> Any:
         return self.service.cash_acceptance()
 
+    def change_limit(self) -> int:
+        """The most change the kiosk can give now (0: exact amount only)."""
+        return int(self.service.change_limit_cents())
+
+    def still_here(self) -> None:
+        """A touch during a cash payment: the citizen has not walked away."""
+        tx = self.transaction
+        if tx is not None and self.method == "cash" and self.outcome is None:
+            self.run(lambda: self.service.touch_cash(tx))
+
     def pay(self, method: str, on_started: Callable[[Any], None], on_credit: Callable[[Any], None],
             on_done: Callable[[Any], None], on_refused: Callable[[Problem], None]) -> None:
         """Record the transaction durably, then take the money. All of it runs off the UI thread;

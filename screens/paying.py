@@ -26,6 +26,7 @@ class PayingScreen(KioskScreen):
             "Registrando su pago…")
         self.can_cancel = False
         self.ctx.idle.pause(IDLE_PAUSE)  # never wipe the screen while money may be moving
+        self.ctx.payments.on_notice = self._notice
         self.ctx.payments.pay(self.method, self._started, self._credited, self._finished, self._refused)
 
     def _started(self, _transaction) -> None:
@@ -44,15 +45,34 @@ class PayingScreen(KioskScreen):
         acceptance = flow.cash_acceptance()
         bills = ", ".join(pesos(c) for c in acceptance.bills_cents) or "-"
         coins = ", ".join(pesos(c) for c in acceptance.coins_cents) or "-"
-        change = tr._("Esta máquina da cambio.") if acceptance.can_give_change else tr._(
-            "Esta máquina no da cambio: ingrese el importe exacto.")
         total = pesos(flow.transaction.amount_cents) if flow.transaction else ""
         return tr._("Ingrese {total}. Acepta billetes de {bills} y monedas de {coins}. {change}").format(
-            total=total, bills=bills, coins=coins, change=change)
+            total=total, bills=bills, coins=coins, change=change_limit_text(flow.change_limit()))
 
-    def _credited(self, credited: int, total: int) -> None:
-        self.ids.progress.text = tr._("Ha ingresado {paid} de {total}.").format(paid=pesos(credited),
-                                                                                total=pesos(total))
+    def _credited(self, progress) -> None:
+        """After every credit: what is in, out of what, and what is missing; spoken too."""
+        text = tr._("Ha ingresado {inserted} de {total}. Faltan {remaining}.").format(
+            inserted=pesos(progress.inserted_cents), total=pesos(progress.total_cents),
+            remaining=pesos(progress.remaining_cents))
+        self.ids.progress.text = text
+        self.ctx.speaker.say(text)
+
+    def _notice(self, code: str, cents: int) -> None:
+        """A bill handed back, or the acceptor failing mid-payment: said at once, with what happens next."""
+        if code == "cash.returned":
+            text = tr._("Le devolvimos su billete de {amount}: necesitaría más cambio del que este cajero puede "
+                        "dar. Use un billete más pequeño o monedas.").format(amount=pesos(cents))
+        else:
+            self.can_cancel = False
+            text = tr._("El aceptador de dinero falló y ya no recibe dinero. Ha ingresado {amount}: se lo "
+                        "devolvemos o le damos un vale. Espere un momento.").format(amount=pesos(cents))
+        self.ids.instructions.text = text
+        self.ctx.speaker.say(text)
+
+    def on_touch_down(self, touch) -> bool:
+        if self.method == "cash" and self.collide_point(*touch.pos):
+            self.ctx.payments.still_here()  # the citizen is there: the payment's idle time starts again
+        return super().on_touch_down(touch)
 
     def _finished(self, outcome) -> None:
         self.ctx.idle.resume(IDLE_PAUSE)
@@ -69,6 +89,14 @@ class PayingScreen(KioskScreen):
         self.can_cancel = False
         self.ids.instructions.text = ""
         self.ids.progress.text = ""
+
+
+def change_limit_text(limit_cents: int) -> str:
+    """The most change the kiosk gives now, said before any money goes in."""
+    if limit_cents <= 0:
+        return tr._("Este cajero no da cambio ahora: ingrese el importe exacto.")
+    return tr._("Este cajero da cambio hasta {amount}; un billete que necesite más cambio se le devuelve.").format(
+        amount=pesos(limit_cents))
 
 
 load_kv(__file__)
