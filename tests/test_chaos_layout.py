@@ -159,6 +159,7 @@ class Tracker:
     member_count: int = 0
     member_target: str = ""
     audit_head: tuple[int, str] | None = None
+    unrecorded: set = field(default_factory=set)  # folios that took money without a transaction on disk
     starts: int = 0
     start_ms: Counter = field(default_factory=Counter)
 
@@ -303,7 +304,8 @@ class Tracker:
             self._check_folio(folio, entry, rows.get(folio), credits.get(folio, (0, 0)),
                               journalled.get(entry.key, (0, 0)))
         for folio in invariant.read_witness(witness):
-            if folio not in rows:
+            if folio not in rows and folio not in self.unrecorded:
+                self.unrecorded.add(folio)
                 self.violations.append(f"{folio}: money taken, no transaction on disk")
 
     def _check_folio(self, folio: str, entry: Folio, row: tuple[str, int] | None, recorded: tuple[int, int],
@@ -539,6 +541,7 @@ class ChaosResult:
     acked: Counter
     survivors: int
     lost: int
+    lost_by_kind: Counter
     applied_once: int
     violations: list[str]
     shells: Counter
@@ -552,8 +555,9 @@ class ChaosResult:
 
     def line(self) -> str:
         kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(self.acked.items()))
+        lost = f" ({', '.join(f'{kind} {n}' for kind, n in sorted(self.lost_by_kind.items()))})" if self.lost else ""
         return (f"chaos: {self.kills} kills in {self.runs} runs, {self.seconds:.0f} s; acknowledged "
-                f"{self.acknowledged} ({kinds}); survivors {self.survivors}; lost {self.lost}; "
+                f"{self.acknowledged} ({kinds}); survivors {self.survivors}; lost {self.lost}{lost}; "
                 f"applied once {self.applied_once}; violations {len(self.violations)}")
 
 
@@ -740,7 +744,7 @@ class Chaos:
         details["shell_slowest_s"] = self.shells.slowest
         details["start_parts_ms"] = {name: round(ms / max(1, tracker.starts)) for name, ms in tracker.start_ms.items()}
         return ChaosResult(self.kills, self.runs, tracker.acked, tracker.survivors, sum(tracker.lost.values()),
-                           int(self.details.get("applied_once", 0)), tracker.violations, self.shells.runs,
+                           tracker.lost, int(self.details.get("applied_once", 0)), tracker.violations, self.shells.runs,
                            self.shells.refused, time.monotonic() - started, details)
 
 
