@@ -41,7 +41,9 @@ can refuse to take money *before* the citizen pays.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 import sqlite3
 import threading
 import time
@@ -948,7 +950,8 @@ class Outbox:
         in one commit: two processes draining one outbox never post the same row at once."""
         with self._transaction() as conn:
             rows = [r for r in self._due_rows(conn, now, limit * 2)
-                    if not r["claimed_by"] or r["claimed_by"] == owner or r["claimed_until"] <= now][:limit]
+                    if not r["claimed_by"] or r["claimed_by"] == owner or r["claimed_until"] <= now
+                    or _claimant_gone(r["claimed_by"])][:limit]
             conn.executemany("UPDATE transactions SET claimed_by=?, claimed_until=? WHERE seq=?",
                              [(owner, now + lease_s, r["seq"]) for r in rows])
         return [_record(row) for row in rows]
@@ -976,6 +979,23 @@ class Outbox:
 
 _VOUCHER_COLUMNS = "id, number, seq, folio, method, amount_cents, attendant, note, at, purpose"
 _PAYOUT_COLUMNS = "p.id, t.key, t.folio, p.purpose, p.request, p.state, p.paid_cents, p.unpaid_cents, p.at"
+
+
+def _claimant_gone(owner: str) -> bool:
+    """A claim ("host:pid:nonce", kiosk/transactions/submitter.py) by a process of this host that
+    no longer exists (killed mid-pass): its rows need not wait for the lease. A reused pid keeps
+    the claim until its lease ends, which is the safe direction."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists (another user's process): keep the claim
+        return False
+    return False
 
 
 def _payout(row: Any) -> Payout:

@@ -666,12 +666,9 @@ class Chaos:
     # ---- the end ------------------------------------------------------------------------------
 
     def end(self) -> None:
-        """A clean restart once the killed children's claims have lapsed (rows a killed submitter
-        had claimed wait for its lease, kiosk/transactions/submitter.py LEASE_S), then the checks."""
-        held = self.claims_of_the_killed()
-        self.details["claimed_by_killed"] = held
-        if held:
-            self.let_leases_lapse()
+        """A clean restart, then the checks. Rows a killed child had claimed are claimed again at
+        once (their claimant is gone: offline_cache/outbox.py _claimant_gone), not after the lease."""
+        self.details["claimed_by_killed"] = self.claims_of_the_killed()
         settled = self.settle()
         if not settled.get("drained"):
             self.tracker.violations.append(f"the clean restart did not drain the queue: {settled}")
@@ -682,20 +679,6 @@ class Chaos:
         rows = self.tracker._rows("outbox.sqlite", "SELECT claimed_by FROM transactions WHERE claimed_by != ''"
                                   " AND state IN ('queued', 'submitted')")
         return sum(1 for (owner,) in rows if _pid(owner) in self.killed)
-
-    def let_leases_lapse(self) -> None:
-        """The killed children's claims run out: under `make soak` the test waits for the lease;
-        in the short run it moves their end into the past (the same outcome, without the wait)."""
-        rows = self.tracker._rows("outbox.sqlite", "SELECT claimed_by, MAX(claimed_until) FROM transactions"
-                                  " WHERE claimed_by != '' GROUP BY claimed_by")
-        dead = [(owner, until) for owner, until in rows if _pid(owner) in self.killed]
-        if self.wait_for_leases:
-            time.sleep(max(0.0, max(until for _owner, until in dead) - time.time()) + 0.5)
-            return
-        with _closing(sqlite3.connect(self.data / "outbox.sqlite", timeout=30)) as conn:
-            conn.executemany("UPDATE transactions SET claimed_until = 0 WHERE claimed_by = ?",
-                             [(owner,) for owner, _until in dead])
-            conn.commit()
 
     def final_checks(self) -> None:
         violations = self.tracker.violations

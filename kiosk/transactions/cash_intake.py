@@ -117,6 +117,7 @@ class CashIntake:
             self.outcome = self._end(why)
         except Exception:  # never leave a payment without an ending: an attendant takes it
             log.critical("cash.intake_failed", exc_info=True)
+            self._stop_taking()
             self.outcome = self.service.hand_over_outcome(self.tx, f"cash.intake_failed:{self.total}", self.total)
         self.ended.set()
         self.service.call_soon(lambda: self.on_done(self.outcome))
@@ -145,6 +146,15 @@ class CashIntake:
 
     def _notice(self, code: str, cents: int) -> None:
         self.service.call_soon(lambda: self.on_notice(code, cents))
+
+    def _stop_taking(self) -> None:
+        """After a failure inside the intake: the acceptor must still stop taking money."""
+        try:
+            self.cash.disable()
+        except Exception:
+            log.error("cash.inhibit_after_failure_failed", exc_info=True)
+        self.cash.set_escrow_policy(None)
+        self._unsubscribe()
 
     def _credit(self, item: DeviceEvent) -> None:
         cents, kind = int(item.data.get("cents", 0)), str(item.data.get("kind", ""))

@@ -245,7 +245,7 @@ def pay_once(service: Any, rng: random.Random, catalog: dict[str, Any]) -> None:
         before = cash.simulator.accepted_cents()
 
         def start(done: Callable[[Any], None]) -> None:
-            service.pay_by_cash(tx, lambda cents, _total: ack("credit", tx.folio, cents), done)
+            service.pay_by_cash(tx, lambda progress: ack("credit", tx.folio, progress.last_cents), done)
             insert_notes(cash, tx.amount_cents)
 
         outcome = _wait(start)

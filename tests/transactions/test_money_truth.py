@@ -220,3 +220,23 @@ def test_credits_in_the_same_poll_as_the_completing_one_are_change_not_lost(sand
     record = service.outbox.get(tx.key)
     assert box[0].ok and service.outbox.credits(tx.key) == [500, 500, 500]
     assert record.payment["change_due_cents"] == 1000
+
+
+def test_a_failure_inside_the_cash_payment_still_stops_the_acceptor(sandbox, tmp_path: Path) -> None:
+    """A bug in what the screen does with a credit (here: it raises) must not leave the acceptor
+    taking money nobody records: the payment ends in an attendant's hands, the acceptor inhibited."""
+    service, _pump, adapters = _service(tmp_path, sandbox.url)
+    service.call_soon = lambda work: work()  # callbacks run in the payment's own thread
+    bus = adapters["cash"].simulator
+    tx = service.begin(_water(service, 15000), "cash")
+    done, box = threading.Event(), []
+
+    def broken_screen(progress: Any) -> None:
+        raise RuntimeError("a screen bug")
+
+    service.pay_by_cash(tx, broken_screen, lambda outcome: (box.append(outcome), done.set()))
+    assert bus.insert_bill(3)
+    assert done.wait(15)
+    assert box[0].needs_person and box[0].reason.startswith("cash.intake_failed")
+    assert not bus.bills.master_enabled and not bus.insert_bill(3)  # a note offered now is refused
+    assert sum(service.outbox.credits(tx.key)) == bus.accepted_cents() == 10000
