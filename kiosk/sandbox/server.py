@@ -70,6 +70,8 @@ class Fault:
     no_manifest: bool = False            # drop the Catalog-Manifest header
     bad_signature: bool = False          # sign with a key the kiosk does not trust
     expired: bool = False                # sign a manifest that expired an hour ago
+    digest: str | None = None            # the catalog digest the re-signed manifest promises
+    manifest: str | None = None          # replace the Catalog-Manifest header with this text (any answer, 304 too)
     stream_bytes: int | None = None      # send this many bytes with no Content-Length (size limit)
     path_prefix: str = "/v1/catalog"
     times: int = 1
@@ -262,10 +264,13 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         if fault.content_type is not None:
             response.content_type = fault.content_type
-        if fault.body is not None or fault.bad_signature or fault.expired or fault.revision is not None:
+        if fault.body is not None or fault.bad_signature or fault.expired or fault.revision is not None \
+                or fault.digest is not None:
             response = self._resign(fault, response)
         if fault.no_manifest:
             response.headers.pop("Catalog-Manifest", None)
+        if fault.manifest is not None:
+            response.headers["Catalog-Manifest"] = fault.manifest
         if fault.truncate:
             self._write(response, cut=True)
             return None
@@ -284,7 +289,7 @@ class _Handler(BaseHTTPRequestHandler):
         since = int(parse_qs(urlsplit(self.path).query).get("since", ["0"])[0]) if kind == "changes" else None
         revision = fault.revision if fault.revision is not None else catalog.revision
         published = catalog.sign(body, kind, revision, len(catalog.procedures), since=since, key=key,
-                                 lifetime=lifetime)
+                                 lifetime=lifetime, digest=fault.digest)
         headers = dict(response.headers, ETag=published.etag)
         if fault.sign_body or fault.body is None:
             headers["Catalog-Manifest"] = published.manifest
