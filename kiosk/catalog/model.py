@@ -400,12 +400,12 @@ procedure = obj(
     _procedure_rules,
 )
 
-category = obj({"id": slug, "name": text, "order": integer(0, 10000)}, {"description": text, "icon": slug,
-                                                                       "parent": slug})
+category = obj({"id": slug, "name": text, "order": integer(0, 10000)},
+               {"description": text, "icon": slug, "parent": slug}, lambda value: storable(value))
 municipality = obj(
     {"id": ident, "name": short_text, "country": string(2, r"[A-Z]{2}", "an ISO 3166 country code"),
      "currency": currency, "languages": list_of(string(8), 10)},
-    {"timezone": short_text, "url": url, "phone": short_text},
+    {"timezone": short_text, "url": url, "phone": short_text}, lambda value: storable(value),
 )
 tombstone = obj({"id": ident, "deleted_at": timestamp}, {"reason": short_text, "rev": integer(1)})
 
@@ -426,9 +426,11 @@ def storable(value: Any) -> None:
     """Raise `Invalid` if any key or string anywhere in `value` (unknown fields too, since they are
     stored as well) holds text a kiosk cannot store or show; see _UNSTORABLE."""
     try:
-        serialized = json.dumps(value, ensure_ascii=False, default=_not_json)
-    except (ValueError, RecursionError):  # NaN is allowed by dumps; cycles, huge ints, depth are not
-        raise Invalid("expected plain JSON values") from None
+        serialized = json.dumps(value, ensure_ascii=False, allow_nan=False, default=_not_json)
+    except Invalid:
+        raise
+    except (ValueError, TypeError, RecursionError):  # NaN, infinity, non-string keys, huge ints, depth
+        raise Invalid("expected plain JSON values (no NaN or infinities)") from None
     if _UNSTORABLE_IN_JSON.search(serialized) is not None:
         _find_unstorable(value)
 
@@ -494,22 +496,8 @@ catalog_header = obj(
 def validate_catalog(document: Any) -> None:
     """Raise `Invalid` unless `document` is a valid catalog snapshot."""
     catalog_header(document)
-    _check_header_text(document)
     validate_procedures(document["procedures"])
     _check_categories_known(document["procedures"], document["categories"], "procedures")
-
-
-def _check_header_text(document: dict) -> None:
-    for index, item in enumerate(document["categories"]):
-        try:
-            storable(item)
-        except Invalid as error:
-            raise error.at(index).at("categories") from None
-    if document.get("municipality") is not None:
-        try:
-            storable(document["municipality"])
-        except Invalid as error:
-            raise error.at("municipality") from None
 
 
 def _check_categories_known(records: list[dict], categories: list[dict], path: str) -> None:
@@ -531,7 +519,6 @@ def validate_changes(document: Any) -> None:
          "generated_at": timestamp, "categories": list_of(category, 500, unique_id=True),
          "upserts": lambda value: None, "tombstones": list_of(tombstone, 100000)},
         {"municipality": municipality})(document)
-    _check_header_text(document)
     validate_procedures(document["upserts"], "upserts")
     _check_categories_known(document["upserts"], document["categories"], "upserts")
     tomb_ids = [item["id"] for item in document["tombstones"]]
