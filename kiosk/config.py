@@ -12,6 +12,7 @@ named tables (such as `[devices.printer]`) are listed in `NAMED_TABLES`.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import tomllib
@@ -354,13 +355,17 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
 
 
 def parse_config(text: str, config_path: Path) -> Config:
+    locator = _KeyLocator(text)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         line = _line_from_toml_error(str(error))
         problem = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
         raise ConfigError(config_path, f"TOML syntax error: {problem}", line=line) from None
-    locator = _KeyLocator(text)
+    except ValueError:  # tomllib reads integers with int(), which refuses over 4300 digits
+        line = _line_of_long_number(text)
+        raise ConfigError(config_path, f"a number too long to read: expected at most {MAX_DIGITS} digits",
+                          key=locator.key_at(line) if line else "", line=line) from None
     base_dir = config_path.resolve().parent
     values: dict[str, Any] = {}
     for name, table in raw.items():
@@ -441,10 +446,12 @@ def _check_value(spec: dataclasses.Field, value: Any, base_dir: Path) -> Any:
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"expected a number: {expected}; got {_show(value)}")
-        value = float(value)
+        value = _finite(value, meta, expected)
     elif kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"expected an integer: {expected}; got {_show(value)}")
+        if not -(2**63) <= value < 2**63:  # TOML integers are 64-bit
+            raise ValueError(f"expected an integer: {expected}; got {_show(value)}, beyond 64 bits")
     elif kind is str and not isinstance(value, str):
         raise ValueError(f"expected a string: {expected}; got {_show(value)}")
     _check_range(value, meta, expected)
@@ -455,6 +462,20 @@ def _check_value(spec: dataclasses.Field, value: Any, base_dir: Path) -> Any:
     if meta.get("path"):
         return str((base_dir / value).resolve())
     return value
+
+
+def _finite(value: int | float, meta: Mapping[str, Any], expected: str) -> float:
+    """A float setting as a float; NaN and the infinities are refused because every comparison with
+    NaN is false, so it passes any range check (an idle timeout of NaN ends every session at once)."""
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        low, high = meta.get("min"), meta.get("max")
+        bounds = f", between {_num(low)} and {_num(high)}" if low is not None or high is not None else ""
+        raise ValueError(f"expected a finite number: {expected}{bounds}; got {_show(value)}")
+    return number
 
 
 def _field_kind(spec: dataclasses.Field) -> Any:
@@ -489,6 +510,8 @@ def _check_cross_field(config: Config, config_path: Path, locator: _KeyLocator) 
 def _show(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int) and abs(value) >= 10**18:
+        return f"a number of {len(str(abs(value)))} digits"
     if isinstance(value, str):
         return repr(value)
     if isinstance(value, dict):
@@ -502,6 +525,16 @@ def _num(value: float | None) -> str:
     if value is None:
         return "any"
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+MAX_DIGITS = 4300  # sys.int_info.default_max_str_digits
+
+
+def _line_of_long_number(text: str) -> int | None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if re.search(rf"[0-9_]{{{MAX_DIGITS + 1},}}", line):
+            return number
+    return None
 
 
 def _line_from_toml_error(message: str) -> int | None:
@@ -531,3 +564,7 @@ class _KeyLocator:
 
     def find(self, dotted: str) -> int | None:
         return self._lines.get(dotted)
+
+    def key_at(self, line: int) -> str:
+        """The dotted key defined on `line`, or ''."""
+        return next((key for key, number in self._lines.items() if number == line and "." in key), "")

@@ -124,3 +124,68 @@ def test_version():
     result = kiosk_cli("--version")
     assert result.returncode == 0
     assert result.stdout.strip() == f"kiosk {__version__}"
+
+
+# ---- numbers that pass every range check because every comparison with NaN is false ----------
+
+def _number_fields(kind: type) -> list[tuple[str, str]]:
+    import dataclasses
+
+    from kiosk.config import SECTIONS
+
+    return [(section, spec.name) for section, section_type in SECTIONS.items()
+            for spec in dataclasses.fields(section_type) if str(spec.type) == kind.__name__]
+
+
+FLOAT_FIELDS = _number_fields(float)
+INT_FIELDS = _number_fields(int)
+
+
+def test_every_bounded_number_is_covered():
+    assert ("kiosk", "idle_timeout_s") in FLOAT_FIELDS and ("staff", "lockout_minutes") in FLOAT_FIELDS
+    assert len(FLOAT_FIELDS) >= 20 and len(INT_FIELDS) >= 8
+
+
+@pytest.mark.parametrize("literal", ["nan", "+nan", "-nan", "inf", "+inf", "-inf", "1e999", "-1e999", "1" + "0" * 400])
+@pytest.mark.parametrize(("section", "key"), FLOAT_FIELDS)
+def test_non_finite_numbers_are_refused_at_load(tmp_path, section, key, literal):
+    path = write(tmp_path, f'[{section}]\n\n{key} = {literal}\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    error = caught.value
+    assert (error.key, error.line) == (f"{section}.{key}", 3)
+    assert "expected a finite number" in error.problem and "between" in error.problem
+    assert str(path) in str(error)
+
+
+@pytest.mark.parametrize("literal", [str(2**63), str(-(2**63) - 1), "9" * 30])
+@pytest.mark.parametrize(("section", "key"), INT_FIELDS)
+def test_integers_beyond_64_bits_are_refused_at_load(tmp_path, section, key, literal):
+    path = write(tmp_path, f'[{section}]\n{key} = {literal}\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert (caught.value.key, caught.value.line) == (f"{section}.{key}", 2)
+    assert "expected an integer" in caught.value.problem
+
+
+def test_a_number_too_long_to_read_is_refused_with_its_line_and_key(tmp_path):
+    path = write(tmp_path, '[kiosk]\nid = "a"\n\n[api]\nretry_attempts = ' + "9" * 5000 + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert (caught.value.key, caught.value.line) == ("api.retry_attempts", 5)
+    assert "at most 4300 digits" in caught.value.problem
+
+
+@pytest.mark.parametrize(("text", "key", "words"), [
+    ("[kiosk]\nidle_timeout_s = nan\n", "kiosk.idle_timeout_s", "got nan"),
+    ("[staff]\nlockout_minutes = inf\n", "staff.lockout_minutes", "got inf"),
+    ("[api]\ntimeout_s = " + "1" + "0" * 400 + "\n", "api.timeout_s", "got a number of 401 digits"),
+    ("[api]\nretry_attempts = " + "9" * 5000 + "\n", "api.retry_attempts", "at most 4300 digits"),
+])
+def test_config_check_refuses_non_finite_numbers_with_one_line(tmp_path, text, key, words):
+    path = write(tmp_path, text)
+    result = kiosk_cli("config", "check", str(path))
+    assert result.returncode == 2, result.stdout
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"{path}, line 2, key '{key}'" in lines[0] and words in lines[0]

@@ -49,19 +49,29 @@ CURRENCIES = frozenset(
 
 ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9:._/-]{0,119}"
 SLUG_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
+# re.ASCII: without it \d also matches Arabic-Indic and full-width digits, which pass here and then
+# print as nonsense on a receipt.
 _LANG = re.compile(r"[a-z]{2,3}(-[A-Z]{2})?")
-_DECIMAL = re.compile(r"\d{1,12}(\.\d{1,4})?")
-_DURATION = re.compile(r"P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?")
-_TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d|24:00")
+_DECIMAL = re.compile(r"\d{1,12}(\.\d{1,4})?", re.ASCII)
+_DURATION = re.compile(r"P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?", re.ASCII)
+_TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d|24:00", re.ASCII)
+# Text a kiosk cannot store or show: lone surrogates (no UTF-8 encoding exists, so the database
+# write fails) and control characters other than tab and line breaks (ESC starts printer commands).
+_UNSTORABLE = re.compile("[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The same characters as json.dumps(ensure_ascii=False) writes them: a cheap first look over a
+# whole record; a hit (which may be a literal backslash in the text) is confirmed by a walk.
+_UNSTORABLE_IN_JSON = re.compile(r"[\ud800-\udfff\x7f]|\\u00[01]|\\[bf]")
 
 
 class Invalid(ValueError):
-    """A validation failure; `path` locates it inside the document."""
+    """A validation failure; `path` locates it inside the document, `code` is the reason code a
+    sync records for it (`invalid_record`, `duplicate_id`, `unknown_category`)."""
 
-    def __init__(self, problem: str, path: tuple[str | int, ...] = ()):
+    def __init__(self, problem: str, path: tuple[str | int, ...] = (), code: str = "invalid_record"):
         super().__init__(problem)
         self.problem = problem
         self.path = path
+        self.code = code
 
     def at(self, key: str | int) -> Invalid:
         self.path = (key, *self.path)
@@ -182,7 +192,7 @@ def text(value: Any) -> None:
     if type(value) is not dict or not value:
         raise Invalid(f"expected an object of texts per language such as {{'es': '...'}}, got {_kind(value)}")
     for lang, words in value.items():
-        if not _LANG.fullmatch(lang):
+        if type(lang) is not str or not _LANG.fullmatch(lang):
             raise Invalid(f"expected a language code such as 'es' or 'es-MX', got {_short(lang)}")
         if type(words) is not str or not words.strip():
             raise Invalid(f"expected a non-empty string, got {_kind(words)}").at(lang)
@@ -202,7 +212,7 @@ def list_of(item: Checker, max_items: int = 500, unique_id: bool = False) -> Che
         if unique_id:
             ids = [element["id"] for element in value]
             if len(set(ids)) != len(ids):
-                raise Invalid(f"duplicate id {_duplicates(ids)[0]!r} in list")
+                raise Invalid(f"duplicate id {_duplicates(ids)[0]!r} in list", code="duplicate_id")
     return check
 
 
@@ -255,8 +265,9 @@ audience = obj({"who": enum(*AUDIENCES)}, {"text": text})
 
 
 def _requirement_rules(value: dict) -> None:
-    if value.get("original", 0) + value.get("copies", 0) + value.get("certified_copies", 0) == 0 \
-            and not value.get("optional", False) and value.get("kind") == "document":
+    # null means "not stated" (docs/catalog.md), which counts as none here
+    stated = (value.get("original") or 0) + (value.get("copies") or 0) + (value.get("certified_copies") or 0)
+    if stated == 0 and not value.get("optional") and value.get("kind") == "document":
         raise Invalid("a required document needs at least one original or copy")
 
 
@@ -389,12 +400,12 @@ procedure = obj(
     _procedure_rules,
 )
 
-category = obj({"id": slug, "name": text, "order": integer(0, 10000)}, {"description": text, "icon": slug,
-                                                                       "parent": slug})
+category = obj({"id": slug, "name": text, "order": integer(0, 10000)},
+               {"description": text, "icon": slug, "parent": slug}, lambda value: storable(value))
 municipality = obj(
     {"id": ident, "name": short_text, "country": string(2, r"[A-Z]{2}", "an ISO 3166 country code"),
      "currency": currency, "languages": list_of(string(8), 10)},
-    {"timezone": short_text, "url": url, "phone": short_text},
+    {"timezone": short_text, "url": url, "phone": short_text}, lambda value: storable(value),
 )
 tombstone = obj({"id": ident, "deleted_at": timestamp}, {"reason": short_text, "rev": integer(1)})
 
@@ -403,17 +414,61 @@ def _check_keywords(value: dict) -> None:
     keywords = value.get("keywords")
     if keywords:
         for lang, words in keywords.items():
-            if not _LANG.fullmatch(lang) or type(words) is not list or any(type(w) is not str for w in words):
+            if type(lang) is not str or not _LANG.fullmatch(lang) or type(words) is not list \
+                    or any(type(w) is not str for w in words):
                 raise Invalid("expected lists of strings per language code").at(lang).at("keywords")
     external = value.get("external_ids")
     if external and any(type(v) is not str for v in external.values()):
         raise Invalid("expected string values").at("external_ids")
 
 
+def storable(value: Any) -> None:
+    """Raise `Invalid` if any key or string anywhere in `value` (unknown fields too, since they are
+    stored as well) holds text a kiosk cannot store or show; see _UNSTORABLE."""
+    try:
+        serialized = json.dumps(value, ensure_ascii=False, allow_nan=False, default=_not_json)
+    except Invalid:
+        raise
+    except (ValueError, TypeError, RecursionError):  # NaN, infinity, non-string keys, huge ints, depth
+        raise Invalid("expected plain JSON values (no NaN or infinities)") from None
+    if _UNSTORABLE_IN_JSON.search(serialized) is not None:
+        _find_unstorable(value)
+
+
+def _not_json(value: Any) -> Any:
+    raise Invalid(f"expected plain JSON values, got {_kind(value)}")
+
+
+def _find_unstorable(value: Any) -> None:
+    if type(value) is str:
+        found = _UNSTORABLE.search(value)
+        if found is not None:
+            raise Invalid(f"text holds {_describe(found.group())}, which a kiosk cannot store or show")
+    elif type(value) is dict:
+        for key, item in value.items():
+            _find_unstorable(key)
+            try:
+                _find_unstorable(item)
+            except Invalid as error:
+                raise error.at(key) from None
+    elif type(value) is list:
+        for index, item in enumerate(value):
+            try:
+                _find_unstorable(item)
+            except Invalid as error:
+                raise error.at(index) from None
+
+
+def _describe(character: str) -> str:
+    kind = "a lone surrogate" if "\ud800" <= character <= "\udfff" else "the control character"
+    return f"{kind} U+{ord(character):04X}"
+
+
 def validate_procedure(record: Any) -> None:
-    """Raise `Invalid` unless `record` is a valid procedure."""
+    """Raise `Invalid` unless `record` is a valid procedure that can be stored."""
     procedure(record)
     _check_keywords(record)
+    storable(record)
 
 
 def validate_procedures(records: Any, path: str = "procedures") -> None:
@@ -427,7 +482,7 @@ def validate_procedures(records: Any, path: str = "procedures") -> None:
         except Invalid as error:
             raise error.at(index).at(path) from None
         if record["id"] in seen:
-            raise Invalid(f"duplicate procedure id {record['id']!r}").at(index).at(path)
+            raise Invalid(f"duplicate procedure id {record['id']!r}", code="duplicate_id").at(index).at(path)
         seen.add(record["id"])
 
 
@@ -442,24 +497,35 @@ def validate_catalog(document: Any) -> None:
     """Raise `Invalid` unless `document` is a valid catalog snapshot."""
     catalog_header(document)
     validate_procedures(document["procedures"])
-    known = {item["id"] for item in document["categories"]}
-    for index, record in enumerate(document["procedures"]):
+    _check_categories_known(document["procedures"], document["categories"], "procedures")
+
+
+def _check_categories_known(records: list[dict], categories: list[dict], path: str) -> None:
+    """Every procedure's categories are listed: one that is not would be unreachable on screen."""
+    known = {item["id"] for item in categories}
+    for index, record in enumerate(records):
         for name in record["categories"]:
             if name not in known:
-                raise Invalid(f"unknown category {name!r}").at("categories").at(index).at("procedures")
+                raise Invalid(f"unknown category {name!r}", code="unknown_category").at("categories").at(
+                    index).at(path)
 
 
 def validate_changes(document: Any) -> None:
-    """Raise `Invalid` unless `document` is a valid changes-feed page (shape only)."""
+    """Raise `Invalid` unless `document` is a valid changes-feed page.
+
+    The page's `categories` replace the kiosk's list, so every upsert must name listed categories;
+    that the records the kiosk keeps do too needs the stored catalog (the sync checks it)."""
     obj({"format": enum(CATALOG_FORMAT), "since": integer(0), "revision": integer(1),
          "generated_at": timestamp, "categories": list_of(category, 500, unique_id=True),
          "upserts": lambda value: None, "tombstones": list_of(tombstone, 100000)},
         {"municipality": municipality})(document)
     validate_procedures(document["upserts"], "upserts")
+    _check_categories_known(document["upserts"], document["categories"], "upserts")
     tomb_ids = [item["id"] for item in document["tombstones"]]
     duplicated = _duplicates(tomb_ids) or sorted({r["id"] for r in document["upserts"]} & set(tomb_ids))
     if duplicated:
-        raise Invalid(f"id {duplicated[0]!r} appears twice among upserts and tombstones").at("tombstones")
+        raise Invalid(f"id {duplicated[0]!r} appears twice among upserts and tombstones",
+                      code="duplicate_id").at("tombstones")
 
 
 # ---- helpers shared by the generator, the sandbox and the importers --------------------------
@@ -479,6 +545,24 @@ def content_hash(record: Mapping[str, Any]) -> str:
 def with_content_hash(record: dict[str, Any]) -> dict[str, Any]:
     record["meta"]["content_hash"] = content_hash(record)
     return record
+
+
+def without_nulls(record: dict[str, Any]) -> dict[str, Any]:
+    """The record as a kiosk stores it: null members dropped (absent and null mean the same, and
+    readers write `record.get("requirements", ())`), with the content hash of the record as
+    published, so the signed catalog digest still holds."""
+    cleaned = drop_nulls(record)
+    cleaned["meta"]["content_hash"] = record["meta"].get("content_hash") or content_hash(record)
+    return cleaned
+
+
+def drop_nulls(value: Any) -> Any:
+    """A copy of `value` whose objects, at any depth, have no null members."""
+    if type(value) is dict:
+        return {key: drop_nulls(item) for key, item in value.items() if item is not None}
+    if type(value) is list:
+        return [drop_nulls(item) for item in value]
+    return value
 
 
 def catalog_digest(pairs: Iterable[tuple[str, str]]) -> str:

@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from kiosk.catalog import wire
+
 PAYLOAD_TYPE = "application/vnd.kiosk.catalog-manifest+json"
 MANIFEST_TYPE = "kiosk-catalog-manifest/1"
 MANIFEST_HEADER = "Catalog-Manifest"
 MAX_ENVELOPE_BYTES = 16 * 1024
+MAX_NESTING = 4  # the envelope is {"signatures": [{...}]}; the manifest is flat
 PUBLIC_PREFIX = "ed25519:"
 
 
@@ -151,23 +155,16 @@ def sign_manifest(manifest: dict[str, Any], key: Ed25519PrivateKey) -> str:
 
 
 def verify_manifest(header: str | None, public: Ed25519PublicKey) -> Manifest:
-    """Check the envelope's signature with the pinned key, then parse the manifest inside."""
+    """Check the envelope's signature with the pinned key, then parse the manifest inside.
+
+    Anything may arrive in the header (no key is needed to send it), so the envelope is bounded in
+    size and nesting before it is parsed, and every failure is a SignatureError."""
     if not header:
         raise SignatureError("the response carries no signed manifest (Catalog-Manifest header missing)")
     if len(header) > MAX_ENVELOPE_BYTES:
         raise SignatureError("the signed manifest is larger than 16 KiB")
-    try:
-        envelope = json.loads(base64.urlsafe_b64decode(header.encode("ascii")))
-        payload = base64.b64decode(envelope["payload"], validate=True)
-        payload_type = envelope["payloadType"]
-        signatures = envelope["signatures"]
-    except (ValueError, KeyError, TypeError, UnicodeEncodeError, binascii.Error):
-        raise SignatureError("the signed manifest is not a readable envelope") from None
-    if payload_type != PAYLOAD_TYPE:
-        raise SignatureError(f"the manifest has the wrong payload type {payload_type!r}")
+    payload_type, payload, signatures = _read_envelope(header)
     expected_id = key_id(public)
-    if not isinstance(signatures, list) or not signatures:
-        raise SignatureError("the manifest carries no signature")
     for entry in signatures:
         if not isinstance(entry, dict) or entry.get("keyid") != expected_id:
             continue
@@ -179,24 +176,69 @@ def verify_manifest(header: str | None, public: Ed25519PublicKey) -> Manifest:
     raise SignatureError("the manifest is not signed by the pinned key (key id mismatch)")
 
 
-def _parse_manifest(payload: bytes, keyid: str) -> Manifest:
+def _read_envelope(header: str) -> tuple[str, bytes, list[Any]]:
     try:
-        data = json.loads(payload)
-        if data["type"] != MANIFEST_TYPE or data["kind"] not in ("snapshot", "changes"):
+        raw = base64.urlsafe_b64decode(header.encode("ascii"))
+        envelope = wire.loads(raw, MAX_NESTING, "the signed manifest")
+    except wire.WireError as error:
+        raise SignatureError(str(error)) from None
+    except (ValueError, UnicodeEncodeError, binascii.Error):
+        raise SignatureError("the signed manifest is not a readable envelope") from None
+    if not isinstance(envelope, dict) or type(envelope.get("payloadType")) is not str:
+        raise SignatureError("the signed manifest is not a readable envelope")
+    if envelope["payloadType"] != PAYLOAD_TYPE:
+        raise SignatureError(f"the manifest has the wrong payload type {envelope['payloadType'][:80]!r}")
+    try:
+        payload = base64.b64decode(envelope.get("payload"), validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        raise SignatureError("the signed manifest is not a readable envelope") from None
+    signatures = envelope.get("signatures")
+    if not isinstance(signatures, list) or not signatures:
+        raise SignatureError("the manifest carries no signature")
+    return envelope["payloadType"], payload, signatures
+
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_MAX_REVISION = 2**53  # what a JSON number holds exactly everywhere
+
+
+def _parse_manifest(payload: bytes, keyid: str) -> Manifest:
+    """The signed fields, each of exactly the documented type (a signed mistake is still refused)."""
+    try:
+        data = wire.loads(payload, MAX_NESTING, "the manifest")
+        if not isinstance(data, dict) or data.get("type") != MANIFEST_TYPE \
+                or data.get("kind") not in ("snapshot", "changes"):
             raise ValueError
+        since = data.get("since")
         manifest = Manifest(
-            kind=data["kind"], revision=int(data["revision"]),
-            since=None if data.get("since") is None else int(data["since"]),
+            kind=data["kind"], revision=_count(data["revision"], 1),
+            since=None if since is None else _count(since, 0),
             issued_at=_parse_time(data["issued_at"]), expires_at=_parse_time(data["expires_at"]),
-            length=int(data["length"]), sha256=str(data["sha256"]), digest=str(data["digest"]),
-            count=int(data["count"]), keyid=keyid)
-    except (ValueError, KeyError, TypeError):
+            length=_count(data["length"], 0), sha256=_matching(data["sha256"], _HEX64),
+            digest=_matching(data["digest"], _DIGEST),
+            count=_count(data["count"], 0), keyid=keyid)
+    except (ValueError, KeyError, TypeError, OverflowError):
         raise SignatureError("the signed manifest has missing or malformed fields") from None
     return manifest
 
 
-def _parse_time(value: str) -> dt.datetime:
+def _count(value: Any, minimum: int) -> int:
+    if type(value) is not int or not minimum <= value <= _MAX_REVISION:
+        raise ValueError("not a count")
+    return value
+
+
+def _matching(value: Any, pattern: re.Pattern[str]) -> str:
+    if type(value) is not str or not pattern.fullmatch(value):
+        raise ValueError("malformed")
+    return value
+
+
+def _parse_time(value: Any) -> dt.datetime:
+    if type(value) is not str:
+        raise ValueError("not a time")
     moment = dt.datetime.fromisoformat(value)
     if moment.tzinfo is None:
         raise ValueError("naive time")
-    return moment
+    return moment.astimezone(dt.UTC)  # raises OverflowError at the ends of the calendar

@@ -7,9 +7,11 @@ One `sync_once()`:
 2. reads the body as a stream with connect and read timeouts and stops at `max_catalog_bytes`;
 3. checks the Content-Type, the Ed25519-signed manifest against the pinned key, the manifest's
    expiry (freeze), its revision against the stored one (rollback), the exact length and SHA-256
-   of the body, then parses and validates every record;
+   of the body, then parses it within bounds (kiosk.catalog.wire) and validates every record;
 4. applies the whole change in one SQLite transaction and checks the signed catalog digest before
    committing.
+A 304 counts as "synced now" only when it carries a valid signed manifest for the catalog the
+kiosk holds: anyone on the path can send a bare 304, and a stale catalog must not look fresh.
 Network errors, timeouts and 500/502/503/504 are retried with exponential backoff and full jitter;
 anything else fails at once. Every failure is logged with a reason code, recorded for
 `kiosk catalog status`, and leaves the previous catalog in place.
@@ -33,8 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from kiosk.catalog import signing
-from kiosk.catalog.model import Invalid, validate_catalog, validate_changes
+from kiosk.catalog import signing, wire
+from kiosk.catalog.model import Invalid, drop_nulls, validate_catalog, validate_changes, without_nulls
 from kiosk.logs import event
 from offline_cache.catalog_store import CatalogStore, StoreError
 
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("kiosk.catalog.sync")
 RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
 CHUNK = 256 * 1024
+MAX_NESTING = 32  # a procedure record nests 8 levels deep; the rest is room for additions
 
 
 class SyncError(Exception):
@@ -128,13 +131,21 @@ class CatalogSync:
         try:
             result = self._sync(full)
         except SyncError as error:
-            self.store.record_failure(error.reason, str(error), self.settings.base_url)
-            event(log, "catalog.sync_failed", level=logging.WARNING, reason=error.reason, detail=str(error))
+            self._record(error)
             raise
+        except Exception as error:  # a bug must still leave the old catalog, a status line and a log
+            log.error("catalog.sync_crashed", exc_info=True)
+            failure = SyncError("internal", f"unexpected {type(error).__name__}: {_first_line(error)}")
+            self._record(failure)
+            raise failure from None
         result.duration_s = time.perf_counter() - started
         event(log, "catalog.synced", mode=result.mode, revision=result.revision, added=len(result.added),
               updated=len(result.updated), removed=len(result.removed), ms=round(result.duration_s * 1000))
         return result
+
+    def _record(self, error: SyncError) -> None:
+        self.store.record_failure(error.reason, str(error), self.settings.base_url)
+        event(log, "catalog.sync_failed", level=logging.WARNING, reason=error.reason, detail=str(error))
 
     def _sync(self, full: bool) -> SyncResult:
         state = self.store.state()
@@ -168,10 +179,11 @@ class CatalogSync:
         if document["revision"] != manifest.revision or len(document["procedures"]) != manifest.count:
             raise SyncError("manifest_mismatch", "the catalog's revision or record count differs from the manifest")
         before = dict(self.store.db.execute("SELECT id, content_hash FROM procedures").fetchall())
+        categories, procedures = _as_stored(document["categories"], document["procedures"], b"null" in fetched.body)
         with _store_errors():
-            self.store.replace_all(document["categories"], document["procedures"],
-                                   self._state_after(manifest, fetched, document), manifest.digest)
-        return _diff("snapshot", manifest.revision, state.get("revision"), before, document["procedures"])
+            self.store.replace_all(categories, procedures, self._state_after(manifest, fetched, document),
+                                   manifest.digest)
+        return _diff("snapshot", manifest.revision, state.get("revision"), before, procedures)
 
     def _apply_changes(self, state: dict[str, Any], fetched: _Fetched) -> SyncResult:
         if fetched.status != 200:
@@ -184,26 +196,48 @@ class CatalogSync:
             raise _invalid(error) from None
         if document["revision"] != manifest.revision or document["since"] != state.get("revision"):
             raise SyncError("manifest_mismatch", "the changes page does not match its manifest or our revision")
-        existing = {row[0] for row in self.store.db.execute("SELECT id FROM procedures")}
         upserts, tombstones = document["upserts"], [item["id"] for item in document["tombstones"]]
+        existing = self._check_kept_categories(document["categories"], upserts, tombstones)
+        categories, upserts = _as_stored(document["categories"], upserts, b"null" in fetched.body)
         with _store_errors():
-            self.store.apply_changes(document["categories"], upserts, tombstones,
-                                     self._state_after(manifest, fetched, document), manifest.digest)
+            self.store.apply_changes(categories, upserts, tombstones, self._state_after(manifest, fetched, document),
+                                     manifest.digest)
         return SyncResult("changes", manifest.revision, state.get("revision"),
                           added=[r["id"] for r in upserts if r["id"] not in existing],
                           updated=[r["id"] for r in upserts if r["id"] in existing], removed=tombstones)
 
+    def _check_kept_categories(self, categories: list[dict], upserts: list[dict], tombstones: list[str]) -> set[str]:
+        """The page's categories replace ours: refuse it if a record we keep names one it drops.
+        Returns the ids stored before the page."""
+        known = {item["id"] for item in categories}
+        changed = {record["id"] for record in upserts} | set(tombstones)
+        existing: set[str] = set()
+        for record_id, names in self.store.db.execute("SELECT id, categories FROM procedures"):
+            existing.add(record_id)
+            if record_id in changed:
+                continue
+            missing = sorted(set(json.loads(names)) - known)
+            if missing:
+                raise SyncError("unknown_category", f"the changes page drops category {missing[0]!r}, "
+                                                    f"still used by procedure {record_id!r}")
+        return existing
+
     def _unchanged(self, state: dict[str, Any], fetched: _Fetched) -> SyncResult:
-        updates: dict[str, Any] = {"synced_at": self._iso_now(), "last_attempt_at": self._iso_now(),
-                                   "last_error": None}
-        header = fetched.headers.get(signing.MANIFEST_HEADER)
-        if header:
-            # A 304 may carry a freshly signed manifest for the same catalog: it extends freshness
-            # (freeze protection) without downloading anything.
-            manifest = self._check_signature(header)
-            if manifest.revision == state.get("revision") and manifest.digest == state.get("digest") \
-                    and manifest.expires_at > self._now():
-                updates.update(issued_at=manifest.issued_at.isoformat(), expires_at=manifest.expires_at.isoformat())
+        """A 304 with a freshly signed manifest for the catalog we hold: nothing to download, and
+        the manifest extends freshness (freeze protection). Without one it proves nothing."""
+        try:
+            manifest = self._check_manifest(fetched.headers.get(signing.MANIFEST_HEADER), "snapshot", state)
+        except SyncError as error:
+            raise SyncError(error.reason, f"the 304 answer does not prove the catalog is current: {error}") from None
+        if manifest.revision != state.get("revision") or manifest.digest != state.get("digest"):
+            raise SyncError("manifest_mismatch", f"the 304 answer's signed manifest is for revision "
+                                                 f"{manifest.revision} with another digest, not our "
+                                                 f"revision {state.get('revision')}")
+        now = self._iso_now()
+        updates: dict[str, Any] = {"synced_at": now, "last_attempt_at": now, "last_error": None}
+        stored_expiry = state.get("expires_at")
+        if not stored_expiry or manifest.expires_at > dt.datetime.fromisoformat(stored_expiry):
+            updates.update(issued_at=manifest.issued_at.isoformat(), expires_at=manifest.expires_at.isoformat())
         self.store.update_state(**updates)
         return SyncResult("unchanged", state["revision"], state["revision"])
 
@@ -215,8 +249,9 @@ class CatalogSync:
         except signing.SignatureError as error:
             raise SyncError("signature", str(error)) from None
 
-    def _verify(self, fetched: _Fetched, kind: str, state: dict[str, Any]) -> signing.Manifest:
-        manifest = self._check_signature(fetched.headers.get(signing.MANIFEST_HEADER))
+    def _check_manifest(self, header: str | None, kind: str, state: dict[str, Any]) -> signing.Manifest:
+        """Signature, kind, expiry and rollback: what any manifest must pass, with or without a body."""
+        manifest = self._check_signature(header)
         if manifest.kind != kind:
             raise SyncError("signature", f"the manifest is for a {manifest.kind}, not a {kind}")
         now = self._now()
@@ -228,6 +263,11 @@ class CatalogSync:
         stored = state.get("revision") if state.get("verified") else None
         if stored is not None and manifest.revision < stored:
             raise SyncError("rollback", f"the server offers revision {manifest.revision}, older than our {stored}")
+        return manifest
+
+    def _verify(self, fetched: _Fetched, kind: str, state: dict[str, Any]) -> signing.Manifest:
+        manifest = self._check_manifest(fetched.headers.get(signing.MANIFEST_HEADER), kind, state)
+        stored = state.get("revision") if state.get("verified") else None
         if kind == "snapshot" and stored == manifest.revision and state.get("digest") not in (None, manifest.digest):
             raise SyncError("rollback", f"revision {stored} was re-issued with different content")
         if len(fetched.body) != manifest.length:
@@ -239,20 +279,20 @@ class CatalogSync:
     @staticmethod
     def _parse(body: bytes) -> Any:
         try:
-            return json.loads(body)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise SyncError("malformed_json", f"the body is not valid JSON: {error}") from None
-        except RecursionError:
-            raise SyncError("malformed_json", "the body nests JSON too deeply") from None
+            return wire.loads(body, MAX_NESTING)
+        except wire.WireError as error:
+            raise SyncError("malformed_json", str(error)) from None
 
     def _state_after(self, manifest: signing.Manifest, fetched: _Fetched, document: dict[str, Any]) -> dict:
         now = self._iso_now()
-        return {"revision": manifest.revision, "etag": fetched.headers.get("ETag"),
-                "generated_at": document.get("generated_at"), "issued_at": manifest.issued_at.isoformat(),
-                "expires_at": manifest.expires_at.isoformat(), "synced_at": now, "last_attempt_at": now,
-                "source": self.settings.base_url, "signature": f"verified (ed25519 key {manifest.keyid})",
-                "verified": True,
-                "sha256": manifest.sha256, "municipality": document.get("municipality")}
+        state = {"revision": manifest.revision, "etag": fetched.headers.get("ETag"),
+                 "generated_at": document.get("generated_at"), "issued_at": manifest.issued_at.isoformat(),
+                 "expires_at": manifest.expires_at.isoformat(), "synced_at": now, "last_attempt_at": now,
+                 "source": self.settings.base_url, "signature": f"verified (ed25519 key {manifest.keyid})",
+                 "verified": True, "sha256": manifest.sha256}
+        if document.get("municipality") is not None:  # optional on a changes page: keep ours then
+            state["municipality"] = document["municipality"]
+        return state
 
     def _iso_now(self) -> str:
         return self._now().isoformat(timespec="seconds")
@@ -339,8 +379,15 @@ def _first_line(error: BaseException) -> str:
 
 
 def _invalid(error: Invalid) -> SyncError:
-    reason = "duplicate_id" if "duplicate" in error.problem else "invalid_record"
-    return SyncError(reason, f"invalid catalog data at {error}")
+    return SyncError(error.code, f"invalid catalog data at {error}")
+
+
+def _as_stored(categories: list[dict], procedures: list[dict], nulls: bool) -> tuple[list[dict], list[dict]]:
+    """Categories and procedures without null members (`nulls`: whether the text had any at all,
+    which spares the walk over a large catalog that has none)."""
+    if not nulls:
+        return categories, procedures
+    return [drop_nulls(item) for item in categories], [without_nulls(record) for record in procedures]
 
 
 def _diff(mode: str, revision: int, previous: int | None, before: dict[str, str],
@@ -360,12 +407,14 @@ def load_local(store: CatalogStore, document: dict[str, Any], source: str) -> Sy
         raise _invalid(error) from None
     before = dict(store.db.execute("SELECT id, content_hash FROM procedures").fetchall())
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    store.replace_all(document["categories"], document["procedures"], {
-        "revision": document["revision"], "etag": None, "generated_at": document["generated_at"],
-        "issued_at": None, "expires_at": None, "synced_at": now, "last_attempt_at": now, "source": source,
-        "signature": "none (local file)", "verified": False, "sha256": None,
-        "municipality": document["municipality"]})
-    return _diff("snapshot", document["revision"], None, before, document["procedures"])
+    categories, procedures = _as_stored(document["categories"], document["procedures"], nulls=True)
+    with _store_errors():
+        store.replace_all(categories, procedures, {
+            "revision": document["revision"], "etag": None, "generated_at": document["generated_at"],
+            "issued_at": None, "expires_at": None, "synced_at": now, "last_attempt_at": now, "source": source,
+            "signature": "none (local file)", "verified": False, "sha256": None,
+            "municipality": document["municipality"]})
+    return _diff("snapshot", document["revision"], None, before, procedures)
 
 
 @contextlib.contextmanager

@@ -6,7 +6,11 @@
 - `POST /v1/transactions` with an `Idempotency-Key` header: applies a payment or a certificate
   request exactly once per key. A repeat with the same key and body gets the first answer again
   (status and body, marked `Idempotent-Replayed: true`); the same key with another body is 422;
-  a missing key is 400.
+  a missing or malformed key is 400.
+- `GET /v1/transactions/{idempotency_key}`: what became of a key. 200 with the first answer when
+  the key was stored (`applied` true: the payment went through and can only be confirmed; false:
+  refused for good); 404 when it never was (the API did not apply it, so a refund is safe); 400
+  for a malformed key. The kiosk asks this before it offers a refund.
 - `GET /v1/certificates/{id}`: the issued certificate (the receipt's QR points here).
 - `GET /v1/sandbox/ledger`: every key received, how many times it was received and applied.
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -29,6 +34,8 @@ from typing import Any
 from kiosk.sandbox.server import Request, Response, SandboxApp
 
 ACCOUNT_KINDS = ("clave_catastral", "numero_contrato_agua")
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_AMOUNT_CENTS = 10**12  # ten billion pesos: far above any municipal bill, far below SQLite's limit
 CARD_FEE_PERMILLE = {"clave_catastral": 0, "numero_contrato_agua": 15}  # 1.5 % on water bills by card
 
 
@@ -98,6 +105,7 @@ class Payments:
         self._open()
         app.route("GET", r"/v1/accounts/(?P<kind>[a-z_]{1,40})/(?P<ref>[A-Za-z0-9-]{1,40})", self.get_account)
         app.route("POST", r"/v1/transactions", self.post_transaction)
+        app.route("GET", r"/v1/transactions/(?P<key>[^/]+)", self.get_transaction)
         app.route("GET", r"/v1/certificates/(?P<id>[0-9a-f]{8,64})", self.get_certificate)
         app.route("GET", r"/v1/sandbox/ledger", self.get_ledger)
 
@@ -143,10 +151,11 @@ class Payments:
 
     def post_transaction(self, request: Request) -> Response:
         key = (request.headers.get("Idempotency-Key") or "").strip()
-        if not key or len(key) > 64:
-            return Response.problem(400, "Bad Request", "an Idempotency-Key header (1-64 chars) is required")
-        declared = request.headers.get("Content-Length")
-        if declared is None or int(declared) != len(request.body):
+        if not IDEMPOTENCY_KEY.fullmatch(key):
+            return Response.problem(400, "Bad Request", "an Idempotency-Key header of 1-64 characters of "
+                                                        "A-Z, a-z, 0-9, '_' and '-' is required")
+        declared = request.headers.get("Content-Length") or ""
+        if not declared.isdecimal() or not declared.isascii() or int(declared) != len(request.body):
             # The client died or was cut mid-body: nothing began, so nothing is stored for the key.
             return Response.problem(400, "Bad Request", "incomplete body")
         try:
@@ -163,7 +172,7 @@ class Payments:
                 if row[0] != body_hash:
                     return Response.problem(422, "Unprocessable Content",
                                             "this Idempotency-Key was used with a different body")
-                return Response(row[1], row[2].encode(), {"Idempotent-Replayed": "true"})
+                return _answer(row[1], row[2], {"Idempotent-Replayed": "true"})
             status, answer, applied, body = self._apply(request, key)
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -179,7 +188,24 @@ class Payments:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        return Response(status, answer.encode())
+        return _answer(status, answer)
+
+    def get_transaction(self, request: Request) -> Response:
+        """What became of an idempotency key: the kiosk asks before it offers a refund."""
+        key = request.match["key"] if request.match else ""
+        if not IDEMPOTENCY_KEY.fullmatch(key):
+            return Response.problem(400, "Bad Request", "an idempotency key is 1-64 characters of "
+                                                        "A-Z, a-z, 0-9, '_' and '-'")
+        with self._lock:
+            assert self._db is not None
+            row = self._db.execute("SELECT status, response, applied, folio, amount_cents FROM applied WHERE key=?",
+                                   (key,)).fetchone()
+        if row is None:
+            return Response.problem(404, "Not Found", "this key was never stored: the API did not apply it")
+        status, answer, applied, folio, amount_cents = row
+        return Response.json(200, {"id": key, "applied": bool(applied), "status": "applied" if applied else "rejected",
+                                   "http_status": status, "folio": folio, "amount_cents": amount_cents,
+                                   "answer": json.loads(answer)})
 
     def _apply(self, request: Request, key: str) -> tuple[int, str, bool, dict[str, Any]]:
         """Decide the first (and forever replayed) answer for a key: (status, body, applied, request body)."""
@@ -191,8 +217,12 @@ class Payments:
             return 400, _problem(400, "the body is not a JSON object"), False, {}
         kind, amount = body.get("kind"), body.get("amount_cents")
         account = body.get("account") if isinstance(body.get("account"), dict) else {}
-        if kind not in ("payment", "certificate") or not isinstance(amount, int) or amount < 0:
-            return 422, _problem(422, "kind must be payment or certificate; amount_cents an integer >= 0"), False, {}
+        if kind not in ("payment", "certificate") or type(amount) is not int or not 0 <= amount <= MAX_AMOUNT_CENTS:
+            return 422, _problem(422, "kind must be payment or certificate; amount_cents an integer from 0 to "
+                                      f"{MAX_AMOUNT_CENTS}"), False, {}
+        texts = (body.get("folio", ""), body.get("procedure_id", ""), account.get("kind", ""), account.get("ref", ""))
+        if not all(isinstance(text, str) for text in texts):
+            return 422, _problem(422, "folio, procedure_id, account.kind and account.ref must be strings"), False, {}
         if kind == "payment" and (account.get("kind") not in ACCOUNT_KINDS or self._account(
                 account.get("kind", ""), account.get("ref", "")) is None):
             return 422, _problem(422, "no such account"), False, dict(body, account=account)
@@ -231,6 +261,12 @@ class Payments:
         return Response.json(200, {"transactions": entries, "keys": len(entries),
                                    "applied": sum(e["applied"] for e in entries),
                                    "received": sum(e["received"] for e in entries)})
+
+
+def _answer(status: int, body: str, headers: dict[str, str] | None = None) -> Response:
+    """A stored first answer as sent: refusals are problem details (RFC 9457)."""
+    content_type = "application/problem+json" if status >= 400 else "application/json"
+    return Response(status, body.encode(), dict(headers or {}), content_type)
 
 
 def _problem(status: int, detail: str) -> str:

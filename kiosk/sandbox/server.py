@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from kiosk.catalog.model import Invalid, validate_procedure
 from kiosk.logs import event
@@ -25,6 +25,19 @@ from kiosk.sandbox.state import CatalogState, Published
 
 log = logging.getLogger("kiosk.sandbox")
 JSON = "application/json"
+
+
+class PathParams(dict[str, str]):
+    """The route's named groups, percent-decoded (a path segment can carry any character once
+    encoded, e.g. `sadv%3APRE-001`). Routes match the raw path, so an encoded '/' stays inside its
+    segment."""
+
+    @classmethod
+    def of(cls, match: re.Match[str]) -> PathParams:
+        return cls({name: unquote(value) for name, value in match.groupdict().items() if value is not None})
+
+    def groupdict(self) -> dict[str, str]:
+        return dict(self)
 
 
 @dataclass
@@ -35,7 +48,7 @@ class Request:
     headers: Any
     body: bytes
     client: str
-    match: re.Match[str] | None = None
+    match: PathParams | None = None
 
 
 @dataclass
@@ -70,6 +83,8 @@ class Fault:
     no_manifest: bool = False            # drop the Catalog-Manifest header
     bad_signature: bool = False          # sign with a key the kiosk does not trust
     expired: bool = False                # sign a manifest that expired an hour ago
+    digest: str | None = None            # the catalog digest the re-signed manifest promises
+    manifest: str | None = None          # replace the Catalog-Manifest header with this text (any answer, 304 too)
     stream_bytes: int | None = None      # send this many bytes with no Content-Length (size limit)
     path_prefix: str = "/v1/catalog"
     times: int = 1
@@ -114,7 +129,7 @@ class SandboxApp:
         return None
 
     def dispatch(self, request: Request) -> Response:
-        allowed = []
+        allowed: list[str] = []
         for method, pattern, handler in self.routes:
             match = pattern.fullmatch(request.path)
             if match is None:
@@ -122,10 +137,15 @@ class SandboxApp:
             if method != request.method:
                 allowed.append(method)
                 continue
-            request.match = match
+            request.match = PathParams.of(match)
             return handler(request)
-        if allowed:
-            return Response.problem(405, "Method Not Allowed", f"use {', '.join(allowed)}")
+        if allowed:  # RFC 9110 15.5.6: a 405 names the methods the resource does support
+            if "GET" in allowed:
+                allowed.append("HEAD")
+            methods = ", ".join(sorted(set(allowed)))
+            response = Response.problem(405, "Method Not Allowed", f"{request.method} is not allowed; use {methods}")
+            response.headers["Allow"] = methods
+            return response
         return Response.problem(404, "Not Found", request.path)
 
     # ---- catalog handlers -------------------------------------------------------------------
@@ -141,7 +161,7 @@ class SandboxApp:
 
     def get_changes(self, request: Request) -> Response:
         since_text = request.params.get("since", "")
-        if not since_text.isdigit():
+        if not since_text.isdecimal() or not since_text.isascii() or len(since_text) > 18:
             return Response.problem(400, "Bad Request", "'since' must be a non-negative integer revision")
         since = int(since_text)
         if since == self.catalog.revision and _etag_matches(request.headers.get("If-None-Match"),
@@ -202,6 +222,10 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return header.strip() == "*" or etag in [part.strip().removeprefix("W/") for part in header.split(",")]
 
 
+def _content_length(header: str | None) -> int:
+    return int(header) if header and header.isdecimal() and header.isascii() and len(header) < 16 else 0
+
+
 def _is_loopback(client: str) -> bool:
     return client.startswith("127.") or client == "::1"
 
@@ -228,13 +252,21 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._serve()
 
+    def __getattr__(self, name: str) -> Any:
+        # BaseHTTPRequestHandler answers a method it has no do_X for with 501; any other method
+        # (PATCH, OPTIONS, TRACE, or one nobody has heard of) goes through the route table, which
+        # answers 405 with Allow on a known path and 404 elsewhere.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
     def log_message(self, format: str, *args: Any) -> None:  # route access logs to DEBUG
         log.debug("sandbox.request %s", format % args)
 
     def _serve(self) -> None:
         app = self.server.app
         parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
+        length = _content_length(self.headers.get("Content-Length"))
         body = self.rfile.read(min(length, 8 * 1024 * 1024)) if length else b""
         params = {key: values[0] for key, values in parse_qs(parts.query).items()}
         method = "GET" if self.command == "HEAD" else self.command
@@ -262,10 +294,13 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         if fault.content_type is not None:
             response.content_type = fault.content_type
-        if fault.body is not None or fault.bad_signature or fault.expired or fault.revision is not None:
+        if fault.body is not None or fault.bad_signature or fault.expired or fault.revision is not None \
+                or fault.digest is not None:
             response = self._resign(fault, response)
         if fault.no_manifest:
             response.headers.pop("Catalog-Manifest", None)
+        if fault.manifest is not None:
+            response.headers["Catalog-Manifest"] = fault.manifest
         if fault.truncate:
             self._write(response, cut=True)
             return None
@@ -284,7 +319,7 @@ class _Handler(BaseHTTPRequestHandler):
         since = int(parse_qs(urlsplit(self.path).query).get("since", ["0"])[0]) if kind == "changes" else None
         revision = fault.revision if fault.revision is not None else catalog.revision
         published = catalog.sign(body, kind, revision, len(catalog.procedures), since=since, key=key,
-                                 lifetime=lifetime)
+                                 lifetime=lifetime, digest=fault.digest)
         headers = dict(response.headers, ETag=published.etag)
         if fault.sign_body or fault.body is None:
             headers["Catalog-Manifest"] = published.manifest
