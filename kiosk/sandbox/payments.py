@@ -200,8 +200,10 @@ class Payments:
             assert self._db is not None
             row = self._db.execute("SELECT status, response, applied, folio, amount_cents FROM applied WHERE key=?",
                                    (key,)).fetchone()
-        if row is None:
-            return Response.problem(404, "Not Found", "this key was never stored: the API did not apply it")
+        if row is None:  # the problem names the key: a 404 from a server without this route does not
+            problem = Response.problem(404, "Not Found", "this key was never stored: the API did not apply it")
+            body = dict(json.loads(problem.body), idempotency_key=key)
+            return Response(404, json.dumps(body).encode(), content_type="application/problem+json")
         status, answer, applied, folio, amount_cents = row
         return Response.json(200, {"id": key, "applied": bool(applied), "status": "applied" if applied else "rejected",
                                    "http_status": status, "folio": folio, "amount_cents": amount_cents,

@@ -68,3 +68,17 @@ def test_a_refusal_the_api_stored_may_be_refunded_and_an_unanswered_lookup_may_n
     sandbox.app.inject(Fault(status=422, path_prefix="/v1/transactions", times=1))
     submitter.run_once()
     assert box.get(unknown).state in ob.PENDING  # never handed over for a refund without an answer
+
+
+def test_a_key_the_api_never_stored_may_be_refunded_but_a_bare_404_proves_nothing(sandbox) -> None:
+    api = ApiClient(sandbox.url, timeout_s=3)
+    assert api.transaction_status("never-posted-key") is None  # the sandbox's 404 names the key
+    sandbox.app.inject(Fault(status=404, path_prefix="/v1/transactions/", times=1))  # a proxy's own 404
+    from kiosk.transactions.api import ApiAnswer
+
+    try:
+        api.transaction_status("never-posted-key")
+    except ApiAnswer as answer:
+        assert answer.status == 404
+    else:
+        raise AssertionError("a 404 that does not name the key must not read as 'never stored'")
