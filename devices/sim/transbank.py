@@ -16,6 +16,9 @@ class TransbankPeer:
         self.brand = brand
         self.last4 = last4
         self.no_ack = no_ack
+        # A misbehaving terminal: field index -> text put into the sale answer (and so into the
+        # last-sale answer), e.g. {5: "4111111111111111"} or {6: "12.50"}.
+        self.overrides: dict[int, str] = {}
         self.requests: list[list[str]] = []
         self.naks_received = 0
         self._buffer = bytearray()
@@ -88,6 +91,8 @@ class TransbankPeer:
         self._operation += 1
         answer = ["0210", code, "597012345678", "TERM0001", ticket, "A1B2C3" if code == "00" else "", amount,
                   "0", "0", self.last4, str(self._operation), "CR", "211126", "", self.brand, "21112026", "103000"]
+        for index, text in self.overrides.items():
+            answer[index] = text
         self._last_sale = answer
         if self.result == "lost_answer":
             return progress
