@@ -71,19 +71,19 @@ class TransbankPeer:
         return bytes([ACK]) + answer
 
     def _answer(self, fields: list[str]) -> bytes:
-        command = fields[0]
+        command, *arguments = fields
+        arguments += [""] * 2  # a request short of fields reads as empty ones, as a terminal would
         if command == "0200":
-            return self._sale(fields)
+            return self._sale(arguments[0], arguments[1])
         if command == "0250":
             return frame(["0260", *(self._last_sale or ["11"])[1:]])
         if command == "1200":
-            ok = self._last_sale is not None and self._last_sale[10] == fields[1]
+            ok = self._last_sale is not None and self._last_sale[10] == arguments[0]
             return frame(["1210", "00" if ok else "05", "597012345678", "TERM0001", "A1B2C3" if ok else "",
-                          fields[1]])
+                          arguments[0]])
         return b""  # 0100 polling: the ACK is the answer
 
-    def _sale(self, fields: list[str]) -> bytes:
-        amount, ticket = fields[1], fields[2]
+    def _sale(self, amount: str, ticket: str) -> bytes:
         code = {"approved": "00", "declined": "01", "cancelled": "07", "host_down": "02"}.get(self.result, "00")
         progress = frame(["0900", "80"]) + frame(["0900", "82"])  # "insert card", "processing"
         if self.result == "timeout":
