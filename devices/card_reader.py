@@ -29,6 +29,11 @@ from .urls import DeviceUrl
 
 ESTEID_AID = bytes.fromhex("A000000077010800070000FE00000100")
 PROFILES = ("esteid", "auth_cert")
+# A T=0 answer fetched with GET RESPONSE takes one or two rounds on real cards; a card that keeps
+# saying "61xx, more" is broken, so the loop ends with card.unreadable instead of spinning.
+MAX_RESPONSE_ROUNDS = 16
+MAX_RESPONSE_BYTES = 16 * 1024
+MAX_TEXT_FIELD = 200  # characters kept of a personal-data field (names, numbers)
 
 
 @dataclass(frozen=True)
@@ -185,13 +190,20 @@ def _check(sw: int, what: str) -> None:
 
 
 def transmit(session: CardSession, apdu: bytes) -> tuple[bytes, int]:
-    """Transmit with the T=0 conventions: 61xx (fetch with GET RESPONSE), 6Cxx (resend with Le)."""
+    """Transmit with the T=0 conventions: 61xx (fetch with GET RESPONSE), 6Cxx (resend once with
+    Le). Bounded: at most MAX_RESPONSE_ROUNDS GET RESPONSEs and MAX_RESPONSE_BYTES of data."""
     data, sw = session.transmit(apdu)
     if sw >> 8 == 0x6C:
         data, sw = session.transmit(apdu[:4] + bytes([sw & 0xFF]))
+    rounds = 0
     while sw >> 8 == 0x61:
+        rounds += 1
+        if rounds > MAX_RESPONSE_ROUNDS or len(data) > MAX_RESPONSE_BYTES:
+            raise DeviceError("card.unreadable", f"GET RESPONSE chain longer than {MAX_RESPONSE_ROUNDS} rounds")
         more, sw = session.transmit(bytes([0x00, 0xC0, 0x00, 0x00, sw & 0xFF]))
         data += more
+    if len(data) > MAX_RESPONSE_BYTES:
+        raise DeviceError("card.unreadable", f"answer of {len(data)} bytes")
     return data, sw
 
 
@@ -228,36 +240,55 @@ def read_esteid_personal_data(session: CardSession) -> Identity:
     fields: dict[int, str] = {}
     for record in (1, 2, 6, 7):  # surname, given names, personal code, document number: nothing more
         select_file(session, bytes([0x50, record]))
-        fields[record] = read_binary(session).decode("utf-8", "replace").strip(" \x00")
+        fields[record] = personal_data_text(read_binary(session))
     if not fields[6]:
         raise DeviceError("card.unreadable", "empty personal code")
     return Identity(fields[1], fields[2], fields[6], fields[7], "esteid")
 
 
+def personal_data_text(raw: bytes) -> str:
+    """A personal-data file as text: UTF-8 (bad bytes replaced), without control characters or
+    padding, at most MAX_TEXT_FIELD characters: whatever the card holds, a name the screen can show."""
+    text = raw.decode("utf-8", "replace")
+    printable = "".join(char if char.isprintable() else " " for char in text)
+    return " ".join(printable.split())[:MAX_TEXT_FIELD]
+
+
 def der_length(blob: bytes) -> int:
-    """Total length of the DER element at the start of `blob` (files are padded after it)."""
+    """Total length of the DER element at the start of `blob` (files are padded after it).
+    DER lengths take one to four length bytes; anything else is not a certificate."""
     if len(blob) < 2:
         raise DeviceError("card.unreadable", "short certificate")
     first = blob[1]
     if first < 0x80:
         return 2 + first
     count = first & 0x7F
+    if not 1 <= count <= 4 or len(blob) < 2 + count:
+        raise DeviceError("card.unreadable", "certificate length is not DER")
     return 2 + count + int.from_bytes(blob[2 : 2 + count], "big")
 
 
 def identity_from_certificate(der: bytes) -> Identity:
+    """Name and personal number from an authentication certificate; DeviceError("card.unreadable")
+    for anything that is not one (cryptography raises ValueError on bad DER, lazily on access)."""
+    try:
+        return _identity_from_certificate(der[: der_length(der)])
+    except ValueError as error:
+        raise DeviceError("card.unreadable", f"certificate: {type(error).__name__}") from None
+
+
+def _identity_from_certificate(der: bytes) -> Identity:
     from cryptography import x509
     from cryptography.x509.oid import NameOID
 
-    try:
-        certificate = x509.load_der_x509_certificate(der[: der_length(der)])
-    except ValueError as error:
-        raise DeviceError("card.unreadable", f"certificate: {error}") from None
-    subject = certificate.subject
+    subject = x509.load_der_x509_certificate(der).subject
 
     def first(oid) -> str:
         values = subject.get_attributes_for_oid(oid)
-        return str(values[0].value) if values else ""
+        if not values:
+            return ""
+        value = values[0].value
+        return personal_data_text(value if isinstance(value, bytes) else value.encode("utf-8", "replace"))
 
     serial = first(NameOID.SERIAL_NUMBER)
     # ETSI EN 319 412-1 semantics identifiers: "PNOEE-38001085718" = personal number, Estonia.

@@ -65,25 +65,41 @@ def find_message(buffer: bytes, destination: int) -> tuple[Message | None, int]:
     return None, 0
 
 
+_MULTIPLIERS = {"K": 3, "M": 6}  # the letter's power of ten; its position is the decimal point
+
+
+def value_code(code: str) -> int | None:
+    """A ccTalk value code in minor units: '100' -> 100, '1K0' -> 1000, '2K5' -> 2500, 'K50' -> 500.
+
+    None for anything else ('..', '2KX', '-10', ' 1 '...): exact integer arithmetic, never an
+    exception, because these codes come from the device.
+    """
+    if len(code) != 3 or not code.isascii():
+        return None
+    letters = [char for char in code if not char.isdigit()]
+    if not letters:
+        return int(code)
+    if len(letters) != 1 or letters[0] not in _MULTIPLIERS:
+        return None
+    whole, _, fraction = code.partition(letters[0])
+    exponent = _MULTIPLIERS[letters[0]]
+    return int(whole or "0") * 10**exponent + int(fraction or "0") * 10 ** (exponent - len(fraction))
+
+
 def coin_value_cents(coin_id: str) -> int | None:
-    """'MX100A' -> 100 (1 peso), 'MX1K0A' -> 1000 (10 pesos); None for an empty position."""
-    value = coin_id[2:5] if len(coin_id) >= 5 else ""
-    if not value.strip(" .") or coin_id.startswith("..") or value == "000":
-        return None
-    for letter, factor in (("K", 1000), ("M", 1_000_000)):
-        if letter in value:
-            whole, _, fraction = value.partition(letter)
-            return int(float(f"{whole or 0}.{fraction or 0}") * factor)
-    try:
-        return int(value)
-    except ValueError:
-        return None
+    """'MX100A' -> 100 (1 peso), 'MX1K0A' -> 1000 (10 pesos); None for an empty or unknown position
+    (the kiosk then simply does not accept that coin)."""
+    value = value_code(coin_id[2:5]) if len(coin_id) >= 5 else None
+    return value or None
 
 
 def bill_value_cents(bill_id: str) -> int | None:
-    """'MX0020A' -> 2000 (20 pesos)."""
+    """'MX0020A' -> 2000 (20 pesos); None for an empty or unknown position."""
     digits = bill_id[2:6] if len(bill_id) >= 6 else ""
-    return int(digits) * 100 if digits.isdigit() and int(digits) > 0 else None
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    return int(digits) * 100 or None
+
 
 # ---- payout hoppers and bill escrow (devices/hopper.py, devices/cash.py) ----
 

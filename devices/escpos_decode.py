@@ -49,11 +49,14 @@ class EscPosDecoder:
 
     def feed(self, data: bytes) -> None:
         self._pending.extend(data)
-        while self._pending:
-            used = self._step(bytes(self._pending))
+        buffer = memoryview(bytes(self._pending))  # sliced without copying: linear in the input
+        offset = 0
+        while offset < len(buffer):
+            used = self._step(buffer[offset:])
             if used == 0:
-                return  # incomplete command: wait for more bytes
-            del self._pending[:used]
+                break  # incomplete command: wait for more bytes
+            offset += used
+        del self._pending[:offset]
 
     def finish(self) -> Decoded:
         if self._line:
@@ -61,7 +64,7 @@ class EscPosDecoder:
         return self.result
 
     # one command or one text byte; returns bytes consumed, 0 if incomplete
-    def _step(self, buf: bytes) -> int:
+    def _step(self, buf: memoryview) -> int:
         first = buf[0]
         if first == 0x0A:
             self._flush_line()
@@ -80,7 +83,7 @@ class EscPosDecoder:
         self._line.append(first)
         return 1
 
-    def _dle(self, buf: bytes) -> int:
+    def _dle(self, buf: memoryview) -> int:
         if len(buf) < 3:
             return 0
         if buf[1] == 0x04:
@@ -89,7 +92,7 @@ class EscPosDecoder:
         self.result.unknown.append(f"DLE 0x{buf[1]:02x}")
         return 2
 
-    def _esc(self, buf: bytes) -> int:
+    def _esc(self, buf: memoryview) -> int:
         if len(buf) < 2:
             return 0
         command = buf[1]
@@ -106,7 +109,7 @@ class EscPosDecoder:
             self.result.code_pages.append(self._code_page)
         return 2 + size
 
-    def _gs(self, buf: bytes) -> int:
+    def _gs(self, buf: memoryview) -> int:
         if len(buf) < 2:
             return 0
         command = buf[1]
@@ -128,7 +131,7 @@ class EscPosDecoder:
             self._status("GS I", buf[2])
         return 2 + size
 
-    def _cut(self, buf: bytes) -> int:
+    def _cut(self, buf: memoryview) -> int:
         if len(buf) < 3:
             return 0
         mode = buf[2]
@@ -138,13 +141,13 @@ class EscPosDecoder:
         self.result.cuts += 1
         return size
 
-    def _gs_paren(self, buf: bytes) -> int:
+    def _gs_paren(self, buf: memoryview) -> int:
         if len(buf) < 5:
             return 0
         length = buf[3] + buf[4] * 256
         if len(buf) < 5 + length:
             return 0
-        body = buf[5 : 5 + length]
+        body = bytes(buf[5 : 5 + length])
         if buf[2] == ord("k") and len(body) >= 3 and body[0] == 49:  # cn=49: QR code
             function = body[1]
             if function == 80:  # store data (m=48 follows)
@@ -153,7 +156,7 @@ class EscPosDecoder:
                 self.result.qr_codes.append(self._qr_store.decode("utf-8", "replace"))
         return 5 + length
 
-    def _raster(self, buf: bytes) -> int:
+    def _raster(self, buf: memoryview) -> int:
         if len(buf) < 8:
             return 0
         width_bytes = buf[4] + buf[5] * 256
@@ -170,7 +173,9 @@ class EscPosDecoder:
             self.on_status_request(kind, n)
 
     def _flush_line(self) -> None:
-        self.result.lines.append(bytes(self._line).decode(self._code_page, "replace"))
+        # An unknown ESC t page is recorded as such; its text reads as the printer default (CP437).
+        codec = self._code_page if self._code_page in CODE_PAGES.values() else "cp437"
+        self.result.lines.append(bytes(self._line).decode(codec, "replace"))
         self._line.clear()
 
 

@@ -6,10 +6,14 @@ retries up to three times. Commands used: 0100 polling, 0200 sale (answer 0210, 
 progress messages on the way), 0250 last sale (0260), 1200 cancellation (1210).
 
 The kiosk sends an amount and a reference and gets back approved (authorisation code, last
-four digits, brand), declined, cancelled or timed out. The terminal never hands over a full card
-number, and this adapter keeps only the last four digits of whatever arrives in that field
-(defence in depth, PCI). When a sale answer never comes, the adapter asks for the last sale
-before reporting a timeout, so a sale approved at the terminal is not lost.
+four digits, brand), declined, cancelled or timed out. The terminal should never hand over a
+full card number; in case one does, every field of every answer is masked (`devices.pan`)
+before anything reads it, and only the last four digits of the last-4 field are kept (defence in
+depth, PCI). When a sale answer never comes, the adapter asks for the last sale before
+reporting a timeout, so a sale approved at the terminal is not lost.
+
+Whatever bytes arrive, the parsers here raise only `FrameError` (a bad frame: answered with
+NAK) or `DeviceError("transport.garbled")` (a well-framed answer that makes no sense).
 
 URL options: ack_timeout (s, default 2), sale_timeout (s, default 120), baudrate (19200).
 Sim faults: result=approved|declined|cancelled|timeout|lost_answer|host_down, brand=VI, last4,
@@ -20,17 +24,19 @@ from __future__ import annotations
 
 import enum
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kiosk.logs import event as log_event
 
 from .contract import Adapter, CallSoon, Check, DeviceError, State, immediate, log
 from .links import Link, SimLink, link_for_url
+from .pan import mask_card_numbers
 from .urls import DeviceUrl
 
 STX, ETX, ACK, NAK = 0x02, 0x03, 0x06, 0x15
 RETRIES = 3
 MAX_FRAME = 1024
+MAX_AMOUNT_DIGITS = 12  # far above any sale; bounds what int() is asked to read
 
 # Response codes of the public Transbank reference that the kiosk must tell apart.
 APPROVED = "00"
@@ -52,13 +58,33 @@ def frame(fields: list[str]) -> bytes:
     return bytes([STX]) + body + bytes([lrc(body)])
 
 
+class FrameError(ValueError):
+    """A frame that is not STX ... ETX LRC with a matching LRC (the receiver answers NAK)."""
+
+
 def unframe(raw: bytes) -> list[str]:
-    """Fields of a complete frame (STX ... ETX LRC); raises ValueError on a bad LRC."""
+    """Fields of a complete frame (STX ... ETX LRC); raises FrameError on anything else."""
+    if len(raw) < 3 or raw[0] != STX or raw[-2] != ETX:
+        raise FrameError("not a frame")
     body, check = raw[1:-1], raw[-1]
-    if raw[0] != STX or body[-1] != ETX or lrc(body) != check:
-        raise ValueError("bad LRC")
+    if lrc(body) != check:
+        raise FrameError("bad LRC")
     text = body[:-1].decode("ascii", "replace")
     return text[:-1].split("|") if text.endswith("|") else text.split("|")
+
+
+def parse_answer(raw: bytes) -> list[str]:
+    """A terminal answer's fields, every one with card numbers masked: nothing after this sees a PAN."""
+    return [mask_card_numbers(field) for field in unframe(raw)]
+
+
+def parse_amount(text: str) -> int:
+    """An amount field: digits only (empty: 0); anything else is a garbled answer."""
+    if not text:
+        return 0
+    if not (text.isascii() and text.isdigit()) or len(text) > MAX_AMOUNT_DIGITS:
+        raise DeviceError("transport.garbled", f"amount field of {len(text)} characters is not a number")
+    return int(text)
 
 
 class Outcome(enum.StrEnum):
@@ -87,15 +113,26 @@ class PaymentResult:
 
 
 def _last4(value: str) -> str:
-    return "".join(c for c in value if c.isdigit())[-4:]
+    return "".join(char for char in value if char in "0123456789")[-4:]
+
+
+def _brand_name(code: str) -> str:
+    """A known brand's name; an unknown code keeps its letters only (digits never reach a receipt)."""
+    if code in BRANDS:
+        return BRANDS[code]
+    return "".join(char for char in code if char.isascii() and (char.isalpha() or char == " ")).strip()[:20]
+
+
+def _padded(fields: list[str], size: int = 17) -> list[str]:
+    return [mask_card_numbers(field) for field in fields] + [""] * (size - len(fields))
 
 
 def result_from_fields(fields: list[str], amount: int, reference: str) -> PaymentResult:
     """0210/0260: code|resp|commerce|terminal|ticket|auth|amount|shares|share amount|last4|operation|
     card type|accounting date|account|brand|date|time|..."""
-    padded = fields + [""] * (17 - len(fields))
-    response_code, auth, last4, operation, brand = padded[1], padded[5], padded[9], padded[10], padded[14]
-    brand_name = BRANDS.get(brand, brand)
+    padded = _padded(fields)
+    response_code, auth, last4, operation = padded[1], padded[5], padded[9], padded[10]
+    brand_name = _brand_name(padded[14])
     if response_code == APPROVED:
         outcome, reason_code = Outcome.APPROVED, "ok"
     elif response_code in CANCELLED_CODES:
@@ -104,9 +141,25 @@ def result_from_fields(fields: list[str], amount: int, reference: str) -> Paymen
         outcome, reason_code = Outcome.DECLINED, "payment.host_unreachable"
     else:
         outcome, reason_code = Outcome.DECLINED, "payment.declined"
-    masked = f"{brand_name} **** {_last4(last4)}".strip() if last4 else ""
+    digits = _last4(last4)
+    masked = f"{brand_name} **** {digits}".strip() if digits else ""
     return PaymentResult(outcome, reason_code, amount, reference, auth if outcome == Outcome.APPROVED else "",
                          masked, brand_name, operation, response_code)
+
+
+def last_sale_from_fields(fields: list[str]) -> PaymentResult:
+    """0260: the terminal's last sale, with its own amount and ticket; a non-numeric amount is
+    `transport.garbled` (never a ValueError)."""
+    padded = _padded(fields)
+    return result_from_fields(padded, parse_amount(padded[6]), padded[4])
+
+
+def cancellation_from_fields(fields: list[str], operation_number: str) -> PaymentResult:
+    """1210: code|resp|commerce|terminal|auth|operation."""
+    padded = _padded(fields)
+    ok = padded[1] == APPROVED
+    return PaymentResult(Outcome.CANCELLED if ok else Outcome.ERROR, "ok" if ok else "payment.error", 0,
+                         operation_number, padded[4], "", "", operation_number, padded[1])
 
 
 class PaymentAdapter(Adapter):
@@ -185,8 +238,8 @@ class PaymentAdapter(Adapter):
             if raw is None:
                 return None
             try:
-                fields = unframe(raw)
-            except ValueError:
+                fields = parse_answer(raw)
+            except FrameError:
                 self.link.write(bytes([NAK]))
                 continue
             self.link.write(bytes([ACK]))
@@ -263,16 +316,26 @@ class PaymentAdapter(Adapter):
             fields = self._exchange(["0250"], "0260", self.ack_timeout * 3)
         except DeviceError:
             fields = None
-        if fields is not None and len(fields) > 4 and fields[4] == reference:
-            return result_from_fields(fields, amount, reference)
+        try:
+            last = last_sale_from_fields(fields) if fields is not None else None
+        except DeviceError:
+            last = None  # a garbled last sale proves nothing: an attendant checks the terminal
+        if last is not None and last.reference == reference and last.amount in (0, amount):
+            return replace(last, amount=amount)
         return PaymentResult(Outcome.TIMEOUT, "payment.timeout", amount, reference)
 
     def last_sale(self) -> PaymentResult | None:
+        """The terminal's last sale (None when it answered nothing); a garbled answer raises
+        DeviceError("transport.garbled") and leaves the terminal usable."""
         fields = self.call(lambda: self._exchange(["0250"], "0260", self.ack_timeout * 3), self.timeout_s * 4)
         if not fields:
             return None
-        padded = fields + [""] * 17
-        return result_from_fields(fields, int(padded[6] or 0), padded[4])
+        try:
+            return last_sale_from_fields(fields)
+        except DeviceError as error:
+            self._note_error(error.code)
+            log_event(log, "payment.last_sale_garbled", device=self.name, detail=error.detail)
+            raise
 
     def cancel(self, operation_number: str) -> PaymentResult:
         """Cancellation (anulación) of an approved sale by its operation number."""
@@ -280,7 +343,4 @@ class PaymentAdapter(Adapter):
                            self.timeout_s * 5)
         if fields is None:
             return PaymentResult(Outcome.TIMEOUT, "payment.timeout", 0, operation_number)
-        code = fields[1] if len(fields) > 1 else ""
-        ok = code == APPROVED
-        return PaymentResult(Outcome.CANCELLED if ok else Outcome.ERROR, "ok" if ok else "payment.error", 0,
-                             operation_number, fields[4] if len(fields) > 4 else "", "", "", operation_number, code)
+        return cancellation_from_fields(fields, operation_number)

@@ -258,6 +258,21 @@ class PrinterState:
     unrecoverable: bool = False
 
 
+MAX_INFO_REPLY = 512
+MAX_INFO_FIELD = 40
+
+
+def parse_printer_info(reply: bytes) -> tuple[str, str, str] | None:
+    """GS I 65/67/68 answers ("_<text>NUL" each) as (firmware, model, serial number): printable
+    ASCII, at most 40 characters each; None unless all three came (a clone that ignores GS I)."""
+    parts = reply.split(b"\x00")
+    if len(parts) < 4:  # three NUL-terminated answers
+        return None
+    fields = ["".join(char for char in part.lstrip(b"_").decode("ascii", "replace")
+                      if char.isascii() and char.isprintable()).strip()[:MAX_INFO_FIELD] for part in parts[:3]]
+    return (fields[0], fields[1], fields[2]) if all(fields) else None
+
+
 def parse_status(reply: bytes) -> PrinterState:
     """Decode the four DLE EOT replies; anything short or malformed is 'no answer'."""
     if len(reply) != 4 or any((byte & 0x93) != 0x12 for byte in reply):
@@ -316,11 +331,11 @@ class PrinterAdapter(Adapter):
         self.link.write(INFO_REQUEST)
         reply = b""
         deadline = time.monotonic() + min(self.timeout_s, 1.0)
-        while reply.count(b"\x00") < 3 and time.monotonic() < deadline:
+        while reply.count(b"\x00") < 3 and time.monotonic() < deadline and len(reply) < MAX_INFO_REPLY:
             reply += self.link.read(128, deadline - time.monotonic())
-        fields = [part.lstrip(b"_").decode("ascii", "replace") for part in reply.split(b"\x00")[:3]]
-        if len(fields) == 3 and all(fields):
-            firmware, model, serial = fields
+        info = parse_printer_info(reply)
+        if info is not None:
+            firmware, model, serial = info
             self._set_capabilities(model=model, firmware=firmware, serial_number=serial,
                                    details=(*self.capabilities().details, ("profile", self.profile)))
 

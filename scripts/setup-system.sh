@@ -24,3 +24,16 @@ echo "setup: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# pcscd reads /etc/reader.conf.d only when it starts. The pcscd that its own maintainer scripts
+# start during the install above may have started before vsmartcard-vpcd's reader was configured
+# (apt configures pcscd early: it has a Pre-Depends), so restart it if it runs; the test fixtures
+# also cope with a pcscd without the virtual reader (tests/devices/conftest.py).
+if [[ " ${missing[*]} " == *" pcscd "* || " ${missing[*]} " == *" vsmartcard-vpcd "* ]]; then
+  if [[ -d /run/systemd/system ]]; then
+    systemctl try-restart pcscd.service || true
+  elif [[ -x /etc/init.d/pcscd ]] && start-stop-daemon --status --pidfile /run/pcscd/pcscd.pid --exec /usr/sbin/pcscd; then
+    echo "setup: restarting pcscd so that it loads the virtual reader (vsmartcard-vpcd)"
+    invoke-rc.d pcscd restart || true
+  fi
+fi

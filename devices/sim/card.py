@@ -6,7 +6,8 @@ authentication certificate in DF ADF1 / EF 3401 (DER, readable without PIN).
 
 Behaviours a test can choose: "normal", "foreign" (another applet: SELECT AID fails with 6A82),
 "mute" (answers the reset but never an APDU), "remove_mid_read" (taken out after a few APDUs),
-"t0" (T=0 conventions: 61xx after SELECT, fetched with GET RESPONSE; 6Cxx for a wrong Le).
+"t0" (T=0 conventions: 61xx after SELECT, fetched with GET RESPONSE; 6Cxx for a wrong Le),
+"endless" (a broken card that answers 61xx to everything, GET RESPONSE included, forever).
 
 vpcd protocol: TCP to 127.0.0.1:35963; every message is a 2-byte big-endian length and a
 payload. One byte from vpcd is a control code (0 power off, 1 power on, 2 reset, 4 get ATR);
@@ -118,6 +119,8 @@ class VirtualIdCard:
             return None
         if len(apdu) < 4:
             return b"\x67\x00"
+        if self.behaviour == "endless":
+            return (b"\x00" * 16 if apdu[1] == 0xC0 else b"") + b"\x61\x10"  # "16 more bytes", always
         ins, p1, p2 = apdu[1], apdu[2], apdu[3]
         data = apdu[5 : 5 + apdu[4]] if len(apdu) > 5 else b""
         if ins == 0xA4:

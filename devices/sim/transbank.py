@@ -16,6 +16,9 @@ class TransbankPeer:
         self.brand = brand
         self.last4 = last4
         self.no_ack = no_ack
+        # A misbehaving terminal: field index -> text put into the sale answer (and so into the
+        # last-sale answer), e.g. {5: "4111111111111111"} or {6: "12.50"}.
+        self.overrides: dict[int, str] = {}
         self.requests: list[list[str]] = []
         self.naks_received = 0
         self._buffer = bytearray()
@@ -68,19 +71,19 @@ class TransbankPeer:
         return bytes([ACK]) + answer
 
     def _answer(self, fields: list[str]) -> bytes:
-        command = fields[0]
+        command, *arguments = fields
+        arguments += [""] * 2  # a request short of fields reads as empty ones, as a terminal would
         if command == "0200":
-            return self._sale(fields)
+            return self._sale(arguments[0], arguments[1])
         if command == "0250":
             return frame(["0260", *(self._last_sale or ["11"])[1:]])
         if command == "1200":
-            ok = self._last_sale is not None and self._last_sale[10] == fields[1]
+            ok = self._last_sale is not None and self._last_sale[10] == arguments[0]
             return frame(["1210", "00" if ok else "05", "597012345678", "TERM0001", "A1B2C3" if ok else "",
-                          fields[1]])
+                          arguments[0]])
         return b""  # 0100 polling: the ACK is the answer
 
-    def _sale(self, fields: list[str]) -> bytes:
-        amount, ticket = fields[1], fields[2]
+    def _sale(self, amount: str, ticket: str) -> bytes:
         code = {"approved": "00", "declined": "01", "cancelled": "07", "host_down": "02"}.get(self.result, "00")
         progress = frame(["0900", "80"]) + frame(["0900", "82"])  # "insert card", "processing"
         if self.result == "timeout":
@@ -88,6 +91,8 @@ class TransbankPeer:
         self._operation += 1
         answer = ["0210", code, "597012345678", "TERM0001", ticket, "A1B2C3" if code == "00" else "", amount,
                   "0", "0", self.last4, str(self._operation), "CR", "211126", "", self.brand, "21112026", "103000"]
+        for index, text in self.overrides.items():
+            answer[index] = text
         self._last_sale = answer
         if self.result == "lost_answer":
             return progress

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from devices.contract import DeviceEvent
-from devices.sim.pcsc_env import PcscDaemon, PcscUnavailable, missing_requirements
+from devices.sim.pcsc_env import PcscDaemon, PcscUnavailable, missing_requirements, process_alive
 
 
 class UiThread:
@@ -75,6 +75,8 @@ def ui() -> UiThread:
 
 @pytest.fixture(scope="session")
 def pcscd() -> Iterator[PcscDaemon]:
+    """A pcscd with the vpcd reader: the running one if it has it, else one of ours (beside a
+    running one without it, e.g. the one apt's scripts started). Only ours is ever stopped."""
     missing = missing_requirements()
     if missing:
         pytest.skip(f"PC/SC tests need: {missing}")
@@ -84,7 +86,9 @@ def pcscd() -> Iterator[PcscDaemon]:
     except PcscUnavailable as problem:
         pytest.skip(f"PC/SC tests cannot run: {problem}")
     yield daemon
-    daemon.stop()
+    daemon.close()
+    if daemon.foreign_pid is not None:
+        assert process_alive(daemon.foreign_pid), "the tests stopped a pcscd they did not start"
 
 
 class PtyPair:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from devices.card_reader import CardReaderAdapter, identity_from_certificate
+from devices.card_reader import MAX_RESPONSE_ROUNDS, CardReaderAdapter, identity_from_certificate
 from devices.contract import Action, DeviceError, State
 from devices.sim.card import ESTEID_ATR, CardHolder, VirtualIdCard, VpcdCardClient, auth_certificate
 from devices.supervisor import Supervisor
@@ -257,3 +257,27 @@ def test_reader_opened_while_pcscd_is_down_comes_up_when_it_starts(pcscd, empty_
         assert adapter.status().usable and adapter.status().counters.reconnects == 1
     finally:
         adapter.close()
+
+
+def test_a_card_answering_61xx_forever_is_unreadable_after_a_few_rounds(ui):
+    """GET RESPONSE answered by yet another 61xx, forever: the read ends, the worker is free."""
+    adapter = CardReaderAdapter("card_reader", "pcsc", parse_device_url("sim://?card=endless&timeout=2"),
+                                ui.call_soon)
+    adapter.open()
+    card = adapter.simulator.card
+    try:
+        with pytest.raises(DeviceError) as caught:
+            adapter.read_identity()
+        assert caught.value.code == "card.unreadable"
+        assert card.apdus <= 2 * MAX_RESPONSE_ROUNDS  # bounded, and the worker is not spinning
+        adapter.simulator.insert("normal")
+        assert adapter.read_identity().id_number == HOLDER.personal_code  # the next card reads fine
+    finally:
+        adapter.close()
+
+
+def test_a_card_answering_61xx_forever_through_pcscd(reader, ui):
+    reader.open()
+    error = failed_read(reader, ui, "endless")
+    assert error.code == "card.unreadable"
+    assert reader.status().usable

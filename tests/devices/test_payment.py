@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import astuple
+from datetime import datetime
+
 import pytest
 
 from devices.contract import DeviceError, State
-from devices.payment import Outcome, PaymentAdapter, frame, lrc, unframe
-from devices.sim.servers import SerialPeerThread
+from devices.escpos_decode import decode
+from devices.payment import FrameError, Outcome, PaymentAdapter, PaymentResult, frame, lrc, unframe
+from devices.printer import PrinterAdapter, Receipt
+from devices.sim.printer import SimPrinter
+from devices.sim.servers import SerialPeerThread, TcpPeerServer
 from devices.sim.transbank import TransbankPeer
 from devices.urls import parse_device_url
+
+PAN = "4111111111111111"
 
 
 def test_lrc_matches_the_published_example():
@@ -18,6 +27,12 @@ def test_lrc_matches_the_published_example():
     assert unframe(frame(["0210", "00", "x"])) == ["0210", "00", "x"]
     with pytest.raises(ValueError):
         unframe(b"\x020200|123|\x03\x32")
+
+
+@pytest.mark.parametrize("raw", [b"", b"\x02", b"\x03", b"\x02\x03", b"\x03\x02\x03\x01", b"0200|1|\x03\x31"])
+def test_a_truncated_or_unframed_answer_is_a_frame_error_not_an_index_error(raw):
+    with pytest.raises(FrameError):
+        unframe(raw)
 
 
 @pytest.fixture
@@ -178,3 +193,75 @@ def test_simulated_twin_declines_on_request():
     assert adapter.sale(100, "F-7").outcome == Outcome.DECLINED
     adapter.close()
 
+
+
+def pan_digits_in(result: PaymentResult) -> bool:
+    """Whether the card number's digits appear in any field, whatever separators surround them."""
+    return any(PAN in re.sub(r"[^0-9]", "", str(value)) for value in astuple(result))
+
+
+@pytest.mark.parametrize(("field", "written"), [
+    (5, PAN),  # authorisation code
+    (10, "4111 1111 1111 1111"),  # operation number
+    (13, "4111-1111-1111-1111"),  # account
+    (14, PAN),  # brand
+    (3, f"T{PAN}"),  # terminal id, glued to a letter
+])
+def test_a_card_number_in_any_answer_field_is_masked_and_the_receipt_prints(pty_pair, field, written):
+    """A terminal puts a full card number where only the last four belong elsewhere: the result
+    carries no card number, and a receipt built from it prints on the ESC/POS printer."""
+    peer = TransbankPeer()
+    peer.overrides = {field: written}
+    with SerialPeerThread(peer, pty_pair.device, lifetime_s=30):
+        adapter = adapter_for(pty_pair)
+        adapter.open()
+        sale = adapter.sale(12500, "F-000130")
+        last = adapter.last_sale()
+        adapter.close()
+    assert sale.approved and last is not None
+    for result in (sale, last):
+        assert not pan_digits_in(result), result
+    assert sale.masked_card.endswith("**** 4242")
+
+    printer = SimPrinter()
+    with TcpPeerServer(printer, lifetime_s=30) as server:
+        receipt = Receipt("Municipio de San Andrés del Valle", sale.reference, "Predial 2026",
+                          f"Autorización {sale.authorization_code} operación {sale.operation_number}", sale.amount,
+                          sale.masked_card, datetime(2026, 11, 21, 10, 30), "kiosk-demo-01", "Palacio Municipal",
+                          "https://verifica.example/r/F-000130")
+        printed = PrinterAdapter("printer", "escpos", parse_device_url(f"{server.url}?timeout=0.5"))
+        printed.open()
+        outcome = printed.print_receipt(receipt)
+        printed.close()
+    assert outcome.completed
+    text = "".join(decode(bytes(printer.received)).lines)
+    assert "Pago: " in text and sale.masked_card.replace(" ", "") in text.replace(" ", "")
+    assert PAN not in re.sub(r"[^0-9]", "", text.replace(sale.reference, ""))
+
+
+@pytest.mark.parametrize("amount", ["12.50", "-500", "1_000", "abc", " 12", "9" * 40])
+def test_a_last_sale_with_an_odd_amount_is_garbled_and_payments_stay_available(terminal, amount):
+    peer, _, pair = terminal
+    adapter = adapter_for(pair)
+    adapter.open()
+    assert adapter.sale(9900, "F-8").approved
+    peer.overrides = {6: amount}
+    assert adapter.sale(9900, "F-9").approved  # the kiosk knows its own amount: the sale is fine
+    with pytest.raises(DeviceError) as caught:
+        adapter.last_sale()
+    assert caught.value.code == "transport.garbled"
+    assert adapter.status().usable and adapter.status().last_error == "transport.garbled"
+    peer.overrides = {}
+    assert adapter.sale(100, "F-10").approved
+    adapter.close()
+
+
+def test_a_lost_answer_is_not_reconciled_with_a_last_sale_of_another_amount(terminal):
+    peer, _, pair = terminal
+    peer.result = "lost_answer"
+    peer.overrides = {6: "1"}  # the terminal's last sale is for 1, not for what the kiosk asked
+    adapter = adapter_for(pair)
+    adapter.open()
+    result = adapter.sale(7000, "F-000127")
+    adapter.close()
+    assert result.outcome == Outcome.TIMEOUT  # an attendant checks the terminal; never "paid" by guess

@@ -8,7 +8,7 @@ import pytest
 
 from devices.contract import Action, DeviceError, State, Supply
 from devices.escpos_decode import decode
-from devices.printer import PrinterAdapter, Receipt, normalise_text, render_receipt
+from devices.printer import PrinterAdapter, Receipt, normalise_text, parse_printer_info, render_receipt
 from devices.sim.printer import SimPrinter
 from devices.sim.servers import TcpPeerServer
 from devices.supervisor import Supervisor
@@ -265,3 +265,20 @@ def test_image_qr_for_printers_without_native_qr():
     assert decoded.qr_codes == [] and len(decoded.images) == 1
     width, height = decoded.images[0]
     assert width >= 100 and height >= 100 and decoded.cuts == 1 and decoded.unknown == []
+
+
+def test_an_unknown_code_page_is_recorded_and_its_text_still_decodes():
+    decoded = decode(b"\x1bt\x05Tr\x82mite\n")  # ESC t 5: a page the decoder has no codec for
+    assert decoded.code_pages == ["unknown-5"]
+    assert decoded.lines == ["Trémite"]  # read as the printer default, CP437
+
+
+@pytest.mark.parametrize(("reply", "expected"), [
+    (b"_1.02 ESC/POS\x00_SIM-T20\x00_SIM0001234\x00", ("1.02 ESC/POS", "SIM-T20", "SIM0001234")),
+    (b"_1.0\x1b[2J\x00_TM\r\nT20\x00_\xff42\x00", ("1.0[2J", "TMT20", "42")),  # no control bytes
+    (b"_1.0\x00_TM-T20\x00_SER", None),  # the third answer never ended
+    (b"_1.0\x00\x00_SER\x00", None),  # an empty model
+    (b"", None),
+])
+def test_printer_info_keeps_printable_text_only(reply, expected):
+    assert parse_printer_info(reply) == expected
