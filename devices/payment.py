@@ -23,6 +23,7 @@ no_ack=1, offline=1.
 from __future__ import annotations
 
 import enum
+import threading
 import time
 from dataclasses import dataclass, replace
 
@@ -34,6 +35,7 @@ from .pan import mask_card_numbers
 from .urls import DeviceUrl
 
 STX, ETX, ACK, NAK = 0x02, 0x03, 0x06, 0x15
+ABORT_CHECK_S = 0.2  # how often a waiting sale looks at the citizen's "Cancelar"
 RETRIES = 3
 MAX_FRAME = 1024
 MAX_AMOUNT_DIGITS = 12  # far above any sale; bounds what int() is asked to read
@@ -178,6 +180,8 @@ class PaymentAdapter(Adapter):
             link = SimLink(self.simulator, offline=url.flag("offline"))
         self.link = link or link_for_url(url, default_baudrate=19200)
         self._buffer = bytearray()
+        self._abort = threading.Event()  # the citizen pressed "Cancelar" while the sale waits
+        self._waiting_sale = False
         self._set_capabilities(model="Transbank POS Autoservicio", features=frozenset(
             {"sale", "last_sale", "cancellation", "masked_card_only"}))
 
@@ -186,9 +190,9 @@ class PaymentAdapter(Adapter):
     def _byte(self, deadline: float) -> int | None:
         while not self._buffer:
             left = deadline - time.monotonic()
-            if left <= 0:
+            if left <= 0 or (self._waiting_sale and self._abort.is_set()):
                 return None
-            self._buffer.extend(self.link.read(256, left))
+            self._buffer.extend(self.link.read(256, min(left, ABORT_CHECK_S)))
         return self._buffer.pop(0)
 
     def _read_frame(self, deadline: float) -> bytes | None:
@@ -300,15 +304,50 @@ class PaymentAdapter(Adapter):
         self._bump(operations=1)
         return result
 
+    def abort_sale(self) -> None:
+        """The citizen pressed "Cancelar" while the terminal waits for the card (any thread, no
+        I/O). The sale stops waiting; then the terminal is asked for its last sale, and a sale it
+        approved meanwhile is cancelled (1200) before the sale returns: `payment.cancelled` when
+        nothing stays charged, else an unknown outcome for an attendant."""
+        self._abort.set()
+
     def _sale(self, amount: int, reference: str) -> PaymentResult:
         self._set_state(State.BUSY, "busy")
+        self._abort.clear()
+        self._waiting_sale = True
         try:
             fields = self._exchange(["0200", str(amount), reference, "0", "1"], "0210", self.sale_timeout)
         finally:
+            self._waiting_sale = False
             self._set_state(State.READY, "ok")
+        if fields is None and self._abort.is_set():
+            return self._settle_abort(amount, reference)
         if fields is None:
             return self._reconcile(amount, reference)
         return result_from_fields(fields, amount, reference)
+
+    def _settle_abort(self, amount: int, reference: str) -> PaymentResult:
+        """Stopped waiting at the citizen's request: nothing may stay charged. The terminal's last
+        sale tells whether this one was approved meanwhile; if so it is cancelled (1200). Without
+        an answer nobody knows: an unknown outcome (an attendant checks the terminal)."""
+        unknown = PaymentResult(Outcome.TIMEOUT, "payment.cancel_unconfirmed", amount, reference)
+        try:
+            fields = self._exchange(["0250"], "0260", self.ack_timeout * 3)
+            last = last_sale_from_fields(fields) if fields is not None else None
+        except DeviceError:
+            return unknown
+        if last is None:
+            return unknown
+        if last.reference != reference or last.outcome != Outcome.APPROVED:
+            return PaymentResult(Outcome.CANCELLED, "payment.cancelled", amount, reference)
+        try:
+            cancelled = self._exchange(["1200", last.operation_number], "1210", self.ack_timeout * 5)
+        except DeviceError:
+            return unknown
+        if cancelled is None or cancellation_from_fields(cancelled, last.operation_number).outcome != Outcome.CANCELLED:
+            return unknown
+        log_event(log, "payment.approved_then_cancelled", device=self.name, reference=reference, amount=amount)
+        return PaymentResult(Outcome.CANCELLED, "payment.cancelled", amount, reference)
 
     def _reconcile(self, amount: int, reference: str) -> PaymentResult:
         """The sale answer never came: did the terminal approve it anyway?"""

@@ -212,6 +212,18 @@ class PaymentFlow:
             record = self.service.submit_free(tx)
             self.call_soon(lambda: finished(PaymentOutcome(True, record.state, "ok", transaction=record)))
 
+    def cancel_card(self) -> None:
+        """"Cancelar" while the terminal waits: the outcome still arrives through on_done."""
+        tx = self.transaction
+        if tx is not None and self.method == "card" and self.outcome is None:
+            self.service.cancel_card(tx)
+
+    def print_slip(self) -> None:
+        """A paper with the folio for a citizen whose payment waits for a person."""
+        tx = self.transaction
+        if tx is not None:
+            self.run(lambda: self.service.print_slip(tx))
+
     def cancel_cash(self) -> None:
         """Stop taking cash; with money already in, the transaction goes to an attendant to refund."""
         tx, finished = self.transaction, self._finished

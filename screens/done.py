@@ -96,7 +96,8 @@ class DoneScreen(KioskScreen):
                 paid=pesos(paid)) if paid else tr._("Su pago quedó en el cajero. Una persona terminará su trámite "
                                                     "con usted.")
         self.ids.summary.text = message + "\n" + tr._("Conserve este folio: {folio}").format(folio=flow.folio)
-        self.ids.receipt.text = ""
+        self.ids.receipt.text = tr._("Imprimiendo un papel con su folio…")
+        flow.print_slip()
         self.ctx.help.request(self.ctx.navigator.current.screen)
 
     def _print(self) -> None:

@@ -36,6 +36,7 @@ class PayingScreen(KioskScreen):
         elif self.method == "card":
             self.ids.instructions.text = tr._("Siga las instrucciones de la terminal de pago. No retire su tarjeta "
                                               "hasta que la terminal lo indique.")
+            self.can_cancel = True  # the one way out while the terminal waits
 
     def _refused(self, problem) -> None:
         self.ctx.idle.resume(IDLE_PAUSE)
@@ -81,7 +82,12 @@ class PayingScreen(KioskScreen):
 
     def cancel(self) -> None:
         self.can_cancel = False
-        self.ctx.payments.cancel_cash()
+        if self.method == "card":
+            self.ids.instructions.text = tr._("Cancelando el pago con la terminal… espere su respuesta.")
+            self.ctx.payments.cancel_card()
+        else:
+            self.ids.instructions.text = tr._("Cancelando… espere: le devolvemos su dinero.")
+            self.ctx.payments.cancel_cash()
 
     def reset(self) -> None:
         self.ctx.idle.resume(IDLE_PAUSE)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from devices.contract import CallSoon, DeviceError, immediate
-from devices.printer import Receipt, format_pesos
+from devices.printer import InfoSheet, Receipt, format_pesos
 from kiosk.catalog.model import amount_due, kiosk_actions, localized
 from kiosk.logs import event
 from kiosk.transactions.api import ApiAnswer, ApiClient, ApiUnreachable
@@ -19,7 +19,7 @@ from kiosk.transactions.attendant import AttendantDesk, AttentionItem, Resolutio
 from kiosk.transactions.cash_intake import CashIntake, Progress
 from kiosk.transactions.cash_office import CashOffice, CashTotals, Collection
 from kiosk.transactions.change import ChangeDesk
-from kiosk.transactions.documents import Printed, ignore
+from kiosk.transactions.documents import Printed, ignore, print_copies, run_print
 from kiosk.transactions.errors import REASONS, Refused
 from kiosk.transactions.money import MoneyRecorder
 from kiosk.transactions.receipts import kiosk_key, sign_receipt
@@ -438,6 +438,28 @@ class TransactionService:
 
     def _settle_unknown(self, tx: Record, reason: str) -> PaymentOutcome:
         return self.hand_over_outcome(tx, reason)
+
+    def cancel_card(self, tx: Record) -> None:
+        """"Cancelar" while the terminal waits for the card: the sale stops waiting, and a sale the
+        terminal approved meanwhile is cancelled at the terminal before the outcome arrives
+        (on_done of pay_by_card): nothing charged, or an unknown outcome for an attendant."""
+        terminal = self._device("payment")
+        if terminal is not None and hasattr(terminal, "abort_sale"):
+            terminal.abort_sale()
+
+    def print_slip(self, tx: Record, on_done: Callable[[Printed], None] | None = ignore) -> Printed | None:
+        """A paper for a citizen whose payment waits for a person: folio, amount, time and what
+        happens next (no personal data, no card number). Printed off the caller's thread."""
+        kiosk = self.config.kiosk
+        now = dt.datetime.now()
+        lines = (f"Folio: {tx.folio}", f"Importe: {format_pesos(tx.amount_cents)} MXN", f"Fecha: {now:%d/%m/%Y %H:%M}",
+                 "Una persona del personal revisará su pago con usted.",
+                 "Si ya se retiró, preséntese con este papel en la caja de la Tesorería.")
+        sheet = InfoSheet(kiosk.municipality, "Pago por verificar", (("Conserve este papel", lines),),
+                          self.config.transactions.verify_url + tx.folio, now, kiosk.id, kiosk.location)
+        printer = self._device("printer")
+        return run_print(printer, self.call_soon,
+                         lambda: print_copies([lambda: printer.print_sheet(sheet)], tx.folio), on_done)
 
     def change_limit_cents(self) -> int:
         """The most change the kiosk can give now: `[transactions] max_change_mxn` capped by what
