@@ -81,12 +81,21 @@ class SessionController:
         self.session.touches += 1
         self.idle.touch()
 
-    def set_language(self, language: str) -> None:
+    def set_language(self, language: str) -> bool:
+        """Switch the citizen's language; refused while a payment holds the screen (its texts and
+        the money on it stay as they are until it ends)."""
+        if self.navigator.held:
+            return False
         self.session.language = language
         self.translator.switch(language)
+        return True
 
-    def end(self, reason: str) -> None:
-        """Wipe every trace of the citizen and return to the attract screen."""
+    def end(self, reason: str) -> bool:
+        """Wipe every trace of the citizen and return to the attract screen. Refused while money
+        can still come in (a payment holds the navigator): the payment ends first, by itself."""
+        if self.navigator.held:
+            event(log, "session.end_refused", reason=reason, held="payment")
+            return False
         ended = self.session
         self.idle.stop()
         self.session = Session(language=self.default_language)
@@ -104,6 +113,7 @@ class SessionController:
         )
         for listener in list(self._end_listeners):
             listener(reason)
+        return True
 
     @property
     def on_home(self) -> bool:

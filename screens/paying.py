@@ -11,6 +11,7 @@ from screens.bill import pesos
 from screens.common import KioskScreen, load_kv, tr
 
 IDLE_PAUSE = "payment"
+HOLD = "payment"
 
 
 class PayingScreen(KioskScreen):
@@ -26,6 +27,7 @@ class PayingScreen(KioskScreen):
             "Registrando su pago…")
         self.can_cancel = False
         self.ctx.idle.pause(IDLE_PAUSE)  # never wipe the screen while money may be moving
+        self.ctx.navigator.hold(HOLD)  # nothing leaves this screen but the payment's own ending
         self.ctx.payments.on_notice = self._notice
         self.ctx.payments.pay(self.method, self._started, self._credited, self._finished, self._refused)
 
@@ -39,6 +41,7 @@ class PayingScreen(KioskScreen):
             self.can_cancel = True  # the one way out while the terminal waits
 
     def _refused(self, problem) -> None:
+        self.ctx.navigator.release(HOLD)  # nothing started: the citizen may go back
         self.ctx.idle.resume(IDLE_PAUSE)
         self.ids.instructions.text = problem.text(self.ctx.translator.language)
 
@@ -76,6 +79,7 @@ class PayingScreen(KioskScreen):
         return super().on_touch_down(touch)
 
     def _finished(self, outcome) -> None:
+        self.ctx.navigator.release(HOLD)  # the acceptor is inhibited, the money settled: the ending shows
         self.ctx.idle.resume(IDLE_PAUSE)
         self.can_cancel = False
         self.ctx.navigator.replace("done")
@@ -90,6 +94,7 @@ class PayingScreen(KioskScreen):
             self.ctx.payments.cancel_cash()
 
     def reset(self) -> None:
+        self.ctx.navigator.release(HOLD)
         self.ctx.idle.resume(IDLE_PAUSE)
         self.title = ""
         self.can_cancel = False
