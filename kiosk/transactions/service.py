@@ -141,6 +141,7 @@ class TransactionService:
         self._key = None
         self._key_lock = threading.Lock()
         self._intakes: dict[str, CashIntake] = {}
+        self.cash_idle_s = config.transactions.cash_idle_s  # no coin, note or touch: money back (tests shorten it)
         # Optional staff audit log, append(actor, action, **details) (kiosk.staff's AuditLog.append):
         # resolutions and collections are appended there too when the app sets it.
         self.audit: Callable[..., Any] | None = None
@@ -488,7 +489,7 @@ class TransactionService:
             on_done(outcome)
 
         intake = CashIntake(self, tx, cash, on_progress, done, on_notice, change_limit_cents=limit,
-                            idle_s=self.config.transactions.cash_idle_s)
+                            idle_s=self.cash_idle_s)
         self._intakes[tx.key] = intake
         try:
             intake.start()
