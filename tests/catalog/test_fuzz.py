@@ -443,8 +443,8 @@ def test_changes_pages_apply_exactly_or_leave_the_catalog(feed, page, twist, dat
             page["revision"] = revision
     hashes = _expected_hashes(store, page) if isinstance(page, dict) else {}
     body = json.dumps(page).encode()
-    if twist == "bytes":
-        position = data.draw(st.integers(0, len(body) - 1))
+    if twist == "bytes":  # what is drawn must not depend on the store (hypothesis replays draws)
+        position = data.draw(st.integers(0, 2**20)) % len(body)
         body = body[:position] + bytes([data.draw(st.integers(0, 255))]) + body[position + 1:]
     digest = catalog_digest(hashes.items()) if twist != "digest" else "sha256:" + "1" * 64
     signed_revision = revision if twist != "revision" else max(1, revision + data.draw(st.sampled_from([-2, -1, 1])))
