@@ -58,9 +58,9 @@ _TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d|24:00", re.ASCII)
 # Text a kiosk cannot store or show: lone surrogates (no UTF-8 encoding exists, so the database
 # write fails) and control characters other than tab and line breaks (ESC starts printer commands).
 _UNSTORABLE = re.compile("[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# The same characters as json.dumps(ensure_ascii=False) writes them: a cheap first look over a
-# whole record; a hit (which may be a literal backslash in the text) is confirmed by a walk.
-_UNSTORABLE_IN_JSON = re.compile(r"[\ud800-\udfff\x7f]|\\u00[01]|\\[bf]")
+# How json.dumps(ensure_ascii=False) writes those control characters; a hit may also be a literal
+# backslash in the text, which the walk that follows tells apart.
+_CONTROL_ESCAPES = ("\\u00", "\\b", "\\f", "\x7f")
 
 
 class Invalid(ValueError):
@@ -431,8 +431,20 @@ def storable(value: Any) -> None:
         raise
     except (ValueError, TypeError, RecursionError):  # NaN, infinity, non-string keys, huge ints, depth
         raise Invalid("expected plain JSON values (no NaN or infinities)") from None
-    if _UNSTORABLE_IN_JSON.search(serialized) is not None:
+    if _may_hold_unstorable(serialized):
         _find_unstorable(value)
+
+
+def _may_hold_unstorable(serialized: str) -> bool:
+    """A first look at a whole record with C-speed string operations (a regex over every character
+    costs as much as the serialisation itself)."""
+    if any(escape in serialized for escape in _CONTROL_ESCAPES):
+        return True
+    try:
+        serialized.encode("utf-8")  # fails on a lone surrogate and nothing else
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _not_json(value: Any) -> Any:
