@@ -159,10 +159,10 @@ class UiGuard(ExceptionHandler):
             self.caught += 1
             code = self._log(error)
             if self._looping():
-                return self._give_up("errors_in_a_loop", code)
+                return self._give_up("errors_in_a_loop")
             self._recover(code)
         except Exception as failure:  # the guard itself failed: a fresh start is safer than limping on
-            return self._give_up("guard_failed", type(failure).__name__)
+            return self._give_up("guard_failed", failure=type(failure).__name__)
         return ExceptionManager.PASS
 
     def _log(self, error: BaseException) -> str:
@@ -195,10 +195,10 @@ class UiGuard(ExceptionHandler):
             self.dialog.open(animation=False)
         ctx.speaker.say(spoken_text(self.dialog))
 
-    def _give_up(self, why: str, code: str) -> int:
+    def _give_up(self, why: str, **facts: str) -> int:
         self.gave_up = True
-        event(log, "ui.guard_gave_up", level=logging.CRITICAL, why=why, code=code, caught=self.caught,
-              status=EXIT_UI_FAILED)
+        event(log, "ui.guard_gave_up", level=logging.CRITICAL, why=why, code=self.last_code, caught=self.caught,
+              status=EXIT_UI_FAILED, **facts)
         try:
             self.stop(EXIT_UI_FAILED)
         except Exception:

@@ -21,6 +21,7 @@ import pytest
 from kiosk.logs import LogfmtFormatter
 from kiosk.ui_guard import EXIT_UI_FAILED, MAX_ERRORS, error_code
 from tests.ui.conftest import wake
+from tests.ui.crawler import Invariants
 
 ROOT = Path(__file__).resolve().parents[2]
 PERSONAL = "ANA LOPEZ PEREZ LOPA800101MPLPRN09"  # what a careless exception message could carry
@@ -90,9 +91,15 @@ def test_a_fault_in_english_says_so_in_english_and_leads_home(catalog_app, ui, m
     app = catalog_app
     wake(ui)
     ui.tap(ui.find(id="language_button"))
+    ui.tap(ui.find(id="display_button"))
+    ui.tap(ui.find(id="text_larger"))
+    ui.tap(ui.find(id="contrast_on"))
+    ui.tap(ui.find(id="done_button"))
     monkeypatch.setattr(app.screen("menu"), "show", boom)
     ui.tap(ui.find(contains="Procedures and requirements"))
     assert app.guard.caught == 1
+    # The dialog keeps the kiosk's rules at the largest text: texts on screen, 20 mm targets, a way on.
+    assert [rule for rule, _ in Invariants(app).check() if rule != "uncaught_error"] == []
     assert ui.find(id="error_title").text == "Something went wrong"
     assert ui.find(id="error_home").text == "Back to the start"
     assert ui.find(id="error_money").text == ""  # no payment in this session
