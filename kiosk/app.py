@@ -13,6 +13,7 @@ import threading
 from typing import Any
 
 from kivy.app import App
+from kivy.base import ExceptionManager
 from kivy.clock import Clock
 from kivy.core.audio import SoundLoader
 from kivy.core.window import Window
@@ -34,6 +35,7 @@ from kiosk.ui_guard import EXIT_UI_FAILED, UiGuard, error_code
 from screens import SCREENS, dialog_classes, screen_class
 from screens.assisted import AssistedBar
 from screens.common import KioskDialog, KioskRoot, KioskScreen, load_kv, spoken_text, tr
+from screens.guard import GuardDialog
 
 log = logging.getLogger("kiosk.app")
 IDLE_CHECK_S = 0.25
@@ -79,8 +81,9 @@ class KioskApp(App):
             self.screen(name)
         for name, dialog_class in dialog_classes().items():
             self.dialogs[name] = dialog_class(ctx=self.ctx)
-        self.guard = UiGuard(self)
-        self.dialogs["error"] = self.guard.dialog
+        self.dialogs["error"] = GuardDialog(ctx=self.ctx)  # built now: at the time of a fault, build nothing
+        self.guard = UiGuard(self.ctx, show=self._show_fault, keep_running=self.keep_intervals_running,
+                             stop=self.stop_now)
         self.devices = DeviceHub(self.ctx.config.devices, on_ui_thread)
         self.catalog_feed = CatalogFeed(self.ctx.config, self.ctx.catalog, on_ui_thread)
         self.transactions = None
@@ -96,7 +99,7 @@ class KioskApp(App):
         return root
 
     def on_start(self) -> None:
-        self.guard.install()  # from now on, a fault in a screen shows "Algo salió mal", not a crash
+        ExceptionManager.add_handler(self.guard)  # from now on a fault shows "Algo salió mal", not a crash
         # Bound first, so it runs after _any_touch: a staff gesture touch still counts as a touch.
         Window.bind(on_touch_down=self._staff_gesture_down, on_touch_up=self._staff_gesture_up)
         Window.bind(on_touch_down=self._any_touch, on_request_close=self._refuse_close,
@@ -117,7 +120,7 @@ class KioskApp(App):
         return False  # Kivy's settings panel (F1) is not for citizens
 
     def on_stop(self) -> None:
-        self.guard.uninstall()
+        ExceptionManager.remove_handler(self.guard)  # it is process-wide; the next app brings its own
         # The window outlives the app in tests and tools that start another one in it.
         Window.unbind(on_touch_down=self._staff_gesture_down, on_touch_up=self._staff_gesture_up)
         Window.unbind(on_touch_down=self._any_touch, on_request_close=self._refuse_close,
@@ -137,6 +140,13 @@ class KioskApp(App):
         event(log, "app.exiting", status=status)
         self.exit_status = status
         Clock.schedule_once(lambda _dt: self.stop(), 0)
+
+    def _show_fault(self, code: str, folio: str) -> None:
+        """The guard's dialog, alone in front: what happened, help is coming, the way home."""
+        self.close_dialogs()
+        dialog = self.dialogs["error"]
+        dialog.code, dialog.folio = code, folio
+        self.open_dialog("error")
 
     def keep_intervals_running(self) -> None:
         """Kivy drops an interval whose callback raised: after a fault, schedule the app's own

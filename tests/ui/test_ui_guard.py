@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.logs import LogfmtFormatter
-from kiosk.ui_guard import EXIT_UI_FAILED, MAX_ERRORS, error_code
+from kiosk.ui_guard import EXIT_UI_FAILED, MAX_ERRORS, PASS, RAISE, error_code
 from tests.ui.conftest import wake
 from tests.ui.crawler import Invariants
 
@@ -42,7 +42,7 @@ def guard_lines(caplog, name: str = "ui.unexpected_error") -> list[logging.LogRe
 @pytest.fixture
 def cash_app(catalog_app, ui):
     """Payments open and the simulated cash acceptor ready to take bills."""
-    ui.pump_until(lambda: catalog_app.devices.get("cash").status().state.value == "ready", timeout_s=15)
+    ui.pump_until(lambda: catalog_app.devices.get("cash").status().state.value == "ready", timeout_s=30)
     return catalog_app
 
 
@@ -140,6 +140,12 @@ def fail_every_frame() -> Callable[[], None]:
 
     Clock.schedule_once(fail, 0)
     return lambda: running.clear()
+
+
+def test_the_guard_answers_kivy_in_its_own_terms():
+    from kivy.base import ExceptionManager
+
+    assert (RAISE, PASS) == (ExceptionManager.RAISE, ExceptionManager.PASS)
 
 
 def test_errors_in_a_loop_stop_the_app_for_systemd_to_restart(app, ui, caplog):
