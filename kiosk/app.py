@@ -13,6 +13,7 @@ import threading
 from typing import Any
 
 from kivy.app import App
+from kivy.base import ExceptionManager
 from kivy.clock import Clock
 from kivy.core.audio import SoundLoader
 from kivy.core.window import Window
@@ -20,7 +21,7 @@ from kivy.properties import ObjectProperty
 from kivy.uix.screenmanager import NoTransition
 
 import screens.common
-from kiosk import sdnotify
+from kiosk import kivyenv, sdnotify
 from kiosk.context import KioskContext, build_context
 from kiosk.device_hub import DeviceHub
 from kiosk.i18n import endonym
@@ -30,16 +31,19 @@ from kiosk.logs import event
 from kiosk.navigation import HOME, Place
 from kiosk.payment_flow import PaymentFlow, open_transactions_in_background
 from kiosk.staff.gesture import Area, StaffGesture
+from kiosk.ui_guard import EXIT_UI_FAILED, UiGuard, error_code
 from screens import SCREENS, dialog_classes, screen_class
 from screens.assisted import AssistedBar
 from screens.common import KioskDialog, KioskRoot, KioskScreen, load_kv, spoken_text, tr
+from screens.guard import GuardDialog
 
 log = logging.getLogger("kiosk.app")
 IDLE_CHECK_S = 0.25
 WARM_UP_AFTER_S = 1.5
 SERVICES_AFTER_S = 0.5
 # Keys that would leave or disturb a kiosk if a keyboard is ever plugged in.
-BLOCKED_KEYS = {27, 9} | set(range(282, 294))  # Escape, Tab, F1-F12
+ESCAPE, KEY_Q = 27, 113
+BLOCKED_KEYS = {ESCAPE, 9} | set(range(282, 294))  # Escape, Tab, F1-F12
 STAFF_CORNER_MM = 10.0
 
 
@@ -47,14 +51,17 @@ class KioskApp(App):
     theme = ObjectProperty(None, rebind=True)  # kv binds through it: app.theme.body_px
     ctx: KioskContext
 
-    def __init__(self, ctx: KioskContext, **kwargs: Any):
+    def __init__(self, ctx: KioskContext, locked: bool = True, **kwargs: Any):
+        """`locked`: a kiosk's window, which refuses to close; False for a desktop window (the demo)."""
         super().__init__(**kwargs)
         self.ctx = ctx
+        self.locked = locked
         self.theme = ctx.base_theme
         self.title = "Kiosco"
         self.screens: dict[str, KioskScreen] = {}
         self.dialogs: dict[str, KioskDialog] = {}
         self.exit_status = 0
+        self.intervals: list[Any] = []  # the app's own periodic work, kept running by the guard
         self.staff_gesture = StaffGesture(Area(1, 1, 0), lambda: self.open_dialog("staff_pin"), now=ctx.now)
 
     # -- building ---------------------------------------------------------------------------
@@ -74,6 +81,9 @@ class KioskApp(App):
             self.screen(name)
         for name, dialog_class in dialog_classes().items():
             self.dialogs[name] = dialog_class(ctx=self.ctx)
+        self.dialogs["error"] = GuardDialog(ctx=self.ctx)  # built now: at the time of a fault, build nothing
+        self.guard = UiGuard(self.ctx, show=self._show_fault, keep_running=self.keep_intervals_running,
+                             stop=self.stop_now)
         self.devices = DeviceHub(self.ctx.config.devices, on_ui_thread)
         self.catalog_feed = CatalogFeed(self.ctx.config, self.ctx.catalog, on_ui_thread)
         self.transactions = None
@@ -89,11 +99,12 @@ class KioskApp(App):
         return root
 
     def on_start(self) -> None:
+        ExceptionManager.add_handler(self.guard)  # from now on a fault shows "Algo salió mal", not a crash
         # Bound first, so it runs after _any_touch: a staff gesture touch still counts as a touch.
         Window.bind(on_touch_down=self._staff_gesture_down, on_touch_up=self._staff_gesture_up)
         Window.bind(on_touch_down=self._any_touch, on_request_close=self._refuse_close,
                     on_keyboard=self._swallow_key)
-        Clock.schedule_interval(self._check_idle, IDLE_CHECK_S)
+        self.intervals.append(Clock.schedule_interval(self._check_idle, IDLE_CHECK_S))
         Window.bind(on_flip=self._first_frame_drawn)
         self._show(self.ctx.navigator.current)
         # Draw first, then connect: devices, catalog and payments start a moment after the first
@@ -103,12 +114,17 @@ class KioskApp(App):
         interval = sdnotify.watchdog_interval_s()
         if interval:
             # Pinged from the UI clock: a frozen UI stops the pings and systemd restarts us.
-            Clock.schedule_interval(lambda _dt: sdnotify.ping_watchdog(), interval)
+            self.intervals.append(Clock.schedule_interval(lambda _dt: sdnotify.ping_watchdog(), interval))
 
     def open_settings(self, *_args: Any) -> bool:
         return False  # Kivy's settings panel (F1) is not for citizens
 
     def on_stop(self) -> None:
+        ExceptionManager.remove_handler(self.guard)  # it is process-wide; the next app brings its own
+        # The window outlives the app in tests and tools that start another one in it.
+        Window.unbind(on_touch_down=self._staff_gesture_down, on_touch_up=self._staff_gesture_up)
+        Window.unbind(on_touch_down=self._any_touch, on_request_close=self._refuse_close,
+                      on_keyboard=self._swallow_key)
         self._stopping.set()
         sdnotify.stopping()
         self.ctx.help.close("shutdown")
@@ -124,6 +140,26 @@ class KioskApp(App):
         event(log, "app.exiting", status=status)
         self.exit_status = status
         Clock.schedule_once(lambda _dt: self.stop(), 0)
+
+    def _show_fault(self, code: str, folio: str) -> None:
+        """The guard's dialog, alone in front: what happened, help is coming, the way home."""
+        self.close_dialogs()
+        dialog = self.dialogs["error"]
+        dialog.code, dialog.folio = code, folio
+        self.open_dialog("error")
+
+    def keep_intervals_running(self) -> None:
+        """Kivy drops an interval whose callback raised: after a fault, schedule the app's own
+        again (without the idle check, a session would never be wiped)."""
+        for interval in self.intervals:
+            if not interval.is_triggered:
+                interval()
+
+    def stop_now(self, status: int) -> None:
+        """Stop at once, from Kivy's exception handler (the clock may be what is failing)."""
+        event(log, "app.exiting", status=status)
+        self.exit_status = status
+        self.stop()
 
     def _first_frame_drawn(self, *_args: Any) -> None:
         Window.unbind(on_flip=self._first_frame_drawn)
@@ -313,10 +349,19 @@ class KioskApp(App):
         self.ctx.staff.check_idle()
 
     def _refuse_close(self, *_args: Any, **_kwargs: Any) -> bool:
+        if not self.locked:
+            event(log, "app.window_closed")
+            return False  # a desktop window closes like any other
         event(log, "app.close_refused", level=logging.WARNING)
         return True
 
     def _swallow_key(self, _window: Any, key: int, _scancode: int, _codepoint: str, modifiers: list[str]) -> bool:
+        if not self.locked:
+            if key == ESCAPE or (key == KEY_Q and "ctrl" in modifiers):
+                event(log, "app.window_closed", key="escape" if key == ESCAPE else "ctrl+q")
+                self.stop()
+                return True
+            return False
         return key in BLOCKED_KEYS or "alt" in modifiers or "ctrl" in modifiers or "meta" in modifiers
 
 
@@ -340,13 +385,20 @@ class SoundPlayer:
 
 
 def run_kiosk(config) -> int:
-    """`kiosk run`: the full-screen kiosk until the system stops it (kivyenv already prepared)."""
-    app = KioskApp(build_context(config))
+    """`kiosk run` (and `kiosk demo` on a desktop): the kiosk until the system or the person at the
+    desktop stops it (kivyenv already prepared; its window plan says which kind of window)."""
+    plan = kivyenv.chosen_window() or kivyenv.plan_window(config, headless=False, desktop=False)
+    app = KioskApp(build_context(kivyenv.fitted(config, plan)), locked=plan.locked)
 
     def stop_on_signal(signum: int, _frame: Any) -> None:
         event(log, "app.stopping", signal=signal.Signals(signum).name)
         Clock.schedule_once(lambda _dt: app.stop(), 0)
 
     signal.signal(signal.SIGTERM, stop_on_signal)
-    app.run()
+    try:
+        app.run()
+    except Exception as error:  # the guard gave up, or failed: say so in one line, exit for a restart
+        code, where = error_code(error)
+        event(log, "app.crashed", level=logging.CRITICAL, code=code, error=type(error).__name__, where=where)
+        return app.exit_status or EXIT_UI_FAILED
     return app.exit_status

@@ -3,6 +3,9 @@
 The sandbox runs as a child process bound to 127.0.0.1, keeps its key and catalog in
 <data_dir>/sandbox (the demo config pins that key), starts with the sample accounts owing
 again, and is stopped when the demo ends.
+
+On a desktop the demo opens an ordinary window (border, cursor, closes with its close button,
+Escape or Ctrl+Q), never the locked-down full screen of `kiosk run` (kiosk.kivyenv).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from kiosk import kivyenv
 from kiosk.cli import CommandError
 from kiosk.config import Config
 from kiosk.logs import event
@@ -31,6 +35,8 @@ DEMO_STAFF = (("1001", "Ana Pérez (demo)", "attendant", "482915"),
 
 @contextlib.contextmanager
 def sandbox_for_demo(config: Config) -> Iterator[None]:
+    # `kiosk demo` (and the tour) run inside this: a demo on a display gets a desktop window.
+    kivyenv.request_desktop_window()
     url = urlsplit(config.api.base_url)
     if url.hostname not in ("127.0.0.1", "localhost"):
         yield  # a real municipal API: use it as it is

@@ -7,6 +7,10 @@ states it (fixed, range, formula, free, variable; discounts in force today).
 
 The result is a list of sections of plain text; the view splits them into pages that fit.
 Clock and language are passed in, so the same record reads right on any day in any language.
+
+"Solicitar aquí" is offered only when the kiosk can price the request today: every cost it would
+charge is fixed or free and in force. A procedure whose price depends on the case (a range, a
+formula) says instead where and how to request it, from the catalog's offices and channels.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from kiosk.catalog.model import kiosk_actions
+from kiosk.catalog.model import amount_due, kiosk_actions
 from kiosk.i18n import Translator
 from kiosk.navtree import text_in
 
@@ -56,6 +60,14 @@ def format_cents(cents: int, currency: str = "MXN") -> str:
     return format_money(Decimal(cents) / 100, currency)
 
 
+def kiosk_can_price(record: Record, on: dt.date) -> bool:
+    """Whether a request made at the kiosk on `on` has a price known in advance: each cost payable
+    at the kiosk is fixed or free and in force that day. The transaction service charges exactly
+    these (kiosk.transactions.service, `_procedure_amount`) and refuses the rest."""
+    return all(amount_due(cost, on) is not None for cost in record.get("costs") or ()
+               if "kiosk" in (cost.get("payment_places") or ("kiosk",)))
+
+
 class PageWriter:
     def __init__(self, translator: Translator, now: Callable[[], dt.datetime] = dt.datetime.now):
         self._ = translator.gettext
@@ -82,8 +94,10 @@ class PageWriter:
         can = kiosk_actions(record)
         actions = []
         # Requesting includes paying the procedure's price; "pay" alone means a debt on an account.
+        # A request the kiosk cannot price today is not offered (the page says where to make it).
         if can.get("request"):
-            actions.append(Action("request", self._("Solicitar aquí")))
+            if kiosk_can_price(record, self.now().date()):
+                actions.append(Action("request", self._("Solicitar aquí")))
         elif can.get("pay"):
             actions.append(Action("pay", self._("Pagar aquí")))
         actions.append(Action("print", self._("Imprimir esta información")))
@@ -118,7 +132,30 @@ class PageWriter:
             lines += self.office(office)
         if not record.get("offices"):
             lines.append(self._("Este trámite no se hace en una oficina."))
+        if kiosk_actions(record).get("request") and not kiosk_can_price(record, self.now().date()):
+            lines.append(self.request_elsewhere(record))
         return lines
+
+    def request_elsewhere(self, record: Record) -> str:
+        """Why the kiosk does not take this request, and the catalog's other ways to make it."""
+        offices = {office.get("id"): office for office in record.get("offices") or ()}
+        ways: list[str] = []
+        for channel in record.get("channels") or ():
+            kind = channel.get("type")
+            if kind == "in_person":
+                names = [self.text(offices[i].get("name")) for i in channel.get("office_ids") or () if i in offices]
+                ways.append(self._("en {office}").format(office=names[0]) if names else self._("en la oficina"))
+            elif kind == "phone" and channel.get("phone"):
+                ways.append(self._("por teléfono al {phone}").format(phone=channel["phone"]))
+            elif kind == "online" and channel.get("url"):
+                ways.append(self._("en internet: {url}").format(url=channel["url"]))
+        line = self._("En este kiosco no se puede solicitar: el costo depende de su caso.")
+        ways = list(dict.fromkeys(ways))
+        if ways:
+            either = ways[0] if len(ways) == 1 else self._("{first} o {last}").format(
+                first=", ".join(ways[:-1]), last=ways[-1])
+            line += " " + self._("Puede solicitarlo {ways}.").format(ways=either)
+        return line
 
     def office(self, office: Record) -> list[str]:
         address = office.get("address") or {}

@@ -2,18 +2,22 @@
 
 Touches go through Kivy's real input path (UnitTestTouch posts to the event loop, the window
 dispatches to widgets); nothing moves unless `pump()` runs the loop (clock, input, drawing).
-Widgets are found by kv id or by their visible text in what is on screen now.
+Widgets are found by kv id or by their visible text in what is on screen now. An exception
+escaping a frame goes to Kivy's ExceptionManager, as in the app's own main loop, so the app's
+guard (kiosk.ui_guard) handles it here as it would on a kiosk.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from kivy.app import App
-from kivy.base import EventLoop
+from kivy.base import EventLoop, ExceptionManager
+from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.tests.common import UnitTestTouch
 from kivy.uix.behaviors import ButtonBehavior
@@ -25,7 +29,22 @@ _MARKUP = re.compile(r"\[/?[a-z_]+(=[^\]]*)?\]")
 
 def pump(frames: int = 2) -> None:
     for _ in range(frames):
-        EventLoop.idle()
+        frame()
+
+
+def frame() -> None:
+    """One turn of the loop, with exceptions handled as EventLoop.mainloop handles them."""
+    handled(EventLoop.idle)
+
+
+def handled(work: Callable[[], object]) -> None:
+    """Run `work` as the app's main loop would: an exception goes to Kivy's ExceptionManager
+    (the app's guard), and only one it does not handle reaches the caller."""
+    try:
+        work()
+    except BaseException as error:
+        if ExceptionManager.handle_exception(error) == ExceptionManager.RAISE:
+            raise
 
 
 def pump_until(condition: Callable[[], bool], timeout_s: float = 3.0) -> None:
@@ -34,8 +53,35 @@ def pump_until(condition: Callable[[], bool], timeout_s: float = 3.0) -> None:
     while not condition():
         if time.monotonic() > deadline:
             raise TimeoutError(f"condition not met within {timeout_s} s: {condition}")
-        EventLoop.idle()
+        frame()
+        if _unthrottled:
+            time.sleep(0.002)  # waiting on a worker thread: leave it the CPU
     settle()
+
+
+_unthrottled = False
+
+
+@contextlib.contextmanager
+def unthrottled(paint: bool = False) -> Iterator[None]:
+    """Frames back to back instead of at most 60 a second, and not painted unless `paint`:
+    nobody watches a headless window, and thousands of touches (the crawler) would otherwise
+    spend most of their time sleeping and filling pixels. Layout, text and touches are as
+    always (text textures are made when a label changes, not when the window is painted)."""
+    global _unthrottled
+    saved, _unthrottled = Clock._max_fps, True
+    Clock._max_fps = 0  # the one setting Kivy reads per frame; Config's maxfps is read at start only
+    skip = lambda *_args: True  # noqa: E731 (a bound handler returning True stops the default one)
+    if not paint:
+        Window.fbind("on_draw", skip)
+        Window.fbind("on_flip", skip)
+    try:
+        yield
+    finally:
+        if not paint:
+            Window.funbind("on_draw", skip)
+            Window.funbind("on_flip", skip)
+        Clock._max_fps, _unthrottled = saved, False
 
 
 def start_app(app: App) -> App:
@@ -103,18 +149,25 @@ def find(id: str | None = None, text: str | None = None, contains: str | None = 
     return matches[-1]
 
 
-def tap(widget: Widget, frames: int = 2) -> None:
-    """Press and release at the widget's centre, as a finger would."""
+def tap(widget: Widget, frames: int = 2, wait_release: bool = True) -> None:
+    """Press and release at the widget's centre, as a finger would. With `wait_release` False the
+    next tap waits instead, and only if it touches this same button again (the crawler)."""
     settle()
     if not visible(widget):
         raise AssertionError(f"cannot tap {widget!r}: it is hidden or disabled")
+    _wait_released(widget)
     x, y = widget.to_window(*widget.center)
     tap_at(x, y, frames)
+    if wait_release:
+        _wait_released(widget)
+
+
+def _wait_released(widget: Widget) -> None:
     # A button shows "pressed" for a minimum time after a quick tap, and refuses a second press
     # meanwhile (KioskButton): a finger is not back that soon, so neither is the next tap.
     deadline = time.monotonic() + 1.0
     while getattr(widget, "state", "normal") == "down" and time.monotonic() < deadline:
-        EventLoop.idle()
+        frame()
 
 
 def settle(limit: int = 10) -> None:
@@ -129,9 +182,9 @@ def settle(limit: int = 10) -> None:
 def tap_at(x: float, y: float, frames: int = 2) -> None:
     settle()
     touch = UnitTestTouch(x, y)
-    touch.touch_down()
+    handled(touch.touch_down)  # a test touch is dispatched at once, not from the loop's input queue
     pump(1)
-    touch.touch_up()
+    handled(touch.touch_up)
     pump(frames)
 
 
@@ -142,10 +195,10 @@ def staff_gesture(advance_clock: Callable[[float], None]) -> None:
 
     width, height = Window.width, Window.height
     hold = UnitTestTouch(2, height - 2)
-    hold.touch_down()
+    handled(hold.touch_down)
     pump(1)
     advance_clock(HOLD_S + 0.2)
-    hold.touch_up()
+    handled(hold.touch_up)
     pump(1)
     for x, y in ((width - 2, height - 2), (width - 2, 2), (2, 2)):
         tap_at(x, y)

@@ -57,22 +57,33 @@ def go_to(ctx, node: NavNode) -> None:
 
 
 def option_heights(nodes: list[NavNode], ctx, width: float) -> list[float]:
-    """How tall each OptionButton will be, measured from its texts (see common.kv)."""
+    """How tall each OptionButton will be, measured from its texts (see common.kv: padding 5 mm
+    across and 4 mm above and below, four children 1.5 mm apart, at least option_px)."""
     theme = App.get_running_app().theme
     inner = width - theme.mm(10)
     heights = []
     for node in nodes:
         title, subtitle = node_text(node, ctx)
-        content = text_height(title, theme.body_px, inner, bold=True) + theme.mm(8)
+        content = text_height(title, theme.body_px, inner, bold=True) + theme.mm(8) + 3 * theme.mm(1.5)
         if subtitle:
-            content += text_height(subtitle, theme.body_px, inner) + theme.mm(1.5)
+            content += text_height(subtitle, theme.body_px, inner)
         heights.append(max(theme.option_px, content))
     return heights
+
+
+PAGINATION_CACHE_SIZE = 64
 
 
 class MenuScreen(KioskScreen):
     page = NumericProperty(0)
     pages = ListProperty([])
+
+    def __init__(self, **kwargs: Any) -> None:
+        # How each menu splits into pages, per language, text size and size of the screen: coming
+        # back with "Atrás" need not measure every choice's text again.
+        self._pagination: dict[tuple, list[list[int]]] = {}
+        self._paginated_from: Any = None  # the catalog snapshot those were measured for
+        super().__init__(**kwargs)
 
     def show(self, params: Mapping[str, Any]) -> None:
         node = self.ctx.nav_tree.find(params.get("node", ""))
@@ -85,8 +96,20 @@ class MenuScreen(KioskScreen):
             "Por ahora este kiosco no puede mostrar esta sección. Toque «Ayuda» y una persona le atenderá."
         )
         self._nodes = list(node.children[:MAX_OPTIONS])
-        self.pages = self._paginate(self._nodes)
+        self.pages = self._pages_for(node)
         self.turn_to(0)
+
+    def _pages_for(self, node: NavNode) -> list[list[int]]:
+        theme = App.get_running_app().theme
+        size = tuple(self.manager.size if self.manager else self.size)
+        key = (node.id, self.ctx.translator.language, theme, size)
+        if self.ctx.catalog.snapshot is not self._paginated_from:
+            self._pagination, self._paginated_from = {}, self.ctx.catalog.snapshot
+        if key not in self._pagination:
+            if len(self._pagination) >= PAGINATION_CACHE_SIZE:
+                self._pagination.pop(next(iter(self._pagination)))
+            self._pagination[key] = self._paginate(self._nodes)
+        return self._pagination[key]
 
     def turn_to(self, page: int) -> None:
         self.page = page
@@ -94,19 +117,24 @@ class MenuScreen(KioskScreen):
         fill_options(self.ids.options, nodes, self.ctx)
 
     def _paginate(self, nodes: list[NavNode]) -> list[list[int]]:
-        """Six choices fit on a page at normal text; larger text may need two pages."""
+        """Six choices fit on a page at normal text; larger text may need two or three pages.
+        What is left for them is the screen less the column's padding, the gaps between its
+        parts, the title as it wraps and the page buttons."""
         theme = App.get_running_app().theme
         width, height = self.manager.size if self.manager else self.size
-        title = text_height(self.title, theme.title_px, width - 2 * theme.margin_px, bold=True)
-        available = height - title - theme.target_px - 2 * theme.margin_px - 3 * theme.gap_px * 2
-        heights = option_heights(nodes, self.ctx, width - 2 * theme.margin_px)
-        return paginate(heights, available, self.ids.options.spacing)
+        column = self.ids.column
+        inner = width - column.padding[0] - column.padding[2]
+        fixed = (column.padding[1] + column.padding[3] + column.spacing * (len(column.children) - 1)
+                 + text_height(self.title, theme.title_px, inner, bold=True) + theme.target_px)
+        heights = option_heights(nodes, self.ctx, inner)
+        return paginate(heights, height - fixed, self.ids.options.spacing)
 
     def reset(self) -> None:
         self.title = ""
         self._nodes = []
         self.pages = []
         self.page = 0
+        self._pagination, self._paginated_from = {}, None
         forget_options(self.ids.options)
         self.ids.empty.text = ""
 

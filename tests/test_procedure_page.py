@@ -30,7 +30,7 @@ RECORD = {
             {"from": "2026-01-01", "to": "2026-01-31", "percent": "15", "text": {"es": "pago en enero"}}]},
         {"kind": "range", "min": "100", "max": "500", "currency": "MXN", "effective_to": "2025-12-31"},
     ],
-    "channels": [{"type": "kiosk", "kiosk": {"pay": True, "request": False}}],
+    "channels": [{"type": "kiosk", "kiosk": {"pay": True, "request": False, "print": True}}],
 }
 PREVIOUS = {"id": "p0", "name": {"es": "Copia certificada de acta"}}
 
@@ -90,3 +90,60 @@ def test_money_format():
     assert format_money("1234.5") == "$1,234.50 MXN"
     assert format_money("0") == "$0.00 MXN"
     assert format_money("abc") == "abc MXN"
+
+
+def requestable(costs: list[dict], **channel: object) -> dict:
+    """RECORD offered for request at the kiosk, with these costs and the sample's other channels."""
+    kiosk = {"type": "kiosk", "kiosk": {"pay": True, "request": True, "print": True}}
+    channels = [{"type": "in_person", "office_ids": ["of"]}, {"type": "phone", "phone": "222 555 0160"},
+                {"type": "online", "url": "https://tramites.example/pipa"}, kiosk]
+    return {**RECORD, "costs": costs, "channels": channels, **channel}
+
+
+def actions_on(record: dict, when: dt.datetime, language: str = "es") -> list[str]:
+    return [action.key for action in PageWriter(Translator(language), now=lambda: when).actions(record)]
+
+
+def where_on(record: dict, when: dt.datetime, language: str = "es") -> list[str]:
+    return PageWriter(Translator(language), now=lambda: when).where(record)
+
+
+JANUARY = dt.datetime(2026, 1, 14, 10)
+RANGE = {"kind": "range", "min": "350", "max": "900", "currency": "MXN"}
+
+
+def test_a_request_with_a_price_known_today_is_offered():
+    record = requestable([{"kind": "fixed", "amount": "204.50"}, {"kind": "free"}])
+    assert actions_on(record, JANUARY) == ["request", "print"]
+    assert not any("no se puede solicitar" in line for line in where_on(record, JANUARY))
+
+
+def test_a_request_priced_case_by_case_is_not_offered_and_the_page_says_where_to_make_it():
+    """The issue's "Pipa de agua": a range of prices. Offering it ended in a crash on the bill."""
+    record = requestable([RANGE])
+    assert actions_on(record, JANUARY) == ["print"]  # neither "Solicitar aquí" nor a debt to pay
+    line = where_on(record, JANUARY)[-1]
+    assert line.startswith("En este kiosco no se puede solicitar: el costo depende de su caso.")
+    assert "en Tesorería, cajas" in line and "por teléfono al 222 555 0160" in line
+    assert line.endswith("o en internet: https://tramites.example/pipa.")
+    english = where_on(record, JANUARY, "en")[-1]
+    assert english.startswith("It cannot be requested at this kiosk: the cost depends on your case.")
+    assert "by phone on 222 555 0160" in english and "at Tesorería, cajas" in english
+
+
+def test_a_formula_or_a_tariff_out_of_force_cannot_be_priced_either():
+    formula = requestable([{"kind": "formula", "formula": {"es": "1 % del valor catastral"}}])
+    assert "request" not in actions_on(formula, JANUARY)
+    expired = requestable([{"kind": "fixed", "amount": "100", "effective_to": "2025-12-31"}])
+    assert "request" not in actions_on(expired, JANUARY)  # never last year's tariff
+
+
+def test_only_the_costs_paid_at_the_kiosk_must_be_known():
+    record = requestable([{"kind": "fixed", "amount": "100", "payment_places": ["kiosk"]},
+                          {**RANGE, "payment_places": ["office"]}])  # settled later at the office
+    assert actions_on(record, JANUARY) == ["request", "print"]
+
+
+def test_without_other_channels_the_page_still_says_why():
+    record = requestable([RANGE], channels=[{"type": "kiosk", "kiosk": {"pay": False, "request": True, "print": True}}])
+    assert where_on(record, JANUARY)[-1] == "En este kiosco no se puede solicitar: el costo depende de su caso."

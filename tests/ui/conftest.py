@@ -3,7 +3,8 @@
 Kivy reads its environment at import, so the test configuration is applied here, before any
 Kivy import. Each test gets a fresh app (new context, manual clock) in the shared window and
 drives it with real touches through kiosk.uidriver. A failing test leaves a screenshot in
-tests/screenshots/<test name>.png.
+tests/screenshots/<test name>.png. A test whose app's UI guard (kiosk.ui_guard) caught an
+exception fails at teardown, unless the test injected it and cleared `app.guard.caught`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from kiosk.idle import ManualClock
 
 SCREENSHOT_DIR = Path(__file__).resolve().parent.parent / "screenshots"
 _DATA_DIR = tempfile.mkdtemp(prefix="kiosk-ui-tests-")
+CRAWL_SUMMARIES: list[str] = []  # tests/ui/test_crawl.py: printed at the end of the run
 
 
 def _test_config():
@@ -80,6 +82,10 @@ def app(window, clock, config) -> Iterator:
         yield kiosk_app
     finally:
         uidriver.stop_app(kiosk_app)
+    guard = kiosk_app.guard
+    if guard.caught:
+        pytest.fail(f"the UI guard caught {guard.caught} exception(s), the last {guard.last_code} "
+                    "(its ui.unexpected_error log line says where)")
 
 
 @pytest.fixture(scope="session")
@@ -115,6 +121,11 @@ def pytest_runtest_makereport(item, call):
 
         path = uidriver.screenshot(SCREENSHOT_DIR / f"{item.name}.png")
         report.sections.append(("screenshot", str(path)))
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for line in CRAWL_SUMMARIES:
+        terminalreporter.write_line(line)
 
 
 def wake(ui) -> None:

@@ -1,0 +1,117 @@
+"""The crawler over the whole kiosk (tests/ui/crawler.py): every procedure, action and mode.
+
+`make test` crawls the bundled sample catalog (about 7,800 touches, a few minutes); `make crawl`
+sets KIOSK_CRAWL_PROCEDURES=10000 and crawls a synthetic catalog of that many procedures
+(kiosk.catalog.sample.build_synthetic). Each run ends with a summary line in pytest's report.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.ui.conftest import CRAWL_SUMMARIES, wake
+from tests.ui.crawler import MODES, Crawler, Invariants, Problem
+
+CRAWL_PROCEDURES = int(os.environ.get("KIOSK_CRAWL_PROCEDURES", "0") or 0)
+# KIOSK_CRAWL_STRICT=1 fails on the problems below as well.
+STRICT = os.environ.get("KIOSK_CRAWL_STRICT", "") not in ("", "0")
+
+# Problems the crawler finds in views another engineer owns (screens/account.*, identify.*,
+# help.*, keyboard.*, kiosk/idle.py), reported to them; each entry goes once their fix lands
+# (the crawl prints the entries it no longer needs). (view, rule) -> what was reported.
+REPORTED_ELSEWHERE = {
+    ("account", "text_outside"): "at 'Muy grande' the title and the first instruction line are above the "
+                                 "screens' area, under the top bar (screens/account.kv: the column does not fit)",
+    ("identify", "text_outside"): "at 'Muy grande' the procedure name (the title) is above the screens' area, "
+                                  "under the top bar (screens/identify.kv: the column does not fit)",
+}
+
+
+@pytest.fixture
+def crawl_snapshot(sample_snapshot, tmp_path_factory):
+    if not CRAWL_PROCEDURES:
+        return sample_snapshot
+    from kiosk.catalog.sample import build_synthetic, write_json
+    from kiosk.journey import sample_snapshot as snapshot_from
+
+    path = tmp_path_factory.mktemp("crawl") / "synthetic-catalog.json"
+    write_json(build_synthetic(CRAWL_PROCEDURES), path)
+    return snapshot_from(["es", "en"], path)
+
+
+@pytest.fixture
+def crawl_app(app, crawl_snapshot, ui):
+    """The app showing the catalog to crawl, with payments and the printer ready."""
+    from kiosk.tour import wait_for_payments
+
+    app.ctx.catalog.replace(crawl_snapshot)
+    wait_for_payments(app.ctx, ui)
+    ui.pump_until(lambda: "print" in app.ctx.actions.available, timeout_s=15)
+    printer = app.devices.get("printer")
+    ui.pump_until(lambda: printer.status().state.value in ("ready", "degraded"), timeout_s=15)
+    return app
+
+
+@pytest.mark.ui
+@pytest.mark.crawl
+def test_crawl_every_procedure_action_and_mode(crawl_app, crawl_snapshot, ui, clock):
+    crawler = Crawler(crawl_app, ui, clock, progress=print)
+    summary = crawler.crawl(MODES)
+    CRAWL_SUMMARIES.append(summary.line())
+    problems, reported = split_reported(crawler.problems)
+    for (view, rule), why in REPORTED_ELSEWHERE.items():
+        if not any(p.view == view and p.rule == rule for p in reported):
+            print(f"crawl: no longer seen, remove from REPORTED_ELSEWHERE: {view} {rule}: {why}")
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(str(p) for p in problems[:60])
+    assert summary.procedures == set(crawl_snapshot.records), "every procedure page was visited"
+    assert summary.modes == [str(mode) for mode in MODES]
+    assert crawl_app.guard.caught == 0
+
+
+def test_the_checks_catch_what_they_promise(catalog_app, ui):
+    """Each invariant fails on a view built to break it, and holds on the real home screen."""
+    import logging
+
+    from kivy.uix.button import Button
+    from kivy.uix.label import Label
+    from kivy.uix.modalview import ModalView
+
+    wake(ui)
+    invariants = Invariants(catalog_app)
+    assert list(invariants.check()) == []
+    home = catalog_app.screens["home"]
+    title = home.ids.title.text
+    home.ids.title.text = "\n".join(["Una línea más"] * 60)  # taller than the screen: pushed under the bar
+    ui.pump(2)
+    assert [rule for rule, _ in invariants.check()] == ["text_outside"]
+    home.ids.title.text = title
+    tiny = Button(text="x", size_hint=(None, None), size=(30, 30))
+    home.ids.options.add_widget(tiny)
+    ui.pump(2)
+    assert [rule for rule, _ in invariants.check()] == ["small_target"]
+    home.ids.options.remove_widget(tiny)
+    stuck = ModalView(size_hint=(0.5, 0.5))
+    stuck.add_widget(Label(text="Espere"))
+    stuck.open(animation=False)
+    ui.pump(2)
+    assert [rule for rule, _ in invariants.check()] == ["no_way_on"]
+    stuck.dismiss(animation=False)
+    ui.pump(2)
+    logging.getLogger().addHandler(invariants.errors)
+    try:
+        logging.getLogger("kiosk.test").error("something.failed")
+    finally:
+        logging.getLogger().removeHandler(invariants.errors)
+    assert [rule for rule, _ in invariants.check()] == ["uncaught_error"]
+    assert list(invariants.check()) == []
+
+
+def split_reported(found: dict[Problem, int]) -> tuple[list[Problem], list[Problem]]:
+    """(problems that fail the crawl, problems already reported to the owner of their view)."""
+    problems, reported = [], []
+    for problem in sorted(found, key=str):
+        known = (problem.view, problem.rule) in REPORTED_ELSEWHERE and not STRICT
+        (reported if known else problems).append(problem)
+    return problems, reported
