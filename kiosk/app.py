@@ -62,7 +62,7 @@ class KioskApp(App):
         self.dialogs: dict[str, KioskDialog] = {}
         self.exit_status = 0
         self.intervals: list[Any] = []  # the app's own periodic work, kept running by the guard
-        self.staff_gesture = StaffGesture(Area(1, 1, 0), lambda: self.open_dialog("staff_pin"), now=ctx.now)
+        self.staff_gesture = StaffGesture(Area(1, 1, 0), self._open_staff_pin, now=ctx.now)
 
     # -- building ---------------------------------------------------------------------------
     def build(self) -> KioskRoot:
@@ -90,6 +90,7 @@ class KioskApp(App):
         self.fleet = None
         self._stopping = threading.Event()
         self.ctx.navigator.add_listener(self._show)
+        self.ctx.navigator.on_hold(lambda _held: self._refresh_chrome(self.root))
         self.ctx.translator.add_listener(self._language_switched)
         self.ctx.sessions.on_wipe(self._wipe_views)
         self.ctx.catalog.on_change(lambda _snapshot: self._show(self.ctx.navigator.current))
@@ -174,6 +175,24 @@ class KioskApp(App):
     # -- actions the views call ---------------------------------------------------------------
     def switch_language(self) -> None:
         self.ctx.sessions.set_language(self.ctx.next_language())
+
+    def open_help(self) -> None:
+        """"Ayuda": the help dialog; while a payment holds the screen, the call goes out without a
+        dialog over the money (the paying screen says a person is coming)."""
+        if not self.ctx.navigator.held:
+            self.open_dialog("help")
+            return
+        self.ctx.help.request(self.ctx.navigator.current.screen)
+        screen = self.screens.get(self.ctx.navigator.current.screen)
+        if hasattr(screen, "help_called"):
+            screen.help_called()
+
+    def _open_staff_pin(self) -> None:
+        """The staff gesture; not while a citizen's money can come in (the payment ends first)."""
+        if self.ctx.navigator.held:
+            event(log, "staff.gesture_refused", reason="payment_in_progress")
+            return
+        self.open_dialog("staff_pin")
 
     def open_dialog(self, name: str) -> KioskDialog:
         dialog = self.dialogs[name]
@@ -297,8 +316,9 @@ class KioskApp(App):
     def _refresh_chrome(self, root: KioskRoot) -> None:
         navigator = self.ctx.navigator
         root.chrome = self.screen(navigator.current.screen).chrome
-        root.can_go_back = navigator.can_go_back
+        root.can_go_back = navigator.can_go_back and not navigator.held
         root.at_home = navigator.current.screen == HOME
+        root.held = navigator.held
         root.next_language = endonym(self.ctx.next_language())
         root.audio_on = self.ctx.sessions.session.accessibility.audio
 

@@ -32,15 +32,29 @@ class Navigator:
         self._stack: list[Place] = [Place(ATTRACT)]
         self._listeners: list[Callable[[Place], None]] = [on_change] if on_change else []
         self._holds: set[str] = set()
+        self._hold_listeners: list[Callable[[bool], None]] = []
         self.refused = 0  # moves refused while held (tests, diagnostics)
 
     # -- holding the citizen where their money is ---------------------------------------------
 
+    def on_hold(self, listener: Callable[[bool], None]) -> None:
+        """listener(held) whenever holding starts or ends (the bars grey out their buttons)."""
+        self._hold_listeners.append(listener)
+
     def hold(self, reason: str) -> None:
+        was = self.held
         self._holds.add(reason)
+        self._hold_changed(was)
 
     def release(self, reason: str) -> None:
+        was = self.held
         self._holds.discard(reason)
+        self._hold_changed(was)
+
+    def _hold_changed(self, was: bool) -> None:
+        if was != self.held:
+            for listener in list(self._hold_listeners):
+                listener(self.held)
 
     @property
     def held(self) -> bool:

@@ -260,6 +260,7 @@ class KioskRoot(BoxLayout):
     chrome = BooleanProperty(False)
     can_go_back = BooleanProperty(False)
     at_home = BooleanProperty(True)
+    held = BooleanProperty(False)  # a payment holds the citizen: Atrás, Inicio and the language wait
     next_language = StringProperty("")
 
     def __init__(self, **kwargs: Any) -> None:

@@ -73,6 +73,12 @@ class PayingScreen(KioskScreen):
         self.ids.instructions.text = text
         self.ctx.speaker.say(text)
 
+    def help_called(self) -> None:
+        """"Ayuda" during a payment: a person is called; the payment stays as it is."""
+        text = tr._("Una persona viene a ayudarle. Su pago sigue aquí: puede seguir o cancelar.")
+        self.ids.instructions.text = text
+        self.ctx.speaker.say(text)
+
     def on_touch_down(self, touch) -> bool:
         if self.method == "cash" and self.collide_point(*touch.pos):
             self.ctx.payments.still_here()  # the citizen is there: the payment's idle time starts again

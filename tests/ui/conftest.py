@@ -131,3 +131,19 @@ def pytest_terminal_summary(terminalreporter) -> None:
 def wake(ui) -> None:
     """Touch the attract screen so a session starts on home."""
     ui.tap(ui.find(id="invitation"))
+
+
+@pytest.fixture
+def pay_app(window, clock, config, sample_snapshot, ui):
+    from kiosk.app import KioskApp
+    from kiosk.context import build_context
+
+    app = ui.start_app(KioskApp(build_context(config, now=clock)))
+    try:  # whatever happens, the next test must find the window empty
+        app.ctx.catalog.replace(sample_snapshot)
+        ui.pump_until(lambda: app.ctx.payments is not None, timeout_s=15)
+        ui.pump_until(lambda: all(app.devices.get(name).status().state.value == "ready"
+                                  for name in ("printer", "payment")), timeout_s=15)
+        yield app
+    finally:
+        ui.stop_app(app)
