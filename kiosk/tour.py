@@ -130,22 +130,14 @@ def _payment_steps(app, ctx, ui) -> Iterator[str]:
     ui.tap(ui.find(id="continue_button"))
     ui.pump_until(lambda: app.root.manager.current == "bill", timeout_s=15)
     yield "bill"
-    if not app.screens["bill"].ids.pay_cash.disabled:
-        ui.tap(ui.find(id="pay_cash"))
-        ui.pump_until(lambda: app.screens["paying"].can_cancel, timeout_s=15)  # recorded, acceptor on
-        cash = app.devices.get("cash")
-        if hasattr(cash, "simulator"):  # a 50-peso bill goes in before the citizen cancels: the
-            cash.simulator.insert_bill(2)  # transaction then waits for an attendant's refund
-            ui.pump_until(lambda: ctx.payments.service.get(ctx.payments.transaction.key).paid_cents > 0,
-                          timeout_s=15)
-        yield "paying"
-        ui.tap(ui.find(id="cancel_payment"))
-        ui.pump_until(lambda: app.root.manager.current == "done", timeout_s=15)
-        ui.tap(ui.find(id="try_again"))
-    ui.tap(ui.find(id="pay_card"))
-    ui.pump_until(lambda: app.root.manager.current == "done", timeout_s=30)
-    ui.pump_until(lambda: "…" not in app.screens["done"].ids.receipt.text, timeout_s=30)
-    yield "done"
+    cash = app.devices.get("cash")
+    if not app.screens["bill"].ids.pay_cash.disabled and hasattr(cash, "simulator"):
+        yield from _cash_steps(app, ui, cash.simulator)
+    else:
+        ui.tap(ui.find(id="pay_card"))
+        ui.pump_until(lambda: app.root.manager.current == "done", timeout_s=30)
+        ui.pump_until(lambda: "…" not in app.screens["done"].ids.receipt.text, timeout_s=30)
+        yield "done"
     ui.tap(ui.find(id="home_button"))
     ui.tap(ui.find(contains=ctx.translator.gettext("Buscar")))
     for character in "ACTA":
@@ -156,8 +148,42 @@ def _payment_steps(app, ctx, ui) -> Iterator[str]:
     yield "identify"
 
 
+def _cash_steps(app, ui, bus) -> Iterator[str]:
+    """Cash with the simulated bus: the paying screen with its change limit and progress; a
+    cancellation the hopper can only partly give back (a voucher for the rest); then the bill
+    paid with notes over the amount and the change paid by the hopper."""
+    ui.tap(ui.find(id="pay_cash"))
+    ui.pump_until(lambda: app.screens["paying"].can_cancel, timeout_s=15)  # recorded, acceptor on
+    paying = app.screens["paying"]
+    progressed = paying.ids.progress.text
+    bus.insert_bill(2)  # $50 in
+    ui.pump_until(lambda: paying.ids.progress.text != progressed, timeout_s=15)
+    yield "paying"
+    hopper = bus.hopper()
+    bus.control(lambda: setattr(hopper, "inventory", 2))  # the hopper holds $20 now: $30 goes on a voucher
+    ui.tap(ui.find(id="cancel_payment"))
+    ui.pump_until(lambda: app.root.manager.current == "done", timeout_s=30)
+    yield "done"  # "Pago cancelado": $20 back, a voucher for $30, a person called
+    bus.control(lambda: setattr(hopper, "inventory", 100))  # refilled by a technician...
+    app.devices.get("cash").refresh()  # ...and read again: the change limit is back
+    ui.tap(ui.find(id="try_again"))
+    ui.pump_until(lambda: app.root.manager.current == "bill", timeout_s=15)
+    ui.tap(ui.find(id="pay_cash"))
+    ui.pump_until(lambda: app.screens["paying"].can_cancel, timeout_s=15)
+    remaining = app.ctx.payments.transaction.amount_cents
+    while remaining > 0:  # $500 notes, one at a time as a citizen does: the last one overpays
+        before = paying.ids.progress.text
+        bus.insert_bill(5)
+        remaining -= 50000
+        ui.pump_until(lambda before=before: paying.ids.progress.text != before
+                      or app.root.manager.current == "done", timeout_s=15)
+    ui.pump_until(lambda: app.root.manager.current == "done", timeout_s=60)
+    ui.pump_until(lambda: "…" not in app.screens["done"].ids.receipt.text, timeout_s=30)
+    yield "done-change"
+
+
 def _staff_steps(app, clock: ManualClock, ui) -> Iterator[str]:
-    """The demo attendant refunds the cancelled cash payment, counts the cash box and serves a
+    """The demo attendant deals with the cancelled cash payment's voucher, counts the cash box and serves a
     citizen in assisted mode; then the demo technician opens the diagnostics."""
     from kiosk.demo import DEMO_STAFF, ensure_demo_staff
 
@@ -168,15 +194,14 @@ def _staff_steps(app, clock: ManualClock, ui) -> Iterator[str]:
     screen = app.screens["attendant"]
     ui.pump_until(lambda: screen.listed, timeout_s=15)
     yield "attendant"
-    if screen.waiting:
-        ui.tap(screen.ids.attention_rows.children[-1])
-        ui.tap(ui.find(id="write_note"))
-        for character in "BILLETE DEVUELTO":
-            ui.tap(ui.find(text=app.ctx.translator.gettext("Espacio") if character == " " else character,
-                           root=app.dialogs["resolve"]))
-        ui.tap(ui.find(id="note_done"))
+    voucher = next((item.voucher for item in screen._records if getattr(item, "voucher", "")), "")
+    if voucher:  # the voucher the cancelled cash payment left: the attendant has seen the citizen
+        pager = screen.ids.attention_pager
+        while not ui.find_all(contains=voucher) and pager.page < pager.count - 1:
+            ui.tap(pager.ids.next_page)
+        ui.tap(ui.find(contains=voucher))
         yield "resolve"
-        ui.tap(ui.find(id="refund_voucher"))
+        ui.tap(ui.find(id="voucher_acknowledged"))
         ui.pump_until(lambda: app.dialogs["resolve"].parent is None, timeout_s=15)
     ui.tap(ui.find(id="cash_button"))
     ui.pump_until(lambda: not app.dialogs["cash"].busy, timeout_s=15)

@@ -27,7 +27,7 @@ class DoneScreen(KioskScreen):
             self._person_will_help(outcome, flow)
         elif outcome is not None and outcome.reason in ("cash.returned", "cash.refund_voucher"):
             self._given_back(outcome, flow)
-            self.can_retry = not outcome.extra.get("owed_cents")
+            self.can_retry = True  # the money went back (or is on the voucher in their hand): they may pay again
         else:
             self._not_paid(outcome)
             self.can_retry = True
