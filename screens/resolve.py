@@ -22,11 +22,13 @@ class ResolveDialog(KioskDialog):
     problem = StringProperty("")
     typing = BooleanProperty(False)  # the keyboard is up (instead of the outcome buttons)
     outcomes = ListProperty([])  # what the service allows for this transaction now
+    voucher = BooleanProperty(False)  # a kiosk voucher waiting to be acknowledged
 
     def prepare(self, record: Any, on_done) -> None:
         self._record, self._on_done = record, on_done
         self.note, self.problem, self.busy, self.typing = "", "", False, False
         self.outcomes = list(record.outcomes)
+        self.voucher = bool(getattr(record, "voucher", ""))
         self.ids.keyboard.build_for(Window.width * self.size_hint_x)
         self.summary = tr._("Folio {folio}: {amount}, cobrado {paid}. Motivo: {reason}").format(
             folio=record.folio, amount=pesos(record.amount_cents), paid=pesos(record.paid_cents or record.refund_cents),
