@@ -547,7 +547,7 @@ def signing_key():
     return ec.generate_private_key(ec.SECP256R1())
 
 
-subject_text = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40)
+subject_text = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=16)  # <= 64 UTF-8 bytes
 serial_text = st.one_of(st.text("PNOEIDCAST-0123456789 ", min_size=1, max_size=20), st.just(""))
 
 
