@@ -97,7 +97,7 @@ class Receipt:
     verification: str  # the QR payload, e.g. https://verifica.example.gob.mx/r/<folio>?h=...
     header_lines: tuple[str, ...] = ()
     copy: bool = False
-
+    notes: tuple[str, ...] = ()  # after the amount: e.g. where and when to obtain the document
     def __post_init__(self) -> None:
         digits = max((len(run) for run in "".join(c if c.isdigit() else " " for c in self.payment_method).split()),
                      default=0)
@@ -167,6 +167,10 @@ def render_blocks(receipt: Receipt, code_page: str = "CP858", width: int = 42, q
     line(f"Kiosco: {receipt.kiosk_id}")
     line(f"Lugar: {receipt.location}")
     line("-" * width)
+    for note in receipt.notes:
+        line(note)
+    if receipt.notes:
+        line("-" * width)
     cut_block()
     printer.set_with_default(align="center")
     printer.qr(receipt.verification, native=(qr == "native"), size=6, center=(qr != "native"))

@@ -237,28 +237,37 @@ class PaymentFlow:
         if self.service.get(tx.key).state == "created":
             self.service.cancel(tx, reason=reason)
 
-    def print_receipt(self, on_done: Callable[[bool, str], None]) -> None:
+    def obtain_lines(self, writer: Any, issued: bool) -> list[str]:
+        """For a request: what the citizen gets, when and where (kiosk.procedure_page.PageWriter)."""
+        if self.mode != "request" or self.procedure is None:
+            return []
+        return writer.how_to_obtain(self.procedure, issued)
+
+    def print_receipt(self, on_done: Callable[[bool, str], None], notes: tuple[str, ...] = ()) -> None:
         def printed(result: Any, error: Any) -> None:
             ok = result is not None and getattr(result, "completed", False)
             on_done(ok, "" if ok else getattr(error, "code", None) or getattr(result, "reason", "printer.error"))
 
         tx = self.transaction
-        self.run(lambda: self.service.print_receipt(tx, printed))  # it reads the outbox first
+        self.run(lambda: self.service.print_receipt(tx, printed, notes))  # it reads the outbox first
 
-    def when_issued(self, on_ready: Callable[[], None], wait_s: float = 15.0, poll_s: float = 0.5) -> None:
-        """on_ready() once the API has confirmed (or refused) the request, or after `wait_s`
-        (offline): the receipt then carries the download link, or the provisional signature."""
+    def when_issued(self, on_ready: Callable[[bool], None], wait_s: float = 15.0, poll_s: float = 0.5) -> None:
+        """on_ready(issued) once the API has confirmed (or refused) the request, or after `wait_s`
+        (offline): the receipt then carries the download link (issued), or the provisional signature."""
         tx = self.transaction
         settled = ("confirmed", "rejected", "needs_attendant")
 
         def work() -> None:
             waited = threading.Event()
+            state = ""
             for _ in range(int(wait_s / poll_s)):
-                if self.transaction is not tx or self.service.get(tx.key).state in settled:
+                state = self.service.get(tx.key).state if self.transaction is tx else ""
+                if self.transaction is not tx or state in settled:
                     break
                 waited.wait(poll_s)
             if self.transaction is tx:  # not wiped meanwhile
-                self.call_soon(on_ready)
+                issued = state == "confirmed"
+                self.call_soon(lambda: on_ready(issued))
 
         self.run(work)
 

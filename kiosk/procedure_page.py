@@ -238,6 +238,28 @@ class PageWriter:
             lines.append(self._("Después puede hacer: {procedure}.").format(procedure=self.text(follower.get("name"))))
         return lines
 
+    def how_to_obtain(self, record: Record, issued: bool = False) -> list[str]:
+        """After a request at the kiosk: what the citizen gets, when and where, from the catalog's
+        outputs, deadlines, offices and online channel (the screen and the receipt say it)."""
+        outputs = record.get("outputs") or ()
+        lines = [self._("Su documento: {output}.").format(output=self.output(outputs[0]))] if outputs else []
+        if issued:
+            lines.append(self._("Ya está emitido: descárguelo con el código QR de su recibo."))
+        else:
+            kinds = {deadline.get("kind"): deadline for deadline in record.get("deadlines", ())}
+            chosen = kinds.get("delivery") or kinds.get("resolve")
+            if chosen and chosen.get("duration"):
+                lines.append(self._("Estará listo en {time}.").format(time=self.duration(
+                    chosen["duration"], business=chosen.get("day_kind") == "business")))
+        for office in record.get("offices", ())[:1]:
+            lines.append(self._("Dónde recogerlo: {office}.").format(office=self.text(office.get("name"))))
+            lines += self.office(office)[1:]
+        url = next((channel.get("url") for channel in record.get("channels", ())
+                    if channel.get("type") == "online" and channel.get("url")), "")
+        if url:
+            lines.append(self._("Consulte el avance en línea: {url}").format(url=url))
+        return lines
+
     def output(self, output: Record) -> str:
         name = self.text(output.get("name"))
         validity = output.get("validity")

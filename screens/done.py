@@ -8,6 +8,8 @@ from typing import Any
 from kivy.properties import BooleanProperty
 
 from devices.contract import reason
+from kiosk.i18n import Translator
+from kiosk.procedure_page import PageWriter
 from screens.bill import pesos
 from screens.common import KioskScreen, load_kv, tr
 
@@ -100,9 +102,16 @@ class DoneScreen(KioskScreen):
         flow.print_slip()
         self.ctx.help.request(self.ctx.navigator.current.screen)
 
-    def _print(self) -> None:
+    def _print(self, issued: bool = False) -> None:
+        """A request issued (or still on its way): the screen and the receipt say where and when the
+        document is obtained; the receipt in Spanish, the screen in the citizen's language."""
+        flow = self.ctx.payments
+        shown = flow.obtain_lines(PageWriter(self.ctx.translator), issued)
+        if shown:
+            self.ids.summary.text += "\n" + "\n".join(shown)
+        printed = tuple(flow.obtain_lines(PageWriter(Translator("es")), issued))
         self.ids.receipt.text = tr._("Imprimiendo su recibo…")
-        self.ctx.payments.print_receipt(self._printed)
+        flow.print_receipt(self._printed, printed)
 
     def _printed(self, ok: bool, code: str) -> None:
         if ok:

@@ -619,12 +619,15 @@ class TransactionService:
                 self._key = kiosk_key(self.config.data_path)
             return self._key
 
-    def print_receipt(self, tx: Record, on_done: Callable[[Any, DeviceError | None], None]) -> None:
+    def print_receipt(self, tx: Record, on_done: Callable[[Any, DeviceError | None], None],
+                      notes: tuple[str, ...] = ()) -> None:
+        """Print the receipt; `notes` (Spanish, no personal data) go after the amount, e.g. where
+        and when a requested document is obtained."""
         printer = self._device("printer")
         if printer is None:
             self.call_soon(lambda: on_done(None, DeviceError("transport.no_device", "no printer configured")))
             return
-        receipt = self.receipt(tx)
+        receipt = replace(self.receipt(tx), notes=tuple(notes))
         printer.request(lambda: printer.print_receipt(receipt), on_done)
 
     # ---- attendant (assisted mode; calls that read or write the outbox belong off the UI thread) --

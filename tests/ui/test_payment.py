@@ -178,3 +178,23 @@ def test_a_second_start_while_paying_is_refused_and_charges_once(pay_app, ui, sa
     ui.pump_until(lambda: ledger()["applied"] == 1, timeout_s=30)
     ui.pump(30)
     assert ledger()["applied"] == 1 and ledger()["keys"] == 1
+
+
+def test_after_a_request_the_screen_and_the_receipt_say_where_and_when(pay_app, ui, sandbox):
+    """The catalog's output, deadline and office: on the done screen and on the printed receipt."""
+    app = pay_app
+    open_procedure(app, ui, "Constancia de no adeudo del predial")
+    ui.tap(ui.find(text="Solicitar aquí"))
+    ui.tap(ui.find(id="type_data"))
+    for character in "ANA LOPEZ":
+        ui.tap(ui.find(text=character) if character != " " else ui.find(id="space_key"))
+    ui.tap(ui.find(id="identify_continue"))
+    ui.pump_until(lambda: app.root.manager.current == "bill", timeout_s=10)
+    ui.tap(ui.find(id="pay_card"))
+    ui.pump_until(lambda: app.root.manager.current == "done", timeout_s=20)
+    ui.pump_until(lambda: "Tome su recibo" in ui.find(id="receipt").text, timeout_s=30)
+    summary = ui.find(id="summary").text
+    assert "Su documento: Constancia de no adeudo" in summary and "Dónde recogerlo: " in summary
+    printed = " ".join(app.devices.get("printer").simulator.decoded().lines)
+    assert "Su documento: Constancia de no adeudo" in printed and "Dónde recogerlo:" in printed
+    assert "ANA LOPEZ" not in printed  # no personal data on the paper
