@@ -15,7 +15,7 @@ Record = Mapping[str, Any]
 
 
 def online_url(record: Record) -> str:
-    for channel in record.get("channels", ()):
+    for channel in record.get("channels") or ():
         if channel.get("type") == "online" and channel.get("url"):
             return str(channel["url"])
     return ""

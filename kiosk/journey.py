@@ -46,7 +46,7 @@ def build_snapshot(categories: Sequence[Record], procedures: Sequence[Record], l
     records = {record["id"]: record for record in procedures}
     followers: dict[str, list[Record]] = {}
     for record in procedures:
-        for requirement in record.get("requirements", ()):
+        for requirement in record.get("requirements") or ():
             other = requirement.get("procedure_id")
             if other and other != record["id"]:
                 followers.setdefault(other, []).append(record)

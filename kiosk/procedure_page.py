@@ -115,7 +115,7 @@ class PageWriter:
             "persona_moral": self._("Empresas y organizaciones"),
             "cualquiera": self._("Cualquier persona"),
         }
-        audiences = [who.get(entry.get("who"), entry.get("who", "")) for entry in record.get("audience", ())]
+        audiences = [who.get(entry.get("who"), entry.get("who", "")) for entry in record.get("audience") or ()]
         if audiences:
             lines.append(self._("Quién puede hacerlo: {who}.").format(who=", ".join(audiences)))
         return [line for line in lines if line]
@@ -128,7 +128,7 @@ class PageWriter:
         unit = self.text(authority.get("unit"))
         if name:
             lines.append(self._("Lo atiende: {office}.").format(office=", ".join(filter(None, (name, unit)))))
-        for office in record.get("offices", ())[:2]:
+        for office in record.get("offices") or ()[:2]:
             lines += self.office(office)
         if not record.get("offices"):
             lines.append(self._("Este trámite no se hace en una oficina."))
@@ -171,12 +171,12 @@ class PageWriter:
 
     def today(self, office: Record) -> str:
         now = self.now()
-        for closure in office.get("closures", ()):
+        for closure in office.get("closures") or ():
             if closure.get("date") == now.date().isoformat():
                 reason = self.text(closure.get("reason"))
                 return self._("Hoy está cerrado ({reason}).").format(reason=reason) if reason else self._(
                     "Hoy está cerrado.")
-        spans = [span for span in office.get("hours", ()) if now.isoweekday() in span.get("days", ())]
+        spans = [span for span in office.get("hours") or () if now.isoweekday() in span.get("days") or ()]
         if not spans:
             return self._("Hoy no abre.")
         hours = self._(" y ").join(
@@ -190,7 +190,7 @@ class PageWriter:
     # -- 4. documents ---------------------------------------------------------------------------
     def documents(self, record: Record) -> list[str]:
         lines = []
-        for requirement in record.get("requirements", ()):
+        for requirement in record.get("requirements") or ():
             name = self.text(requirement.get("name"))
             copies = self.copies(requirement)
             issuer = self.text(requirement.get("issued_by"))
@@ -218,7 +218,7 @@ class PageWriter:
     def before_after(self, record: Record, catalog: Callable[[str], Record | None],
                      followers: Sequence[Record] = ()) -> list[str]:
         lines = []
-        for requirement in record.get("requirements", ()):
+        for requirement in record.get("requirements") or ():
             other = requirement.get("procedure_id")
             if other and other != record.get("id"):
                 previous = catalog(other)
@@ -226,13 +226,13 @@ class PageWriter:
                 lines.append(self._("Antes: {procedure}.").format(procedure=name))
         if not lines:
             lines.append(self._("No necesita hacer otro trámite antes."))
-        for channel in record.get("channels", ()):
-            steps = [self.text(step) for step in channel.get("steps", ())]
+        for channel in record.get("channels") or ():
+            steps = [self.text(step) for step in channel.get("steps") or ()]
             if steps:
                 lines.append(self._("Pasos:"))
                 lines += [f"{number}. {step}" for number, step in enumerate(steps, start=1)]
                 break
-        for output in record.get("outputs", ()):
+        for output in record.get("outputs") or ():
             lines.append(self._("Al final recibe: {output}.").format(output=self.output(output)))
         for follower in followers[:3]:
             lines.append(self._("Después puede hacer: {procedure}.").format(procedure=self.text(follower.get("name"))))
@@ -246,15 +246,15 @@ class PageWriter:
         if issued:
             lines.append(self._("Ya está emitido: descárguelo con el código QR de su recibo."))
         else:
-            kinds = {deadline.get("kind"): deadline for deadline in record.get("deadlines", ())}
+            kinds = {deadline.get("kind"): deadline for deadline in record.get("deadlines") or ()}
             chosen = kinds.get("delivery") or kinds.get("resolve")
             if chosen and chosen.get("duration"):
                 lines.append(self._("Estará listo en {time}.").format(time=self.duration(
                     chosen["duration"], business=chosen.get("day_kind") == "business")))
-        for office in record.get("offices", ())[:1]:
+        for office in record.get("offices") or ()[:1]:
             lines.append(self._("Dónde recogerlo: {office}.").format(office=self.text(office.get("name"))))
             lines += self.office(office)[1:]
-        url = next((channel.get("url") for channel in record.get("channels", ())
+        url = next((channel.get("url") for channel in record.get("channels") or ()
                     if channel.get("type") == "online" and channel.get("url")), "")
         if url:
             lines.append(self._("Consulte el avance en línea: {url}").format(url=url))
@@ -269,9 +269,9 @@ class PageWriter:
 
     # -- 6. time and cost ----------------------------------------------------------------------
     def time_and_cost(self, record: Record) -> list[str]:
-        lines = [line for deadline in record.get("deadlines", ()) if (line := self.deadline(deadline))]
+        lines = [line for deadline in record.get("deadlines") or () if (line := self.deadline(deadline))]
         today = self.now().date()
-        costs = [cost for cost in record.get("costs", ()) if _in_force(cost, today)]
+        costs = [cost for cost in record.get("costs") or () if _in_force(cost, today)]
         lines += [self.cost(cost, today) for cost in costs] or [self._("El catálogo no indica el costo.")]
         return lines
 
@@ -310,7 +310,7 @@ class PageWriter:
         concept = self.text(cost.get("concept"))
         if concept:
             line += " " + self._("Concepto: {concept}.").format(concept=concept)
-        for discount in cost.get("discounts", ()):
+        for discount in cost.get("discounts") or ():
             if discount.get("from", "") <= today.isoformat() <= discount.get("to", "9999"):
                 until = dt.date.fromisoformat(discount["to"]).strftime("%d/%m/%Y")
                 line += " " + self._("Hoy tiene {percent} % de descuento ({why}), hasta el {until}.").format(
