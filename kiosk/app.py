@@ -143,10 +143,10 @@ class KioskApp(App):
         Clock.schedule_once(lambda _dt: self.stop(), 0)
 
     def _show_fault(self, code: str, folio: str) -> None:
-        """The guard's dialog, alone in front: what happened, help is coming, the way home."""
+        """The guard's dialog, alone in front: what happened, help is coming, the way on."""
         self.close_dialogs()
         dialog = self.dialogs["error"]
-        dialog.code, dialog.folio = code, folio
+        dialog.code, dialog.folio, dialog.held = code, folio, self.ctx.navigator.held
         self.open_dialog("error")
 
     def keep_intervals_running(self) -> None:

@@ -128,7 +128,7 @@ class PageWriter:
         unit = self.text(authority.get("unit"))
         if name:
             lines.append(self._("Lo atiende: {office}.").format(office=", ".join(filter(None, (name, unit)))))
-        for office in record.get("offices") or ()[:2]:
+        for office in (record.get("offices") or ())[:2]:
             lines += self.office(office)
         if not record.get("offices"):
             lines.append(self._("Este trámite no se hace en una oficina."))
@@ -251,7 +251,7 @@ class PageWriter:
             if chosen and chosen.get("duration"):
                 lines.append(self._("Estará listo en {time}.").format(time=self.duration(
                     chosen["duration"], business=chosen.get("day_kind") == "business")))
-        for office in record.get("offices") or ()[:1]:
+        for office in (record.get("offices") or ())[:1]:
             lines.append(self._("Dónde recogerlo: {office}.").format(office=self.text(office.get("name"))))
             lines += self.office(office)[1:]
         url = next((channel.get("url") for channel in record.get("channels") or ()

@@ -78,12 +78,19 @@ def test_a_fault_while_cash_is_in_keeps_the_money_calls_help_and_goes_on(cash_ap
     transaction = app.ctx.payments.transaction
     assert app.transactions.get(transaction.key).paid_cents == 5000
 
+    # Money is in: the way on is back to the payment (home would leave the $50 behind).
+    assert ui.find(id="error_home").text == "Volver a su pago"
     ui.tap(ui.find(id="error_home"))
-    assert app.root.manager.current == "home" and dialog.parent is None
+    assert app.root.manager.current == "paying" and dialog.parent is None
+    monkeypatch.undo()
+    ui.tap(ui.find(id="cancel_payment"))
+    ui.pump_until(lambda: app.root.manager.current == "done", timeout_s=30)
+    assert "Tome su dinero de la bandeja: $50.00 MXN" in ui.find(id="summary").text
+    ui.tap(ui.find(id="home_button"))
     ui.tap(ui.find(contains="Trámites y requisitos"))  # the kiosk goes on
     assert app.root.manager.current == "menu"
     recorded = app.transactions.get(transaction.key)
-    assert recorded.paid_cents == 5000 and recorded.state not in ("cancelled", "created")
+    assert recorded.paid_cents == 5000 and recorded.state != "created"
     app.guard.caught = 0  # the one fault was injected and checked above
 
 
