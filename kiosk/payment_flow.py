@@ -225,10 +225,15 @@ class PaymentFlow:
             self.run(lambda: self.service.print_slip(tx))
 
     def cancel_cash(self) -> None:
-        """Stop taking cash; with money already in, the transaction goes to an attendant to refund."""
+        """Stop taking cash; the money in goes back (hoppers, else a voucher). The ending comes
+        through on_done, from whichever of the intake and this call has it first."""
         tx, finished = self.transaction, self._finished
         if tx is not None and self.method == "cash":
-            self.run(lambda: self._deliver(finished, self.service.cancel_cash(tx)))
+            self.run(lambda: self._deliver_outcome(finished, self.service.cancel_cash(tx)))
+
+    def _deliver_outcome(self, callback: Callable[[Any], None], outcome: Any) -> None:
+        if outcome is not None:
+            self._deliver(callback, outcome)
 
     def _deliver(self, callback: Callable[[Any], None], value: Any) -> None:
         self.call_soon(lambda: callback(value))

@@ -564,14 +564,16 @@ class TransactionService:
         except StorageError:
             return None
 
-    def cancel_cash(self, tx: Record, wait_s: float = 15.0) -> PaymentOutcome:
+    def cancel_cash(self, tx: Record, wait_s: float = 15.0) -> PaymentOutcome | None:
         """Stop taking cash; returns the ending once the acceptor is inhibited and everything it
-        took is recorded (on_done gets the same outcome)."""
+        took is recorded and given back (on_done gets the same outcome). None when the intake is
+        still giving the money back after `wait_s`: it alone settles its payment (settling here
+        too would pay the money back twice), and its on_done brings the outcome."""
         intake = self._intakes.get(tx.key)
         if intake is not None:
             intake.cancel()
-            if intake.ended.wait(wait_s) and intake.outcome is not None:
-                return intake.outcome
+            intake.ended.wait(wait_s)
+            return intake.outcome
         record = self.outbox.get(tx.key)
         if record.state != PAYING:
             return PaymentOutcome(record.state in (QUEUED, CONFIRMED, PAID), record.state, "ok", transaction=record)

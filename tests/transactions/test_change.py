@@ -92,6 +92,23 @@ def test_cancelling_with_money_in_gives_it_back_from_the_hopper(sandbox, tmp_pat
     assert not bus.bills.master_enabled and not bus.insert_bill(2)  # nothing taken afterwards
 
 
+def test_a_cancel_that_outwaits_a_slow_payback_never_pays_twice(sandbox, tmp_path: Path) -> None:
+    """'Cancelar' returns before a slow hopper has finished paying $100 back: the intake alone
+    settles the payment; the money goes back once, with no voucher beside it."""
+    service, pump, adapters = _with_hopper(tmp_path, sandbox.url, extra="&hopper_rate=4")  # 2.5 s
+    bus = adapters["cash"].simulator
+    tx = service.begin(service.bill_from_reference("numero_contrato_agua", "AGU-100234", 35680, "Agua"), "cash")
+    done, box, progress = threading.Event(), [], []
+    service.pay_by_cash(tx, progress.append, lambda outcome: (box.append(outcome), done.set()))
+    bus.insert_bill(3)
+    _until(pump, lambda: progress)
+    assert service.cancel_cash(tx, wait_s=0.2) is None  # still paying back: no second settlement
+    pump.until(done, timeout=30)
+    assert box[0].reason == "cash.returned" and box[0].extra["returned_cents"] == 10000
+    assert bus.hopper_tally()["paid"] == 10 and service.outbox.vouchers() == []
+    assert [p.paid_cents for p in service.outbox.payouts(tx.key)] == [10000]
+
+
 def test_a_hopper_that_jams_mid_payout_leaves_a_voucher_for_the_rest(sandbox, tmp_path: Path) -> None:
     service, pump, adapters = _with_hopper(tmp_path, sandbox.url, extra="&hopper_jam_after=2")
     bus = adapters["cash"].simulator
