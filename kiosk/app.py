@@ -234,7 +234,8 @@ class KioskApp(App):
     def _payments_ready(self, service) -> None:
         """Money can be taken once the outbox is open: only then is "Pagar aquí" offered."""
         self.transactions = service
-        self.ctx.payments = PaymentFlow(service, self.call_on_ui_thread)
+        self.ctx.payments = PaymentFlow(service, self.call_on_ui_thread, navigator=self.ctx.navigator,
+                                        idle=self.ctx.idle)
         self.ctx.sessions.on_wipe(self.ctx.payments.reset)
         self.ctx.actions.register("pay", self.start_payment)
         self.ctx.actions.register("request", self.start_request)

@@ -5,7 +5,8 @@ before any money is taken); this object keeps where this citizen is in the payme
 every step that touches the disk, the network or a device on a worker thread (a durable commit
 can take tens of milliseconds on a kiosk's SD card); results come back through `call_soon`.
 A session wipe calls `reset()`, which cancels a payment that has not taken money yet; one that
-has stays in the outbox.
+has stays in the outbox. From "pay" to its ending the flow holds the navigator and pauses the idle
+wipe: nothing leaves a payment (Atrás, Inicio, language, idle, staff) but one of its endings.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any
 from kiosk.catalog.model import kiosk_actions
 
 CallSoon = Callable[[Callable[[], None]], None]
+
+HOLD = "payment"  # the navigator's hold and the idle pause while a payment runs
 
 ACCOUNT_EXAMPLES = {"clave_catastral": "001-002-003-0001", "numero_contrato_agua": "AGU-100234"}
 
@@ -40,11 +43,20 @@ def run_in_thread(work: Callable[[], None]) -> None:
 
 
 class PaymentFlow:
-    def __init__(self, service: Any, call_soon: CallSoon, run_in_background: Callable = run_in_thread):
+    def __init__(self, service: Any, call_soon: CallSoon, run_in_background: Callable = run_in_thread,
+                 navigator: Any = None, idle: Any = None):
         self.service = service
         self.call_soon = call_soon
         self.run = run_in_background
+        self.navigator, self.idle = navigator, idle  # kiosk.navigation.Navigator, kiosk.idle.IdleMonitor
         self.reset()
+
+    def _hold(self, holding: bool) -> None:
+        """While money can come in nobody leaves and nothing wipes the screen."""
+        if self.navigator is not None:
+            (self.navigator.hold if holding else self.navigator.release)(HOLD)
+        if self.idle is not None:
+            (self.idle.pause if holding else self.idle.resume)(HOLD)
 
     def reset(self) -> None:
         tx = getattr(self, "transaction", None)
@@ -172,14 +184,17 @@ class PaymentFlow:
             self.outcome = outcome
             if outcome.transaction is not None:
                 self.transaction = outcome.transaction
+            self._hold(False)  # the acceptor is inhibited, the money settled: the ending shows
             on_done(outcome)
 
         def refused(problem: Problem) -> None:
             self.method = ""  # nothing started: the citizen may choose again
+            self._hold(False)
             on_refused(problem)
 
         self._finished = finished
         previous = self.transaction
+        self._hold(True)
 
         def work() -> None:
             try:

@@ -10,15 +10,13 @@ from kivy.properties import BooleanProperty, StringProperty
 from screens.bill import pesos
 from screens.common import KioskScreen, load_kv, tr
 
-IDLE_PAUSE = "payment"
-HOLD = "payment"
-
 
 class PayingScreen(KioskScreen):
     method = StringProperty("")
     can_cancel = BooleanProperty(False)
 
     def show(self, params: Mapping[str, Any]) -> None:
+        """The payment flow holds the kiosk from here to the payment's ending (kiosk.payment_flow)."""
         self.method = params.get("method", "card")
         self.title = {"card": tr._("Pago con tarjeta"), "cash": tr._("Pago en efectivo")}.get(
             self.method, tr._("Enviando su solicitud"))
@@ -26,8 +24,6 @@ class PayingScreen(KioskScreen):
         self.ids.instructions.text = tr._("Registrando su solicitud…") if self.method == "free" else tr._(
             "Registrando su pago…")
         self.can_cancel = False
-        self.ctx.idle.pause(IDLE_PAUSE)  # never wipe the screen while money may be moving
-        self.ctx.navigator.hold(HOLD)  # nothing leaves this screen but the payment's own ending
         self.ctx.payments.on_notice = self._notice
         self.ctx.payments.pay(self.method, self._started, self._credited, self._finished, self._refused)
 
@@ -41,8 +37,6 @@ class PayingScreen(KioskScreen):
             self.can_cancel = True  # the one way out while the terminal waits
 
     def _refused(self, problem) -> None:
-        self.ctx.navigator.release(HOLD)  # nothing started: the citizen may go back
-        self.ctx.idle.resume(IDLE_PAUSE)
         self.ids.instructions.text = problem.text(self.ctx.translator.language)
 
     def _cash_instructions(self, flow) -> str:
@@ -85,8 +79,6 @@ class PayingScreen(KioskScreen):
         return super().on_touch_down(touch)
 
     def _finished(self, outcome) -> None:
-        self.ctx.navigator.release(HOLD)  # the acceptor is inhibited, the money settled: the ending shows
-        self.ctx.idle.resume(IDLE_PAUSE)
         self.can_cancel = False
         self.ctx.navigator.replace("done")
 
@@ -100,8 +92,6 @@ class PayingScreen(KioskScreen):
             self.ctx.payments.cancel_cash()
 
     def reset(self) -> None:
-        self.ctx.navigator.release(HOLD)
-        self.ctx.idle.resume(IDLE_PAUSE)
         self.title = ""
         self.can_cancel = False
         self.ids.instructions.text = ""
