@@ -317,8 +317,19 @@ class CashAdapter(Adapter):
     def enable(self) -> None:
         """Accept the denominations in `acceptance()` and start polling for credits."""
         self._wanted_enabled = True
-        self.call(lambda: self._set_inhibits(True))
+        self.call(self._resync_and_accept)
         self._start_poller()
+
+    def _resync_and_accept(self) -> None:
+        """Nothing is polled while inhibited, so coins pushed at an inhibited slot leave refusal
+        events behind; they cannot be credits. Take each queue's counter as the start before
+        accepting, or more than five of them would read as lost events of this payment."""
+        for acceptor in self._acceptors:
+            header = cc.H_READ_BUFFERED_CREDIT if acceptor.kind == "coin" else cc.H_READ_BUFFERED_BILL_EVENTS
+            reply = self._command(acceptor.address, header)
+            if len(reply) == 11:
+                acceptor.counter = reply[0]
+        self._set_inhibits(True)
 
     def disable(self) -> None:
         """Inhibit every acceptor and read the event queues until they are quiet, so every credit
@@ -369,10 +380,15 @@ class CashAdapter(Adapter):
             if not self._enabled:
                 continue
             try:
-                self.call(self._poll_once, self._poll_deadline())
+                self.call(self._poll_while_enabled, self._poll_deadline())
             except DeviceError as error:
                 self._fail(error)
                 return  # the supervisor reopens the bus; a new poller starts with it
+
+    def _poll_while_enabled(self) -> list[tuple[str, int]]:
+        """The poll thread's read: skipped when a disable ran first on the worker (disable drains
+        the queues itself; what is offered afterwards is refused and read at the next enable)."""
+        return self._poll_once() if self._enabled else []
 
     def _poll_once(self) -> list[tuple[str, int]]:
         credits: list[tuple[str, int]] = []

@@ -72,6 +72,7 @@ class PaymentFlow:
         self.transaction: Any = None
         self.outcome: Any = None
         self._finished: Callable[[Any], None] = lambda _outcome: None
+        self._attempt: object | None = None  # the payment this flow's callbacks belong to
         self.on_notice: Callable[[str, int], None] = lambda _code, _cents: None  # the paying screen sets it
 
     # -- steps ----------------------------------------------------------------------------------
@@ -177,10 +178,11 @@ class PaymentFlow:
             on_refused(Problem("payment.done", "Este pago ya se realizó.", "This payment has already been made."))
             return
         self.method, self.outcome = method, None
+        attempt = self._attempt = object()
 
         def finished(outcome: Any) -> None:
-            if self.outcome is not None:
-                return  # already settled (a cancel raced with the last coin)
+            if self.outcome is not None or self._attempt is not attempt:
+                return  # already settled (a cancel raced with the last coin), or a wiped session's
             self.outcome = outcome
             if outcome.transaction is not None:
                 self.transaction = outcome.transaction
@@ -188,6 +190,8 @@ class PaymentFlow:
             on_done(outcome)
 
         def refused(problem: Problem) -> None:
+            if self._attempt is not attempt:
+                return
             self.method = ""  # nothing started: the citizen may choose again
             self._hold(False)
             on_refused(problem)
@@ -202,8 +206,10 @@ class PaymentFlow:
                     self._cancel_if_unpaid(previous, "citizen.retried")
                 tx = self._begin(method)
                 self.transaction = tx
-                self.call_soon(lambda: on_started(tx))
                 self._take_money(tx, method, on_credit, finished)
+                # Only now can "Cancelar" reach the running payment (the acceptor is enabled, the
+                # terminal asked): a cancel before would find nothing to stop.
+                self.call_soon(lambda: on_started(tx))
             except Exception as error:  # Refused, storage or device faults: said plainly, nothing taken
                 problem = _problem(error)
                 self.call_soon(lambda: refused(problem))

@@ -25,6 +25,7 @@ class TransbankPeer:
         self._last_answer = b""
         self._last_sale: list[str] | None = None
         self._operation = 100
+        self.charged = 0  # the terminal's own tally, in the sale's amount units: approved minus cancelled
         self._lock = threading.Lock()
 
     @classmethod
@@ -79,6 +80,9 @@ class TransbankPeer:
             return frame(["0260", *(self._last_sale or ["11"])[1:]])
         if command == "1200":
             ok = self._last_sale is not None and self._last_sale[10] == arguments[0]
+            if ok and self._last_sale[1] == "00":
+                self.charged -= int(self._last_sale[6] or 0)
+                self._last_sale[1] = "07"  # cancelled: a second 1200 finds nothing to cancel
             return frame(["1210", "00" if ok else "05", "597012345678", "TERM0001", "A1B2C3" if ok else "",
                           arguments[0]])
         return b""  # 0100 polling: the ACK is the answer
@@ -94,6 +98,8 @@ class TransbankPeer:
         for index, text in self.overrides.items():
             answer[index] = text
         self._last_sale = answer
+        if code == "00":
+            self.charged += int(amount or 0)
         if self.result == "lost_answer":
             return progress
         return progress + frame(answer)

@@ -94,14 +94,16 @@ def pcscd() -> Iterator[PcscDaemon]:
 class PtyPair:
     """`socat` linking two pseudo-terminals: the kiosk opens `host`, the simulator opens `device`."""
 
-    def __init__(self, directory: Path, name: str = "tty"):
+    def __init__(self, directory: Path, name: str = "tty", lifetime_s: int = 120):
         self.host = str(directory / f"{name}-host")
         self.device = str(directory / f"{name}-device")
+        self.lifetime_s = lifetime_s  # socat is bounded in time, like every helper a test starts
         self.process: subprocess.Popen | None = None
 
     def start(self, wait_s: float = 5.0) -> None:
         self.process = subprocess.Popen(
-            ["timeout", "120", "socat", f"pty,raw,echo=0,link={self.host}", f"pty,raw,echo=0,link={self.device}"],
+            ["timeout", str(self.lifetime_s), "socat", f"pty,raw,echo=0,link={self.host}",
+             f"pty,raw,echo=0,link={self.device}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + wait_s

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from devices import cctalk as cc
@@ -208,3 +210,27 @@ def test_simulator_process_signals_ready_before_the_host_opens(pty_pair):
     finally:
         process.terminate()
         process.wait(timeout=5)
+
+
+def test_coins_pushed_at_an_inhibited_slot_are_not_lost_events_of_the_next_payment(bus):
+    """Between payments nothing is polled; seven refused coins leave seven events in the queue.
+    They cannot be credits: the next payment starts clean and counts its own coin."""
+    simulated, _, pair = bus
+    adapter = cash_for(pair)
+    adapter.open()
+    try:
+        adapter.enable()
+        adapter.disable()
+        for _ in range(7):
+            assert not simulated.insert_coin(5)  # refused: the acceptor is inhibited
+        start = adapter.mark()
+        adapter.enable()
+        assert simulated.insert_coin(5)
+        deadline = time.monotonic() + 5
+        while adapter.mark().since(start).credits < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        adapter.disable()
+        since = adapter.mark().since(start)
+        assert (since.credits, since.cents, since.lost) == (1, 1000, 0)
+    finally:
+        adapter.close()
