@@ -81,7 +81,7 @@ class TransbankPeer:
         if command == "1200":
             ok = self._last_sale is not None and self._last_sale[10] == arguments[0]
             if ok and self._last_sale[1] == "00":
-                self.charged -= int(self._last_sale[6] or 0)
+                self.charged -= _amount(self._last_sale[6])
                 self._last_sale[1] = "07"  # cancelled: a second 1200 finds nothing to cancel
             return frame(["1210", "00" if ok else "05", "597012345678", "TERM0001", "A1B2C3" if ok else "",
                           arguments[0]])
@@ -99,7 +99,12 @@ class TransbankPeer:
             answer[index] = text
         self._last_sale = answer
         if code == "00":
-            self.charged += int(amount or 0)
+            self.charged += _amount(amount)
         if self.result == "lost_answer":
             return progress
         return progress + frame(answer)
+
+
+def _amount(text: str) -> int:
+    """A sale's amount as the tally counts it (a request garbled past the framing counts 0)."""
+    return int(text) if text.isascii() and text.isdigit() else 0
