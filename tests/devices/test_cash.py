@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from devices import cctalk as cc
@@ -226,9 +224,7 @@ def test_coins_pushed_at_an_inhibited_slot_are_not_lost_events_of_the_next_payme
         start = adapter.mark()
         adapter.enable()
         assert simulated.insert_coin(5)
-        deadline = time.monotonic() + 5
-        while adapter.mark().since(start).credits < 1 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        assert wait_until(lambda: adapter.mark().since(start).credits >= 1)
         adapter.disable()
         since = adapter.mark().since(start)
         assert (since.credits, since.cents, since.lost) == (1, 1000, 0)
