@@ -6,8 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TOUR_DIR ?= tour
+, := ,
 
-.PHONY: demo test bench soak fuzz crawl lint setup system tour clean i18n install uninstall
+.PHONY: demo test bench soak fuzz crawl crawl-es crawl-en lint setup system tour clean i18n install uninstall
 
 demo: setup
 	$(PY) -m kiosk demo --tour-out $(TOUR_DIR)
@@ -29,8 +30,13 @@ soak: setup
 fuzz: setup
 	KIOSK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -m fuzz -q -s
 
+# Spanish and English crawl side by side (a process each, one per core); both must pass.
+CRAWL_PROCEDURES ?= 10000
 crawl: setup
-	KIOSK_CRAWL_PROCEDURES=10000 $(PY) -m pytest -m crawl -q -s
+	$(MAKE) --no-print-directory -j2 crawl-es crawl-en
+crawl-es crawl-en: crawl-%:
+	KIOSK_CRAWL_PROCEDURES=$(CRAWL_PROCEDURES) KIOSK_CRAWL_MODES=$(if $(filter es,$*),0$(,)2,1$(,)3) \
+		$(PY) -m pytest -m crawl -q -s -p no:cacheprovider tests/ui/test_crawl.py
 
 lint: setup
 	$(VENV)/bin/ruff check .
