@@ -87,6 +87,20 @@ class CashMark:
         return CashMark(self.credits - start.credits, self.cents - start.cents, self.lost - start.lost)
 
 
+@dataclass(frozen=True)
+class UnreadCash:
+    """What the acceptors took after a cursor that nobody read: the event queues as the adapter
+    found them when it opened (a restart after the app died mid-payment)."""
+
+    credits: tuple[tuple[str, int, int, int], ...]  # (coin or bill, cents, address, event counter), oldest first
+    lost: int  # events past the five the queue keeps: taken, but their value is unknown
+    unknown: tuple[int, ...]  # acceptors that were reset (counter 0) or not found: nothing can be told
+
+    @property
+    def cents(self) -> int:
+        return sum(credit[1] for credit in self.credits)
+
+
 @dataclass
 class _Acceptor:
     address: int
@@ -98,6 +112,7 @@ class _Acceptor:
     escrow_cents: int = 0  # the bill last held in escrow
     escrow_pending: bool = False  # routed (or held), its stacked / returned event not read yet
     escrow_returning: bool = False  # we asked for it to be handed back
+    at_open: bytes = b""  # the event queue as read when the adapter opened: events nobody polled
 
 
 def _hopper_units(url: DeviceUrl) -> list[HopperUnit]:
@@ -125,6 +140,11 @@ def _numbers(url: DeviceUrl, key: str, kind: type) -> list:
     if not all(math.isfinite(value) for value in values):
         raise UrlError(f"option {key}={text!r} is not a number or a comma list of numbers")
     return values
+
+
+def event_number(newest: int, index: int) -> int:
+    """The counter of the queue's `index`-th newest event (ccTalk counts 1..255, then 1 again)."""
+    return (newest - 1 - index) % 255 + 1
 
 
 def _nth(values: list[int], index: int) -> int:
@@ -234,10 +254,11 @@ class CashAdapter(Adapter):
             if value and (self.accept_cents is None or value in self.accept_cents):
                 positions[position] = value
         self._command(address, cc.H_MODIFY_MASTER_INHIBIT, b"\x00")  # nothing accepted until enable()
-        counter = self._command(address, cc.H_READ_BUFFERED_CREDIT if kind == "coin"
-                                else cc.H_READ_BUFFERED_BILL_EVENTS)[:1]
+        queue = self._command(address, cc.H_READ_BUFFERED_CREDIT if kind == "coin"
+                              else cc.H_READ_BUFFERED_BILL_EVENTS)
         identity = f"{manufacturer} {product} ({category}) rev {revision}"
-        acceptor = _Acceptor(address, kind, positions, counter[0] if counter else 0, identity)
+        acceptor = _Acceptor(address, kind, positions, queue[0] if queue else 0, identity,
+                             at_open=queue if len(queue) == 11 else b"")
         if kind == "bill" and self.escrow_wanted:
             acceptor.escrow = self._enable_escrow(address)
         return acceptor
@@ -324,12 +345,48 @@ class CashAdapter(Adapter):
         """Nothing is polled while inhibited, so coins pushed at an inhibited slot leave refusal
         events behind; they cannot be credits. Take each queue's counter as the start before
         accepting, or more than five of them would read as lost events of this payment."""
+        self._resync()
+        self._set_inhibits(True)
+
+    def _resync(self) -> dict[int, int]:
         for acceptor in self._acceptors:
             header = cc.H_READ_BUFFERED_CREDIT if acceptor.kind == "coin" else cc.H_READ_BUFFERED_BILL_EVENTS
             reply = self._command(acceptor.address, header)
             if len(reply) == 11:
                 acceptor.counter = reply[0]
-        self._set_inhibits(True)
+        return {a.address: a.counter or 0 for a in self._acceptors}
+
+    def cursor(self) -> dict[int, int]:
+        """Each acceptor's event counter now, read from the device while it is inhibited: every
+        event after it belongs to the payment about to start. The payment stores it before
+        `enable()` and moves it with every credit it records, so that after a crash
+        `unread_since(cursor)` finds what was taken but never read."""
+        return self.call(self._resync)
+
+    def unread_since(self, cursor: dict[int, int]) -> UnreadCash:
+        """The credits in the event queues found at open that come after `cursor` (address ->
+        counter, as `cursor()` and the credit events give it). No I/O: the queues were read when
+        the adapter opened (`wait_open`), after it inhibited the acceptors."""
+        if not self._opened.is_set():
+            raise DeviceError("transport.no_device", "the acceptors were not read since the kiosk started")
+        credits: list[tuple[str, int, int, int]] = []
+        lost, unknown = 0, []
+        for acceptor in self._acceptors:
+            start = cursor.get(acceptor.address)
+            queue = acceptor.at_open
+            if start is None:
+                continue
+            if not queue or (queue[0] == 0 and start != 0):
+                unknown.append(acceptor.address)  # reset since: its queue no longer holds those events
+                continue
+            fresh = (queue[0] - start) % 255 if start else queue[0]
+            lost += max(0, fresh - 5)
+            for index in reversed(range(min(fresh, 5))):  # oldest first
+                a, b = queue[1 + 2 * index], queue[2 + 2 * index]
+                value = acceptor.positions.get(a, 0)
+                if a and value and (acceptor.kind == "coin" or b == 0):  # a bill in escrow is no credit
+                    credits.append((acceptor.kind, value, acceptor.address, event_number(queue[0], index)))
+        return UnreadCash(tuple(credits), lost, tuple(unknown))
 
     def disable(self) -> None:
         """Inhibit every acceptor and read the event queues until they are quiet, so every credit
@@ -415,20 +472,20 @@ class CashAdapter(Adapter):
             self._note_error("cash.events_lost")
             log_event(log, "cash.events_lost", device=self.name, missed=fresh - 5)
             fresh = 5
-        pairs = [(reply[1 + 2 * i], reply[2 + 2 * i]) for i in range(fresh)]
         credits: list[tuple[str, int]] = []
-        for a, b in reversed(pairs):  # oldest first
-            credit = self._event(acceptor, a, b)
+        for index in reversed(range(fresh)):  # oldest first
+            a, b = reply[1 + 2 * index], reply[2 + 2 * index]
+            credit = self._event(acceptor, a, b, event_number(counter, index))
             if credit:
                 credits.append((acceptor.kind, credit))
         return credits
 
-    def _event(self, acceptor: _Acceptor, a: int, b: int) -> int:
+    def _event(self, acceptor: _Acceptor, a: int, b: int, number: int) -> int:
         if a != 0 and acceptor.kind == "bill" and b != 0:  # held in escrow (result B 1)
             self._route_escrow(acceptor, a)
             return 0
         if a != 0:
-            return self._credit(acceptor, acceptor.positions.get(a, 0))
+            return self._credit(acceptor, acceptor.positions.get(a, 0), number)
         if acceptor.kind == "bill" and b == cc.BILL_RETURNED_FROM_ESCROW:
             self._returned(acceptor)
             return 0
@@ -443,7 +500,7 @@ class CashAdapter(Adapter):
             self._emit("cash.rejected", kind=acceptor.kind, code=b)
         return 0
 
-    def _credit(self, acceptor: _Acceptor, value: int) -> int:
+    def _credit(self, acceptor: _Acceptor, value: int, number: int) -> int:
         acceptor.escrow_pending = False
         if value:
             with self._lock:
@@ -451,7 +508,8 @@ class CashAdapter(Adapter):
                 self._credit_events += 1
             self._bump(operations=1)
             log_event(log, "cash.credit", device=self.name, kind=acceptor.kind, cents=value)
-            self._emit("credit.accepted", kind=acceptor.kind, cents=value, total_cents=self.total_cents)
+            self._emit("credit.accepted", kind=acceptor.kind, cents=value, total_cents=self.total_cents,
+                       address=acceptor.address, event=number)
         return value
 
     def _route_escrow(self, acceptor: _Acceptor, bill_type: int) -> None:

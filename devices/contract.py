@@ -337,6 +337,7 @@ class Adapter:
         )
         self._capabilities = Capabilities(kind=self.kind, driver=driver)
         self._was_usable = False
+        self._opened = threading.Event()  # `_open` succeeded since the last close
 
     # ----- public, callable from any thread (cheap, no I/O) -----
 
@@ -377,12 +378,19 @@ class Adapter:
     def open(self) -> Status:
         try:
             self.call(self._open, self.timeout_s * 2)
+            self._opened.set()
             self.call(self._probe, self.timeout_s * 2)
         except DeviceError as error:
             self._fail(error)
         return self.status()
 
+    def wait_open(self, timeout_s: float) -> bool:
+        """Block until the device has been opened (the app opens devices and the payment service
+        side by side; what a restart recovers needs the device read first). False: not in time."""
+        return self._opened.wait(timeout_s)
+
     def close(self) -> None:
+        self._opened.clear()
         with contextlib.suppress(DeviceError):
             self.call(self._close, self.timeout_s)
         self._set_state(State.CLOSED, "closed")

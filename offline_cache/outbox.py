@@ -602,19 +602,26 @@ class Outbox:
                 return
         self._purge_pending = bool(busy)
 
-    def add_credit(self, key: str, cents: int, kind: str = "") -> int:
+    def add_credit(self, key: str, cents: int, kind: str = "", cursor: dict[str, int] | None = None,
+                   states: tuple[str, ...] = (PAYING,)) -> int:
         """Record one cash credit (`kind`: "coin" or "bill") against a transaction that is paying;
-        returns the new total."""
+        returns the new total. `cursor` ({acceptor address: event counter}) moves the payment's
+        `acceptor_cursor` in the same commit: after a crash, only later events are unread. The
+        restart also records unread credits of a payment the money journal has just handed to an
+        attendant (`states`)."""
         now = self.clock()
         with self._transaction() as conn:
-            row = conn.execute("SELECT seq, state, paid_cents FROM transactions WHERE key=?", (key,)).fetchone()
+            row = conn.execute("SELECT seq, state, paid_cents, payment FROM transactions WHERE key=?",
+                               (key,)).fetchone()
             if row is None:
                 raise KeyError(key)
-            seq, state, paid = row
-            if state != PAYING:
+            seq, state, paid, payment_text = row
+            if state not in states:
                 raise IllegalTransition(key, state, "credit")
             conn.execute("INSERT INTO credits (seq, cents, kind, at) VALUES (?,?,?,?)", (seq, cents, kind, now))
-            conn.execute("UPDATE transactions SET paid_cents=?, updated_at=? WHERE seq=?", (paid + cents, now, seq))
+            payment = json.dumps(_with_cursor(json.loads(payment_text or "{}"), cursor), sort_keys=True)
+            conn.execute("UPDATE transactions SET paid_cents=?, updated_at=?, payment=? WHERE seq=?",
+                         (paid + cents, now, payment, seq))
         return paid + cents
 
     def apply_money_event(self, event: MoneyEvent, reason: str = "money.recorded_late") -> bool:
@@ -647,6 +654,8 @@ class Outbox:
             if state not in (CREATED, PAYING):  # money beyond a settled amount is owed back
                 payment["change_due_cents"] = int(payment.get("change_due_cents", 0)) + event.cents
                 fields["payment"] = payment
+            elif event.detail.get("cursor"):
+                fields["payment"] = _with_cursor(payment, event.detail["cursor"])
         else:
             fields.update(paid_cents=event.cents, payment=dict(event.detail, method="card"))
             payload = json.loads(payload_text or "{}")
@@ -1038,3 +1047,10 @@ def _record(row: Any) -> Record:
     for name in ("payload", "payment", "response"):
         values[name] = json.loads(values[name] or "{}")
     return Record(**values)
+
+
+def _with_cursor(payment: dict[str, Any], cursor: dict[str, int] | None) -> dict[str, Any]:
+    """The payment with its acceptors' event cursor moved to `cursor` (see `add_credit`)."""
+    if not cursor:
+        return payment
+    return dict(payment, acceptor_cursor=dict(payment.get("acceptor_cursor") or {}, **cursor))

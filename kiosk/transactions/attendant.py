@@ -63,6 +63,8 @@ WHY: tuple[tuple[str, str], ...] = (
     ("card.device_error", "La terminal falló durante el cobro con tarjeta."),
     ("restart.payment_outcome_unknown", "El cajero se reinició durante el cobro."),
     ("restart.partial_cash", "El cajero se reinició mientras recibía efectivo."),
+    ("restart.cash_unread", "El cajero se reinició mientras recibía efectivo y el aceptador ya no dice todo lo que"
+                            " tomó: cuente el efectivo."),
     ("cash.partial_refund_due", "Se recibió efectivo sin completar el importe."),
     ("api.rejected", "La tesorería rechazó una operación ya cobrada."),
     ("submit.gave_up_retry_window", "No se pudo enviar a la tesorería dentro del plazo de reintentos."),

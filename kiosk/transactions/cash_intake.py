@@ -51,6 +51,14 @@ class Progress:
         return max(0, self.total_cents - self.inserted_cents)
 
 
+def credit_cursor(data: dict[str, Any]) -> dict[str, int]:
+    """Where a credit sits in its acceptor's event queue ({address: counter}), recorded with it
+    so that a restart reads only the events after it (CashAdapter.unread_since)."""
+    if "address" not in data or "event" not in data:
+        return {}
+    return {str(int(data["address"])): int(data["event"])}
+
+
 @dataclass(frozen=True)
 class _Stop:
     why: str
@@ -161,8 +169,10 @@ class CashIntake:
         self.service.money_hook(self.tx.folio, cents)  # stacked: the money is in the kiosk now
         self.total += cents
         self.credits += 1
-        money = MoneyEvent(self.tx.key, self.tx.folio, CREDIT, cents, {"kind": kind})
-        if self.service.money.record(money, lambda: self.service.outbox.add_credit(self.tx.key, cents, kind)) is None:
+        cursor = credit_cursor(item.data)
+        money = MoneyEvent(self.tx.key, self.tx.folio, CREDIT, cents, {"kind": kind, "cursor": cursor})
+        outbox = self.service.outbox
+        if self.service.money.record(money, lambda: outbox.add_credit(self.tx.key, cents, kind, cursor)) is None:
             self.unrecorded += cents
         progress = self.progress(cents)
         self.service.call_soon(lambda: self.on_progress(progress))

@@ -219,6 +219,12 @@ class CashOffice:
             self._baseline = (self.outbox.clock(), mark, device)
         return self._baseline
 
+    def rebase(self) -> None:
+        """Start the cross-check again: a restart recorded credits the acceptor took before this
+        process counted anything."""
+        self._baseline = None
+        self.baseline()
+
     def device_check(self) -> DeviceCheck | None:
         baseline = self.baseline()
         device = device_counter(self.service._device("cash"))

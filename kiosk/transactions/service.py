@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import secrets
@@ -24,7 +25,7 @@ from kiosk.transactions.errors import REASONS, Refused
 from kiosk.transactions.money import MoneyRecorder
 from kiosk.transactions.receipts import kiosk_key, sign_receipt
 from kiosk.transactions.submitter import Submitter
-from offline_cache.money_journal import CARD_APPROVED, MoneyEvent, MoneyJournal, journal_path
+from offline_cache.money_journal import CARD_APPROVED, CREDIT, MoneyEvent, MoneyJournal, journal_path
 from offline_cache.outbox import (
     CANCELLED,
     CONFIRMED,
@@ -34,6 +35,7 @@ from offline_cache.outbox import (
     PAYING,
     QUEUED,
     Change,
+    IllegalTransition,
     Outbox,
     OutboxError,
     Record,
@@ -42,6 +44,7 @@ from offline_cache.outbox import (
 )
 
 log = logging.getLogger("kiosk.transactions")
+CASH_OPEN_WAIT_S = 15.0  # at start, with a payment or payout to settle: how long the cash device may take to open
 Transaction = Record  # the screens hold a Record and refresh it with service.get(tx.key)
 
 # Receipt title when the screen did not name the procedure a bill was paid through.
@@ -152,22 +155,69 @@ class TransactionService:
 
     def start(self) -> dict[str, int]:
         """Settle what a previous run left half-done, prune old history, start the submitter."""
-        self.money.settle()  # money events a refusing disk could only journal: recorded first
-        for folio, payout in self.change_desk().recover():  # a crash mid-payout: what the hoppers prove
-            event(log, "cash.payout_recovered", level=logging.WARNING, folio=folio, paid=payout.paid_cents,
-                  owed=payout.owed_cents, uncertain=payout.uncertain_cents)
-        reconciled = self._reconcile_card_payment()
-        recovered = self.outbox.recover()
-        if reconciled:
-            recovered = dict(recovered, reconciled=reconciled)
-        if any(recovered.values()):
-            event(log, "transactions.recovered", **recovered)
+        recovered = self.recover()
         days = self.config.retention.queue_history_days
         pruned = self.outbox.prune(before=self.outbox.clock() - days * 86400)
         if pruned:
             event(log, "transactions.pruned", rows=pruned, days=days)
         self.submitter.start()
         return recovered
+
+    def recover(self) -> dict[str, int]:
+        """What a killed run left half-done, settled from what the disk and the devices prove."""
+        live_cash = [r for r in self.outbox.list_states((PAYING,)) if r.method == "cash"]  # before anything moves
+        cash = self._device("cash")
+        if cash is not None and (live_cash or self.outbox.open_payouts()):
+            cash.wait_open(CASH_OPEN_WAIT_S)  # opening beside us: its counters are the evidence
+        self.money.settle()  # money events a refusing disk could only journal: recorded first
+        for folio, payout in self.change_desk().recover():  # a crash mid-payout: what the hoppers prove
+            event(log, "cash.payout_recovered", level=logging.WARNING, folio=folio, paid=payout.paid_cents,
+                  owed=payout.owed_cents, uncertain=payout.uncertain_cents)
+        # One payment takes money at a time: only the last one left paying can own unread events.
+        unread = self._record_unread_cash(live_cash[-1] if live_cash else None)
+        reconciled = self._reconcile_card_payment()
+        recovered = self.outbox.recover()
+        if reconciled:
+            recovered = dict(recovered, reconciled=reconciled)
+        if unread:
+            recovered = dict(recovered, unread_credits=unread)
+        if any(recovered.values()):
+            event(log, "transactions.recovered", **recovered)
+        self.cash_office.rebase()  # the acceptor's counter starts again with this process
+        return recovered
+
+    def _record_unread_cash(self, record: Record | None) -> int:
+        """A kill mid-payment: the acceptor may have taken coins or notes that nobody read (and it
+        stays enabled until the kiosk is back). Its event queues, as found at open, hold them after
+        the payment's cursor: each is recorded against that payment, which goes to an attendant;
+        what the queues can no longer tell is said so (the attendant counts the cash)."""
+        cash = self._device("cash")
+        stored = (record.payment.get("acceptor_cursor") or {}) if record is not None else {}
+        if cash is None or record is None or not stored:
+            return 0
+        try:
+            unread = cash.unread_since({int(address): int(counter) for address, counter in stored.items()})
+        except DeviceError as error:
+            self._hand_over_unread(record, f"restart.cash_unread:{record.paid_cents}:device:{error.code}")
+            return 0
+        for kind, cents, address, number in unread.credits:
+            self._record_unread_credit(record, kind, cents, {str(address): number})
+        event(log, "cash.unread_recovered", level=logging.WARNING, folio=record.folio, credits=len(unread.credits),
+              cents=unread.cents, lost=unread.lost, unknown=len(unread.unknown))
+        if unread.lost or unread.unknown:
+            paid = self.outbox.get(record.key).paid_cents
+            self._hand_over_unread(record, f"restart.cash_unread:{paid}:{unread.lost or 'unknown'}")
+        return len(unread.credits)
+
+    def _record_unread_credit(self, record: Record, kind: str, cents: int, cursor: dict[str, int]) -> None:
+        money = MoneyEvent(record.key, record.folio, CREDIT, cents, {"kind": kind, "cursor": cursor,
+                                                                     "read": "after_restart"})
+        self.money.record(money, lambda: self.outbox.add_credit(record.key, cents, kind, cursor,
+                                                                states=(PAYING, NEEDS_ATTENDANT)))
+
+    def _hand_over_unread(self, record: Record, reason: str) -> None:
+        with contextlib.suppress(IllegalTransition, StorageError):  # already with an attendant (journal)
+            self.outbox.transition(record.key, NEEDS_ATTENDANT, reason)
 
     def _reconcile_card_payment(self) -> int:
         """A crash between the terminal's approval and the `paid` record: the terminal remembers
@@ -482,7 +532,14 @@ class TransactionService:
         if cash is None:
             raise Refused("device.no_cash")
         limit = self.change_limit_cents()
-        self._guard(lambda: self.outbox.transition(tx.key, PAYING, "cash.accepting"))
+        try:
+            cursor = {str(address): counter for address, counter in cash.cursor().items()}
+        except DeviceError as error:
+            raise Refused("device.no_cash", message_en=error.code) from None
+        # Stored before the acceptor is enabled: whatever it takes is after this cursor, even if
+        # the kiosk dies before reading it (recover()).
+        self._guard(lambda: self.outbox.transition(tx.key, PAYING, "cash.accepting",
+                                                   payment={"method": "cash", "acceptor_cursor": cursor}))
 
         def done(outcome: PaymentOutcome) -> None:
             self._intakes.pop(tx.key, None)

@@ -230,3 +230,32 @@ def test_coins_pushed_at_an_inhibited_slot_are_not_lost_events_of_the_next_payme
         assert (since.credits, since.cents, since.lost) == (1, 1000, 0)
     finally:
         adapter.close()
+
+
+@pytest.mark.parametrize("taken, lost", [(3, 0), (7, 2)])
+def test_what_a_dead_host_left_unread_is_found_at_the_next_open(bus, taken, lost):
+    """The app dies mid-payment with the acceptor enabled: coins still go in and nobody reads
+    them. The next open inhibits the acceptor first, then finds them after the payment's cursor
+    (up to the five the queue keeps; the rest are counted as lost, never guessed)."""
+    simulated, _, pair = bus
+    dead = cash_for(pair, query="&hopper=3&poll_ms=600000")  # its poll thread never gets to read
+    dead.open()
+    cursor = dead.cursor()
+    dead.enable()
+    dead.close()  # no inhibit: as after a SIGKILL
+    values = [ALL_COINS[(i % 4) + 2] for i in range(taken)]  # $2, $5, $10, $20, ...
+    for value in values:
+        assert simulated.insert_coin(ALL_COINS.index(value) + 1), "the acceptor stays enabled after the host died"
+    restarted = cash_for(pair)
+    try:
+        restarted.open()
+        assert not simulated.coins.master_enabled, "the next open inhibits before anything else"
+        unread = restarted.unread_since(cursor)
+        assert [(kind, cents) for kind, cents, _address, _event in unread.credits] == [
+            ("coin", value) for value in values[lost:]]
+        assert unread.lost == lost and unread.unknown == ()
+        last_event = unread.credits[-1][3]
+        assert restarted.unread_since({cc.COIN_ACCEPTOR: last_event, cc.BILL_VALIDATOR: cursor[cc.BILL_VALIDATOR]}
+                                      ).credits == (), "nothing after the last recorded credit"
+    finally:
+        restarted.close()

@@ -15,9 +15,13 @@ After every session, against the devices' own counters:
 the ledger says; no transaction is left `paying`; the acceptor is disabled and the kiosk is free
 to leave. At every step: the acceptor is never enabled outside a session.
 
-`make test` walks at least MIN_SESSIONS sessions; `make soak` walks for KIOSK_SOAK_SECONDS. A
-SIGKILL of a child app mid-payment is the chaos test's business (tests/test_chaos_layout.py) and
-the SIGKILL mid-payout test's (tests/transactions/test_change.py).
+Some sessions are a child app's (tests/transactions/cash_child.py, on the same port and outbox)
+that is SIGKILLed mid-payment, running or frozen, while coins go in before, during and after its
+death; the kiosk then reopens the port and recovers as at a restart: every coin the acceptor took
+is recorded (read from its event queue after the payment's cursor), or, past the five events the
+queue keeps, said to be unread; the payment goes to an attendant.
+
+`make test` walks at least MIN_SESSIONS sessions; `make soak` walks for KIOSK_SOAK_SECONDS.
 """
 
 from __future__ import annotations
@@ -26,6 +30,11 @@ import contextlib
 import functools
 import os
 import queue
+import select
+import signal
+import subprocess
+import sys
+import threading
 import time
 import traceback
 from collections import Counter
@@ -67,6 +76,8 @@ COIN_VALUES = {position: value for position, value in enumerate((50, 100, 200, 5
 BILL_VALUES = {kind: value for kind, value in enumerate((2000, 5000, 10000, 20000, 50000), start=1)}
 CARD_RESULTS = ("approved", "declined", "timeout")
 CARD_UNIT_CENTS = 1  # the service asks the terminal for tx.amount_cents
+QUEUE_EVENTS = 5  # what a ccTalk acceptor's event queue keeps
+CHILD_S = 30.0  # a child app's longest life
 assert len(MXN_COINS) == len(COIN_VALUES) and len(MXN_BILLS) == len(BILL_VALUES)
 
 
@@ -99,6 +110,8 @@ class Rig:
     terminal: TransbankPeer
     printer: Any
     service: TransactionService
+    config_path: Path
+    cash_url: str
     ctx: Any
     clock: ManualClock
     flow: PaymentFlow
@@ -132,7 +145,8 @@ def rig(tmp_path_factory) -> Any:
             stack.callback(pair.stop)
         stack.enter_context(SerialPeerThread(bus, cash_pair.device, lifetime_s=lifetime))
         stack.enter_context(SerialPeerThread(terminal, card_pair.device, lifetime_s=lifetime))
-        config = load_config(write_config(root, server.url))
+        config_path = write_config(root, server.url)
+        config = load_config(config_path)
         pump = Pump()
         hoppers = ",".join(str(a) for a, _ in HOPPERS), ",".join(str(c // 100) for _, c in HOPPERS)
         urls = {
@@ -157,7 +171,8 @@ def rig(tmp_path_factory) -> Any:
         ctx.idle.start()
         ctx.sessions.begin()
         flow = PaymentFlow(service, pump, navigator=ctx.navigator, idle=ctx.idle)
-        yield Rig(bus, adapters["cash"], terminal, adapters["printer"].simulator, service, ctx, clock, flow, pump)
+        yield Rig(bus, adapters["cash"], terminal, adapters["printer"].simulator, service, config_path, urls["cash"],
+                  ctx, clock, flow, pump)
 
 
 @dataclass
@@ -325,6 +340,70 @@ class PaymentSessions(RuleBasedStateMachine):
     def ask_for_help(self) -> None:
         self.rig.ctx.help.request("paying")
 
+    @precondition(lambda self: self.session is None)
+    @rule(chance=st.integers(0, 39), frozen=st.booleans(), amount=st.sampled_from(AMOUNTS[2:]),
+          read=st.lists(st.sampled_from(sorted(COIN_VALUES)[1:5]), max_size=3),
+          unread=st.lists(st.sampled_from(sorted(COIN_VALUES)[1:5]), max_size=QUEUE_EVENTS + 2),
+          while_dead=st.lists(st.sampled_from(sorted(COIN_VALUES)[1:5]), max_size=2), side_by_side=st.booleans())
+    @step
+    def the_app_is_killed_mid_payment(self, chance: int, frozen: bool, amount: int, read: list[int],
+                                      unread: list[int], while_dead: list[int], side_by_side: bool = True) -> None:
+        """A child app takes a cash payment on the kiosk's port: `read` coins are counted, then
+        `unread` go in while it is frozen (a hung app the watchdog kills) or just before the
+        kill, and `while_dead` before the kiosk is back. The restart must find every coin, also
+        when it opens the port and the payments side by side, as the app does."""
+        if chance:  # a rare event: most sessions are a citizen's
+            return
+        rig = self.rig
+        if not frozen:  # a running child may read them before it dies: keep them within the queue
+            unread = unread[:QUEUE_EVENTS - len(while_dead)]
+        late = [*unread, *while_dead]
+        while sum(COIN_VALUES[p] for p in [*read, *late]) >= amount:  # not paid: it stays paying
+            late.pop() if late else read.pop()
+        unread, while_dead = late[:len(unread)], late[len(unread):]
+        inserted_before = rig.bus.accepted_cents()
+        rig.cash.close()  # the port is the child's now
+        key = ""
+        try:
+            with ChildApp(rig, amount) as child:
+                key = child.wait_for("accepting").split()[2]
+                for position in read:
+                    assert rig.bus.insert_coin(position), "the child's acceptor refused a coin"
+                    child.wait_for("credit")
+                if frozen:
+                    child.signal(signal.SIGSTOP)
+                for position in unread:
+                    assert rig.bus.insert_coin(position)
+                child.signal(signal.SIGKILL)
+            assert rig.acceptor_enabled(), "a killed app leaves the acceptor enabled"
+            for position in while_dead:
+                assert rig.bus.insert_coin(position), "the acceptor stays enabled until the kiosk is back"
+        except BaseException:
+            rig.cash.open()
+            raise
+        opener = threading.Thread(target=rig.cash.open, name="reopen-cash")
+        opener.start()
+        if not side_by_side:
+            opener.join()
+        recovered = rig.service.recover()
+        opener.join()
+        assert rig.cash.status().usable, "the kiosk could not reopen its port"
+        inserted = rig.bus.accepted_cents() - inserted_before
+        assert not rig.acceptor_enabled(), "the restart left the acceptor enabled"
+        tx = rig.service.get(key)
+        recorded = sum(rig.service.outbox.credits(key))
+        assert tx.state == ob.NEEDS_ATTENDANT and key in {r.key for r in rig.service.attention()}, tx.state
+        lost = max(0, len(unread) + len(while_dead) - QUEUE_EVENTS) if frozen else 0
+        unseen = sum(COIN_VALUES[p] for p in [*unread, *while_dead][:lost])  # the oldest unread events
+        assert recorded == inserted - unseen, (
+            f"{tx.folio} {tx.reason}: the acceptor took {inserted}, the ledger has {recorded} ({lost} lost)")
+        assert tx.reason.startswith("restart.cash_unread" if lost else "restart.partial_cash"), tx.reason
+        if lost:
+            assert tx.reason.endswith(f":{lost}"), tx.reason
+        assert recovered.get("unread_credits", 0) <= len(unread) + len(while_dead)
+        rig.sessions += 1
+        rig.endings[f"cash:killed{':frozen' if frozen else ''}{':lost' if lost else ''}"] += 1
+
     # -- faults -----------------------------------------------------------------------------------
     @precondition(lambda self: self._cash())
     @rule()
@@ -417,6 +496,50 @@ class PaymentSessions(RuleBasedStateMachine):
             self.session_ends()
 
 
+class ChildApp:
+    """tests/transactions/cash_child.py on the rig's port and outbox: its lines, its signals, and
+    always reaped."""
+
+    def __init__(self, rig: Rig, amount_cents: int) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.transactions.cash_child", "--config", str(rig.config_path),
+             "--cash-url", rig.cash_url, "--amount", str(amount_cents), "--max-seconds", str(CHILD_S)],
+            cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines: list[str] = []
+
+    def wait_for(self, word: str, timeout_s: float = 15.0) -> str:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if select.select([self.process.stdout], [], [], 0.05)[0]:
+                line = self.process.stdout.readline()
+                if not line:
+                    break  # it ended
+                self.lines.append(line.strip())
+                if line.startswith(word):
+                    return line.strip()
+        raise AssertionError(f"the child app never said {word!r}: {self.lines} {self._stderr()}")
+
+    def signal(self, number: int) -> None:
+        os.kill(self.process.pid, number)
+        if number == signal.SIGKILL:
+            self.process.wait(timeout=10)
+
+    def _stderr(self) -> str:
+        if self.process.poll() is None:
+            return ""
+        return self.process.stderr.read()[-2000:]
+
+    def __enter__(self) -> ChildApp:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=10)
+        self.process.stdout.close()
+        self.process.stderr.close()
+
+
 def test_payment_sessions_keep_every_peso_accounted(rig: Rig) -> None:
     PaymentSessions.rig = rig
     deadline = time.monotonic() + SOAK_SECONDS
@@ -431,4 +554,20 @@ def test_payment_sessions_keep_every_peso_accounted(rig: Rig) -> None:
     print(f"\npayment model: {rig.sessions} sessions; endings: "
           + ", ".join(f"{name} {count}" for name, count in sorted(rig.endings.items())))
     assert rig.sessions >= MIN_SESSIONS
-    assert {"cash:cash.returned", "cash:ok"} <= set(rig.endings), rig.endings
+    assert {"cash:cash.returned", "cash:ok", "cash:killed"} <= set(rig.endings), rig.endings
+
+
+@pytest.mark.parametrize("frozen, unread, while_dead", [
+    (True, [3, 4, 5], [2]),  # a hung app killed by the watchdog; a coin goes in before the restart
+    (False, [4], []),  # killed while it runs: read or not, the coin is recorded once
+    (True, [2, 3, 4, 5, 2], [3, 4]),  # seven unread events: the queue keeps five; two are said lost
+])
+def test_coins_nobody_read_before_a_sigkill_are_found_at_the_restart(rig: Rig, frozen, unread, while_dead) -> None:
+    PaymentSessions.rig = rig
+    rig.failure = ""
+    machine = PaymentSessions()
+    machine.the_app_is_killed_mid_payment(chance=0, frozen=frozen, amount=AMOUNTS[-1], read=[4],
+                                          unread=unread, while_dead=while_dead)
+    assert not rig.failure, rig.failure
+    lost = ":lost" if len(unread) + len(while_dead) > QUEUE_EVENTS else ""
+    assert rig.endings[f"cash:killed{':frozen' if frozen else ''}{lost}"] >= 1
