@@ -261,6 +261,11 @@ class CashAdapter(Adapter):
                              at_open=queue if len(queue) == 11 else b"")
         if kind == "bill" and self.escrow_wanted:
             acceptor.escrow = self._enable_escrow(address)
+        if kind == "bill" and len(queue) == 11 and queue[0] and queue[1] and queue[2] == cc.BILL_HELD_IN_ESCROW:
+            # A note waits in escrow: its payment died with the last run. It was never taken: hand it back.
+            self._command(address, cc.H_ROUTE_BILL, bytes([cc.ROUTE_RETURN]))
+            log_event(log, "cash.escrow_returned_at_open", level=logging.WARNING, device=self.name,
+                      cents=positions.get(queue[1], 0))
         return acceptor
 
     def _enable_escrow(self, address: int) -> bool:

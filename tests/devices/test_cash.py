@@ -259,3 +259,22 @@ def test_what_a_dead_host_left_unread_is_found_at_the_next_open(bus, taken, lost
                                       ).credits == (), "nothing after the last recorded credit"
     finally:
         restarted.close()
+
+
+def test_a_note_left_in_escrow_by_a_dead_host_is_handed_back_at_the_next_open(bus):
+    """The app died while a note waited in escrow: it was never taken, so it is not a credit of
+    the dead payment, and the next open hands it back instead of leaving the slot blocked."""
+    simulated, _, pair = bus
+    dead = cash_for(pair, query="&hopper=3&poll_ms=600000")
+    dead.open()
+    cursor = dead.cursor()
+    dead.enable()
+    assert simulated.insert_bill(2)  # $50 held in escrow; nobody routes it
+    dead.close()
+    restarted = cash_for(pair)
+    try:
+        restarted.open()
+        assert simulated.bills.returned == [2] and simulated.bills.escrow is None
+        assert restarted.unread_since(cursor).credits == ()
+    finally:
+        restarted.close()
