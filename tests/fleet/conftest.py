@@ -46,6 +46,11 @@ class Clock:
     def advance(self, seconds: float) -> None:
         self.now += seconds
 
+    def catch_up(self) -> None:
+        """To real time now: after work stamped with real time (a catalog sync), which on a
+        loaded machine can end seconds after this clock was made."""
+        self.now = max(self.now, dt.datetime.now(dt.UTC).timestamp())
+
 
 @dataclass
 class Sandbox:

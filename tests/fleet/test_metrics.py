@@ -37,6 +37,7 @@ def test_metrics_show_devices_supplies_queue_and_catalog(served, make_kiosk, ope
     metrics, server = served
     devices = dict(SIM_DEVICES, printer=("escpos", "sim://?paper=low"))
     _path, config = make_kiosk(devices=devices)
+    clock.catch_up()  # the sync stamped real time
     outbox = Outbox(config.data_path / "outbox.sqlite", clock=lambda: clock() - 120)
     for number in range(3):
         record = outbox.create("request", 0, folio=f"R-{number}")
