@@ -16,6 +16,7 @@ from kiosk.transactions.cash_office import Denomination
 from kiosk.transactions.receipts import COLLECTION_PREFIX, public_key_path, verify_document
 from offline_cache import outbox as ob
 from offline_cache.outbox import Outbox
+from tests.devices.conftest import wait_until
 from tests.transactions.conftest import kiosk, write_config
 from tests.transactions.test_attendant import pay_cash, printed_text, wait_printed
 from tests.transactions.test_service import _service
@@ -49,6 +50,9 @@ def test_totals_by_denomination_collection_receipt_and_a_fresh_period(sandbox, t
     english = {"Total recibido: {amount}": "Total received: {amount}"}
     assert "Total received: $600.00" in totals.describe(lambda text: english.get(text, text))
 
+    # The refund voucher's two copies print on their own thread: on paper before the collection's
+    # receipt is read (on a loaded machine they came after).
+    assert wait_until(lambda: printed_text(adapters)[0].count(f"Vale No. {voucher.number}") == 2, timeout=15)
     adapters["printer"].simulator.forget_output()
     done, box = threading.Event(), []
     collection = service.collect_cash("1042", "Corte vespertino",
