@@ -142,6 +142,11 @@ def _numbers(url: DeviceUrl, key: str, kind: type) -> list:
     return values
 
 
+def _queue_header(kind: str) -> int:
+    """The request that reads an acceptor's event queue (counter and five newest events)."""
+    return cc.H_READ_BUFFERED_CREDIT if kind == "coin" else cc.H_READ_BUFFERED_BILL_EVENTS
+
+
 def event_number(newest: int, index: int) -> int:
     """The counter of the queue's `index`-th newest event (ccTalk counts 1..255, then 1 again)."""
     return (newest - 1 - index) % 255 + 1
@@ -254,8 +259,7 @@ class CashAdapter(Adapter):
             if value and (self.accept_cents is None or value in self.accept_cents):
                 positions[position] = value
         self._command(address, cc.H_MODIFY_MASTER_INHIBIT, b"\x00")  # nothing accepted until enable()
-        queue = self._command(address, cc.H_READ_BUFFERED_CREDIT if kind == "coin"
-                              else cc.H_READ_BUFFERED_BILL_EVENTS)
+        queue = self._command(address, _queue_header(kind))
         identity = f"{manufacturer} {product} ({category}) rev {revision}"
         acceptor = _Acceptor(address, kind, positions, queue[0] if queue else 0, identity,
                              at_open=queue if len(queue) == 11 else b"")
@@ -355,8 +359,7 @@ class CashAdapter(Adapter):
 
     def _resync(self) -> dict[int, int]:
         for acceptor in self._acceptors:
-            header = cc.H_READ_BUFFERED_CREDIT if acceptor.kind == "coin" else cc.H_READ_BUFFERED_BILL_EVENTS
-            reply = self._command(acceptor.address, header)
+            reply = self._command(acceptor.address, _queue_header(acceptor.kind))
             if len(reply) == 11:
                 acceptor.counter = reply[0]
         return {a.address: a.counter or 0 for a in self._acceptors}
@@ -455,8 +458,7 @@ class CashAdapter(Adapter):
     def _poll_once(self) -> list[tuple[str, int]]:
         credits: list[tuple[str, int]] = []
         for acceptor in self._acceptors:
-            header = cc.H_READ_BUFFERED_CREDIT if acceptor.kind == "coin" else cc.H_READ_BUFFERED_BILL_EVENTS
-            reply = self._command(acceptor.address, header)
+            reply = self._command(acceptor.address, _queue_header(acceptor.kind))
             if len(reply) != 11:
                 raise DeviceError("transport.garbled", f"event buffer of {len(reply)} bytes")
             credits.extend(self._new_events(acceptor, reply))

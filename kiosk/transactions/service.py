@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import secrets
@@ -216,8 +215,13 @@ class TransactionService:
                                                                 states=(PAYING, NEEDS_ATTENDANT)))
 
     def _hand_over_unread(self, record: Record, reason: str) -> None:
-        with contextlib.suppress(IllegalTransition, StorageError):  # already with an attendant (journal)
+        try:
             self.outbox.transition(record.key, NEEDS_ATTENDANT, reason)
+        except IllegalTransition:
+            pass  # the money journal handed it to an attendant already
+        except StorageError as error:  # still paying: outbox.recover() hands it over (restart.*)
+            event(log, "cash.unread_not_noted", level=logging.ERROR, folio=record.folio, reason=reason,
+                  code=error.code)
 
     def _reconcile_card_payment(self) -> int:
         """A crash between the terminal's approval and the `paid` record: the terminal remembers

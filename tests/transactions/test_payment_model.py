@@ -77,6 +77,7 @@ BILL_VALUES = {kind: value for kind, value in enumerate((2000, 5000, 10000, 2000
 CARD_RESULTS = ("approved", "declined", "timeout")
 CARD_UNIT_CENTS = 1  # the service asks the terminal for tx.amount_cents
 QUEUE_EVENTS = 5  # what a ccTalk acceptor's event queue keeps
+HAND_PACE_S = 0.03  # a hand offers coins no faster than this
 CHILD_S = 30.0  # a child app's longest life
 assert len(MXN_COINS) == len(COIN_VALUES) and len(MXN_BILLS) == len(BILL_VALUES)
 
@@ -276,7 +277,7 @@ class PaymentSessions(RuleBasedStateMachine):
         if insert():  # taken in (or held in escrow): wait until it is counted, handed back or ends it
             self.rig.pump.run(lambda: len(self.progress) > seen or self.rig.flow.outcome is not None, 1.0)
         else:  # refused at the slot; a hand offers the next coin no faster than the host polls
-            time.sleep(0.03)
+            self.rig.pump.run(lambda: False, HAND_PACE_S)
 
     @precondition(lambda self: self._cash())
     @rule()
