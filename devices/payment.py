@@ -2,7 +2,8 @@
 
 Frames are STX, ASCII fields separated by "|", ETX and an LRC byte (XOR of everything after
 STX up to and including ETX). The receiver answers ACK (0x06) or NAK (0x15, bad LRC); the sender
-retries up to three times. Commands used: 0100 polling, 0200 sale (answer 0210, with 0900
+retries up to three times (a sale only after a NAK: an ACK that is merely late would otherwise
+start a second sale). Commands used: 0100 polling, 0200 sale (answer 0210, with 0900
 progress messages on the way), 0250 last sale (0260), 1200 cancellation (1210).
 
 The kiosk sends an amount and a reference and gets back approved (authorisation code, last
@@ -125,6 +126,12 @@ def _brand_name(code: str) -> str:
     return "".join(char for char in code if char.isascii() and (char.isalpha() or char == " ")).strip()[:20]
 
 
+def _same_reference(echoed: str, ours: str) -> bool:
+    """Whether the terminal's echo of a ticket is ours. The echo went through the card-number mask
+    like every field, so a reference whose digits pass for a card number comes back masked."""
+    return echoed in (ours, mask_card_numbers(ours))
+
+
 def _padded(fields: list[str], size: int = 17) -> list[str]:
     return [mask_card_numbers(field) for field in fields] + [""] * (size - len(fields))
 
@@ -180,8 +187,7 @@ class PaymentAdapter(Adapter):
             link = SimLink(self.simulator, offline=url.flag("offline"))
         self.link = link or link_for_url(url, default_baudrate=19200)
         self._buffer = bytearray()
-        self._abort = threading.Event()  # the citizen pressed "Cancelar" while the sale waits
-        self._waiting_sale = False
+        self._abort: threading.Event | None = None  # the waiting sale's "Cancelar" (see sale())
         self._set_capabilities(model="Transbank POS Autoservicio", features=frozenset(
             {"sale", "last_sale", "cancellation", "masked_card_only"}))
 
@@ -190,7 +196,7 @@ class PaymentAdapter(Adapter):
     def _byte(self, deadline: float) -> int | None:
         while not self._buffer:
             left = deadline - time.monotonic()
-            if left <= 0 or (self._waiting_sale and self._abort.is_set()):
+            if left <= 0 or (self._abort is not None and self._abort.is_set()):
                 return None
             self._buffer.extend(self.link.read(256, min(left, ABORT_CHECK_S)))
         return self._buffer.pop(0)
@@ -216,13 +222,17 @@ class PaymentAdapter(Adapter):
                 check = self._byte(deadline)
                 return None if check is None else bytes(raw) + bytes([check])
 
-    def _send(self, request: bytes) -> None:
-        """Send a frame until the terminal ACKs it (NAK or silence: resend, three tries)."""
+    def _send(self, request: bytes, resend_on_silence: bool = True) -> None:
+        """Send a frame until the terminal ACKs it: a NAK (it could not read the frame) is resent,
+        three tries. Silence is resent too, except for a sale: a late ACK means the terminal has
+        it, and a second copy would start a second sale; the caller then waits for its answer."""
         for _attempt in range(RETRIES):
             self.link.write(request)
             deadline = time.monotonic() + self.ack_timeout
             while True:
                 byte = self._byte(deadline)
+                if byte is None and not resend_on_silence:
+                    return
                 if byte is None or byte == NAK:
                     break
                 if byte == ACK:
@@ -256,7 +266,7 @@ class PaymentAdapter(Adapter):
     def _exchange(self, fields: list[str], expected: str | None, timeout_s: float) -> list[str] | None:
         self._buffer.clear()
         self.link.reset_input()
-        self._send(frame(fields))
+        self._send(frame(fields), resend_on_silence=fields[0] != "0200")
         if expected is None:
             return []
         return self._receive(expected, timeout_s)
@@ -285,13 +295,20 @@ class PaymentAdapter(Adapter):
 
     # --- payments (blocking, with deadlines; the UI uses Adapter.request) ---
 
-    def sale(self, amount: int, reference: str) -> PaymentResult:
-        """Charge `amount` (terminal currency units) for `reference` (ticket, max 20 chars)."""
+    def sale(self, amount: int, reference: str, abort: threading.Event | None = None) -> PaymentResult:
+        """Charge `amount` (terminal currency units) for `reference` (ticket, max 20 chars).
+
+        `abort` is set (any thread, no I/O) when the citizen presses "Cancelar". Set before the
+        sale reaches the terminal, nothing is sent; set while it waits, it stops waiting, the
+        terminal is asked for its last sale and one it approved meanwhile is cancelled (1200)
+        before this returns: `payment.cancelled` when nothing stays charged, else an unknown
+        outcome for an attendant. One event per sale, so a press is never lost to a race with
+        the sale's start nor carried over to the next sale."""
         if amount <= 0 or not reference or len(reference) > 20 or "|" in reference:
             raise DeviceError("config.invalid", "amount must be positive and reference 1-20 chars without '|'")
         deadline = self.sale_timeout + self.ack_timeout * (RETRIES + 2)
         try:
-            result = self.call(lambda: self._sale(amount, reference), deadline)
+            result = self.call(lambda: self._sale(amount, reference, abort or threading.Event()), deadline)
         except DeviceError as error:
             self._fail(error)  # the terminal stopped answering or went away: it is offline now
             if error.code != "transport.timeout":
@@ -304,23 +321,17 @@ class PaymentAdapter(Adapter):
         self._bump(operations=1)
         return result
 
-    def abort_sale(self) -> None:
-        """The citizen pressed "Cancelar" while the terminal waits for the card (any thread, no
-        I/O). The sale stops waiting; then the terminal is asked for its last sale, and a sale it
-        approved meanwhile is cancelled (1200) before the sale returns: `payment.cancelled` when
-        nothing stays charged, else an unknown outcome for an attendant."""
-        self._abort.set()
-
-    def _sale(self, amount: int, reference: str) -> PaymentResult:
+    def _sale(self, amount: int, reference: str, abort: threading.Event) -> PaymentResult:
+        if abort.is_set():
+            return PaymentResult(Outcome.CANCELLED, "payment.cancelled", amount, reference)
         self._set_state(State.BUSY, "busy")
-        self._abort.clear()
-        self._waiting_sale = True
+        self._abort = abort
         try:
             fields = self._exchange(["0200", str(amount), reference, "0", "1"], "0210", self.sale_timeout)
         finally:
-            self._waiting_sale = False
+            self._abort = None
             self._set_state(State.READY, "ok")
-        if fields is None and self._abort.is_set():
+        if fields is None and abort.is_set():
             return self._settle_abort(amount, reference)
         if fields is None:
             return self._reconcile(amount, reference)
@@ -338,7 +349,7 @@ class PaymentAdapter(Adapter):
             return unknown
         if last is None:
             return unknown
-        if last.reference != reference or last.outcome != Outcome.APPROVED:
+        if not _same_reference(last.reference, reference) or last.outcome != Outcome.APPROVED:
             return PaymentResult(Outcome.CANCELLED, "payment.cancelled", amount, reference)
         try:
             cancelled = self._exchange(["1200", last.operation_number], "1210", self.ack_timeout * 5)
@@ -359,7 +370,7 @@ class PaymentAdapter(Adapter):
             last = last_sale_from_fields(fields) if fields is not None else None
         except DeviceError:
             last = None  # a garbled last sale proves nothing: an attendant checks the terminal
-        if last is not None and last.reference == reference and last.amount in (0, amount):
+        if last is not None and _same_reference(last.reference, reference) and last.amount in (0, amount):
             return replace(last, amount=amount)
         return PaymentResult(Outcome.TIMEOUT, "payment.timeout", amount, reference)
 

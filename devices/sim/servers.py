@@ -99,6 +99,7 @@ class SerialPeerThread:
         self.garbage_before_answer = b""  # wire noise to prepend to the next answer
         self.silent = False  # swallow requests without answering
         self.corrupt_next = 0  # flip the last byte (checksum) of the next N answers
+        self.answer_delay_s = 0.0  # a slow peer (or a loaded machine): each answer waits this long
         self._fd: int | None = None
         self._thread = threading.Thread(target=self._run, name="serial-peer", daemon=True)
         self._pending_out = bytearray()
@@ -161,6 +162,8 @@ class SerialPeerThread:
     def _answer(self, fd: int, data: bytes) -> None:
         answer = self.peer.feed(data)
         if self.silent or not answer:
+            return
+        if self.answer_delay_s and self._stop.wait(self.answer_delay_s):
             return
         if self.corrupt_next > 0:
             self.corrupt_next -= 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import astuple
 from datetime import datetime
 
@@ -10,6 +11,7 @@ import pytest
 
 from devices.contract import DeviceError, State
 from devices.escpos_decode import decode
+from devices.pan import mask_card_numbers
 from devices.payment import FrameError, Outcome, PaymentAdapter, PaymentResult, frame, lrc, unframe
 from devices.printer import PrinterAdapter, Receipt
 from devices.sim.printer import SimPrinter
@@ -265,3 +267,76 @@ def test_a_lost_answer_is_not_reconciled_with_a_last_sale_of_another_amount(term
     result = adapter.sale(7000, "F-000127")
     adapter.close()
     assert result.outcome == Outcome.TIMEOUT  # an attendant checks the terminal; never "paid" by guess
+
+
+def test_a_late_ack_never_makes_the_kiosk_send_the_sale_twice(terminal):
+    """On a loaded machine the terminal's ACK came after ack_timeout: resending the sale then
+    started a second one (charged twice). A sale is resent only after a NAK."""
+    peer, wire, pair = terminal
+    adapter = adapter_for(pair)
+    adapter.open()
+    wire.answer_delay_s = 0.5  # longer than ack_timeout (0.3 s), well within sale_timeout (1.5 s)
+    result = adapter.sale(100, "F-11")
+    adapter.close()
+    assert result.approved
+    assert [r[0] for r in peer.requests].count("0200") == 1 and peer.charged == 100
+
+
+def test_cancel_while_the_sale_frame_waits_for_its_ack_sends_no_second_sale(terminal):
+    """"Cancelar" pressed before the ACK: the sale stops waiting and is settled (0250), never resent."""
+    peer, wire, pair = terminal
+    adapter = adapter_for(pair)
+    adapter.open()
+    wire.answer_delay_s = 0.4
+    cancel = threading.Event()
+    threading.Timer(0.1, cancel.set).start()  # while the ACK is awaited
+    result = adapter.sale(100, "F-12", cancel)
+    adapter.close()
+    assert [r[0] for r in peer.requests].count("0200") == 1
+    assert result.outcome == Outcome.CANCELLED and peer.charged == 0  # approved, then cancelled (1200)
+
+
+def test_cancel_pressed_before_the_sale_starts_sends_nothing(terminal):
+    """The worker was busy when "Cancelar" came: the press is kept, and the sale never goes out."""
+    peer, _, pair = terminal
+    adapter = adapter_for(pair)
+    adapter.open()
+    cancel = threading.Event()
+    cancel.set()
+    result = adapter.sale(100, "F-13", cancel)
+    adapter.close()
+    assert result.outcome == Outcome.CANCELLED and "0200" not in [r[0] for r in peer.requests]
+
+
+def reference_holding_a_card_number() -> str:
+    """A folio-like reference whose digits pass for a card number (13+ digits, Luhn): the terminal's
+    echo of it is masked like any other field."""
+    reference = next(f"01-261202-1234567{digit}" for digit in "0123456789"
+                     if mask_card_numbers(f"01-261202-1234567{digit}") != f"01-261202-1234567{digit}")
+    assert len(reference) <= 20
+    return reference
+
+
+def test_a_lost_answer_is_reconciled_even_when_the_reference_looks_like_a_card_number(terminal):
+    peer, _, pair = terminal
+    peer.result = "lost_answer"
+    adapter = adapter_for(pair)
+    adapter.open()
+    result = adapter.sale(7000, reference_holding_a_card_number())
+    adapter.close()
+    assert result.outcome == Outcome.APPROVED and peer.charged == 7000
+
+
+def test_cancel_finds_and_cancels_a_sale_whose_reference_looks_like_a_card_number(terminal):
+    """The terminal approved but its answer was lost; "Cancelar" must find that sale by its
+    (masked) ticket and cancel it: else the citizen is told "cancelled" and stays charged."""
+    peer, _, pair = terminal
+    peer.result = "lost_answer"
+    adapter = adapter_for(pair)
+    cancel = threading.Event()
+    adapter.subscribe(lambda event: cancel.set() if event.kind == "payment.progress" else None, direct=True)
+    adapter.open()
+    result = adapter.sale(7000, reference_holding_a_card_number(), cancel)
+    adapter.close()
+    assert [r[0] for r in peer.requests][-2:] == ["0250", "1200"]
+    assert result.outcome == Outcome.CANCELLED and peer.charged == 0

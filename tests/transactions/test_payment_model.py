@@ -4,7 +4,9 @@ Random citizens pay by cash or card through the payment flow the screens use (ki
 with the navigator, idle monitor, sessions and help desk of the real context): they insert coins
 and notes at random moments (a $500 note too, which may need more change than the kiosk gives),
 cancel, try to leave, switch language, ask for help, stand idle or walk away. Faults arrive in
-between: a jammed validator, hoppers run empty, the printer out of paper. The coin acceptor, bill
+between: a jammed validator, hoppers run empty, the printer out of paper, a card terminal that
+answers later than the adapter's ACK wait (the terminal's own count of what it charged must equal
+what the kiosk recorded, or the transaction is with an attendant). The coin acceptor, bill
 validator and hoppers are a simulated ccTalk bus on the far end of a socat pseudo-terminal, the
 card terminal a simulated Transbank terminal on another one; the outbox and the sandbox API are
 real.
@@ -77,6 +79,7 @@ BILL_VALUES = {kind: value for kind, value in enumerate((2000, 5000, 10000, 2000
 CARD_RESULTS = ("approved", "declined", "timeout")
 CARD_UNIT_CENTS = 1  # the service asks the terminal for tx.amount_cents
 QUEUE_EVENTS = 5  # what a ccTalk acceptor's event queue keeps
+SLOW_TERMINAL_S = 0.45  # later than the rig's ack_timeout (0.3 s), within its sale_timeout (1.0 s)
 HAND_PACE_S = 0.03  # a hand offers coins no faster than this
 CHILD_S = 30.0  # a child app's longest life
 assert len(MXN_COINS) == len(COIN_VALUES) and len(MXN_BILLS) == len(BILL_VALUES)
@@ -109,6 +112,7 @@ class Rig:
     bus: CcTalkBus
     cash: Any  # the kiosk's adapter of that bus
     terminal: TransbankPeer
+    card_wire: SerialPeerThread  # the terminal's end of its pty (its pace is a fault too)
     printer: Any
     service: TransactionService
     config_path: Path
@@ -145,7 +149,7 @@ def rig(tmp_path_factory) -> Any:
             pair.start()
             stack.callback(pair.stop)
         stack.enter_context(SerialPeerThread(bus, cash_pair.device, lifetime_s=lifetime))
-        stack.enter_context(SerialPeerThread(terminal, card_pair.device, lifetime_s=lifetime))
+        card_wire = stack.enter_context(SerialPeerThread(terminal, card_pair.device, lifetime_s=lifetime))
         config_path = write_config(root, server.url)
         config = load_config(config_path)
         pump = Pump()
@@ -172,8 +176,8 @@ def rig(tmp_path_factory) -> Any:
         ctx.idle.start()
         ctx.sessions.begin()
         flow = PaymentFlow(service, pump, navigator=ctx.navigator, idle=ctx.idle)
-        yield Rig(bus, adapters["cash"], terminal, adapters["printer"].simulator, service, config_path, urls["cash"],
-                  ctx, clock, flow, pump)
+        yield Rig(bus, adapters["cash"], terminal, card_wire, adapters["printer"].simulator, service, config_path,
+                  urls["cash"], ctx, clock, flow, pump)
 
 
 @dataclass
@@ -425,6 +429,13 @@ class PaymentSessions(RuleBasedStateMachine):
             self._fill_hoppers(0)
         elif self.session is None:
             self._fill_hoppers(HOPPER_COINS)
+
+    @rule(slow=st.sampled_from((False, False, True)))
+    @step
+    def terminal_pace(self, slow: bool) -> None:
+        """A busy terminal (or a loaded kiosk) answers after the adapter's ACK wait (0.3 s), still
+        within the sale's time: a sale sent twice would be charged twice."""
+        self.rig.card_wire.answer_delay_s = SLOW_TERMINAL_S if slow else 0.0
 
     @rule(paper=st.sampled_from(("ok", "ok", "ok", "out")))
     @step

@@ -13,12 +13,14 @@ from typing import Any
 import pytest
 import requests
 
+from devices.pan import mask_card_numbers
 from devices.registry import create_adapter
 from kiosk.catalog.sample import load_sample
 from kiosk.config import load_config
 from kiosk.sandbox import Fault
 from kiosk.transactions import Identity, PaymentOutcome, Refused, TransactionService
 from kiosk.transactions.api import ApiClient
+from kiosk.transactions.service import new_folio
 from offline_cache import outbox as ob
 from offline_cache.outbox import Outbox
 from tests.transactions.conftest import kiosk, write_config
@@ -60,6 +62,15 @@ def _pay_card(service: TransactionService, pump: Pump, tx: Any) -> PaymentOutcom
     service.pay_by_card(tx, lambda outcome: (box.append(outcome), done.set()))
     pump.until(done)
     return box[0]
+
+
+def test_a_folio_never_passes_for_a_card_number() -> None:
+    """A folio the card-number mask would hide cannot be found at the terminal (its echo of the
+    ticket comes back masked) nor in filtered logs: such a draw is drawn again."""
+    draws = iter(["12345678", "ABCD1234"])  # "261202-12345678": 14 digits that pass Luhn
+    folio = new_folio("kiosk-demo-01", dt.date(2026, 12, 2), lambda: next(draws))
+    assert folio == "EMO-01-261202-ABCD1234" and mask_card_numbers(folio) == folio
+    assert mask_card_numbers("EMO-01-261202-12345678") != "EMO-01-261202-12345678"
 
 
 def test_lookup_shows_concept_discount_and_card_fee(sandbox, tmp_path: Path) -> None:
