@@ -114,6 +114,12 @@ class PaymentResult:
     def approved(self) -> bool:
         return self.outcome == Outcome.APPROVED
 
+    def is_for(self, reference: str) -> bool:
+        """Whether this (last) sale is the one sent with `reference`. The terminal's echo of the
+        ticket went through the card-number mask like every field, so a reference whose digits
+        pass for a card number comes back masked."""
+        return self.reference in (reference, mask_card_numbers(reference))
+
 
 def _last4(value: str) -> str:
     return "".join(char for char in value if char in "0123456789")[-4:]
@@ -124,12 +130,6 @@ def _brand_name(code: str) -> str:
     if code in BRANDS:
         return BRANDS[code]
     return "".join(char for char in code if char.isascii() and (char.isalpha() or char == " ")).strip()[:20]
-
-
-def _same_reference(echoed: str, ours: str) -> bool:
-    """Whether the terminal's echo of a ticket is ours. The echo went through the card-number mask
-    like every field, so a reference whose digits pass for a card number comes back masked."""
-    return echoed in (ours, mask_card_numbers(ours))
 
 
 def _padded(fields: list[str], size: int = 17) -> list[str]:
@@ -349,7 +349,7 @@ class PaymentAdapter(Adapter):
             return unknown
         if last is None:
             return unknown
-        if not _same_reference(last.reference, reference) or last.outcome != Outcome.APPROVED:
+        if not last.is_for(reference) or last.outcome != Outcome.APPROVED:
             return PaymentResult(Outcome.CANCELLED, "payment.cancelled", amount, reference)
         try:
             cancelled = self._exchange(["1200", last.operation_number], "1210", self.ack_timeout * 5)
@@ -370,7 +370,7 @@ class PaymentAdapter(Adapter):
             last = last_sale_from_fields(fields) if fields is not None else None
         except DeviceError:
             last = None  # a garbled last sale proves nothing: an attendant checks the terminal
-        if last is not None and _same_reference(last.reference, reference) and last.amount in (0, amount):
+        if last is not None and last.is_for(reference) and last.amount in (0, amount):
             return replace(last, amount=amount)
         return PaymentResult(Outcome.TIMEOUT, "payment.timeout", amount, reference)
 

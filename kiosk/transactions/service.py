@@ -251,7 +251,7 @@ class TransactionService:
         if last is None or not last.approved:
             return 0
         for record in paying:
-            if record.folio[-20:] == last.reference and last.amount == record.amount_cents:
+            if last.is_for(record.folio[-20:]) and last.amount == record.amount_cents:
                 payment = {"method": "card", "masked_card": last.masked_card, "brand": last.brand,
                            "authorization_code": last.authorization_code,
                            "operation_number": last.operation_number, "reconciled": "terminal.last_sale"}
