@@ -15,6 +15,7 @@ import random
 import select
 import signal
 import sqlite3
+import statistics
 import subprocess
 import threading
 import time
@@ -37,8 +38,18 @@ def _wait_started(process: subprocess.Popen, deadline_s: float) -> bool:
     return bool(ready) and process.stdout.readline().strip() == b"started"
 
 
+CALIBRATE_EVERY = 10  # one run in ten is left to finish, to time a whole run on this machine
+
+
+def _kill_window(whole_runs_s: list[float]) -> float:
+    """How long to wait, at most, before a kill: as long as a whole run takes here. A fixed 0.3 s
+    let a fast idle machine finish most runs before the kill (CI once saw 93 kills in 200)."""
+    return statistics.median(whole_runs_s) if whole_runs_s else 0.3
+
+
 def _lane(config: Path, witness: Path, runs: int, seed: int, stats: Counter) -> None:
     rng = random.Random(seed)
+    whole_runs_s: list[float] = []
     for run in range(runs):
         process = subprocess.Popen(
             [PYTHON, "-m", "kiosk", "load", "--transactions", "3", "--seed", str(seed * 100000 + run),
@@ -46,8 +57,12 @@ def _lane(config: Path, witness: Path, runs: int, seed: int, stats: Counter) -> 
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         try:
             if _wait_started(process, 20):
+                started = time.monotonic()
+                calibrating = run % CALIBRATE_EVERY == 0
                 try:
-                    process.wait(timeout=rng.uniform(0.0, 0.3))
+                    process.wait(timeout=20 if calibrating else rng.uniform(0.0, _kill_window(whole_runs_s)))
+                    if calibrating:
+                        whole_runs_s.append(time.monotonic() - started)
                     stats["finished_before_kill"] += 1
                 except subprocess.TimeoutExpired:
                     os.kill(process.pid, signal.SIGKILL)
