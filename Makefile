@@ -46,7 +46,7 @@ tour: setup
 
 # Regenerates the compiled translations from the .po files.
 i18n: setup
-	$(PY) -m kiosk.i18n compile
+	$(PY) -m kiosk.core.i18n compile
 
 setup: system $(STAMP)
 

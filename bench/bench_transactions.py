@@ -137,7 +137,7 @@ def bench_soak(directory: Path) -> Measurement:
     import random
 
     from kiosk.catalog.sample import load_sample
-    from kiosk.config import load_config
+    from kiosk.core.config import load_config
     from kiosk.transactions.api import ApiClient
     from kiosk.transactions.load import one_transaction, open_sim_devices
     from kiosk.transactions.service import TransactionService

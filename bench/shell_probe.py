@@ -25,7 +25,7 @@ def rss_mb() -> float:
 
 
 def _config():
-    from kiosk.config import load_config
+    from kiosk.core.config import load_config
 
     config = load_config()
     return dataclasses.replace(

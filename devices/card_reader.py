@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from kiosk.logs import event as log_event
+from kiosk.core.logs import event as log_event
 
 from .contract import FAILED_STATES, Adapter, CallSoon, Check, DeviceError, State, immediate, log
 from .urls import DeviceUrl

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from kiosk.logs import event as log_event
+from kiosk.core.logs import event as log_event
 
 from . import cctalk as cc
 from .contract import Adapter, CallSoon, Check, DeviceError, State, Supply, immediate, log

@@ -26,7 +26,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from kiosk.logs import event as log_event
+from kiosk.core.logs import event as log_event
 
 from .urls import DeviceUrl
 

@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kiosk.logs import event as log_event
+from kiosk.core.logs import event as log_event
 
 from . import cctalk as cc
 from .contract import DeviceError, Supply

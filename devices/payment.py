@@ -28,7 +28,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 
-from kiosk.logs import event as log_event
+from kiosk.core.logs import event as log_event
 
 from .contract import Adapter, CallSoon, Check, DeviceError, State, immediate, log
 from .links import Link, SimLink, link_for_url

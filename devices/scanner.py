@@ -17,7 +17,7 @@ import re
 import threading
 from urllib.parse import parse_qs, urlsplit
 
-from kiosk.logs import event as log_event
+from kiosk.core.logs import event as log_event
 
 from .contract import Adapter, CallSoon, Check, DeviceError, State, immediate, log
 from .links import Link, SimLink, link_for_url

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-from kiosk.logs import event as log_event
+from kiosk.core.logs import event as log_event
 
 from .contract import FAILED_STATES, Adapter, State, Status, log
 

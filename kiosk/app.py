@@ -21,13 +21,14 @@ from kivy.properties import ObjectProperty
 from kivy.uix.screenmanager import NoTransition
 
 import screens.common
-from kiosk import kivyenv, sdnotify
+from kiosk import kivyenv
 from kiosk.context import KioskContext, build_context
+from kiosk.core import sdnotify
+from kiosk.core.i18n import endonym
+from kiosk.core.logs import event
 from kiosk.device_hub import DeviceHub
-from kiosk.i18n import endonym
 from kiosk.idle import IdlePhase
 from kiosk.journey import CatalogFeed
-from kiosk.logs import event
 from kiosk.navigation import HOME, Place
 from kiosk.payment_flow import PaymentFlow, open_transactions_in_background
 from kiosk.staff.gesture import Area, StaffGesture

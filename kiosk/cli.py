@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from kiosk import __version__
-from kiosk.config import Config, ConfigError, load_config, resolve_config_path
+from kiosk.core.config import Config, ConfigError, load_config, resolve_config_path
 
 EXIT_OK = 0
 EXIT_FAILED = 1

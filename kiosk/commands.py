@@ -8,8 +8,8 @@ from pathlib import Path
 
 from kiosk import kivyenv
 from kiosk.cli import EXIT_OK, add_config_option, config_from_args
-from kiosk.config import Config, load_config, resolve_config_path
-from kiosk.logs import setup_logging
+from kiosk.core.config import Config, load_config, resolve_config_path
+from kiosk.core.logs import setup_logging
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk.actions import KioskActions
-from kiosk.config import Config
+from kiosk.core.config import Config
+from kiosk.core.i18n import Translator
+from kiosk.core.theme import TEXT_SCALES, Theme
 from kiosk.helpdesk import HelpDesk, HttpHelpTransport
-from kiosk.i18n import Translator
 from kiosk.idle import IdleMonitor
 from kiosk.journey import CitizenCatalog
 from kiosk.navigation import Navigator
@@ -22,7 +23,6 @@ from kiosk.navtree import NavNode
 from kiosk.session import SessionController
 from kiosk.speech import EspeakSynthesizer, Speaker
 from kiosk.staff_desk import StaffDesk, open_staff_sessions
-from kiosk.theme import TEXT_SCALES, Theme
 
 
 @dataclass

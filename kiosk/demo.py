@@ -22,8 +22,8 @@ import requests
 
 from kiosk import kivyenv
 from kiosk.cli import CommandError
-from kiosk.config import Config
-from kiosk.logs import event
+from kiosk.core.config import Config
+from kiosk.core.logs import event
 
 log = logging.getLogger("kiosk.demo")
 START_TIMEOUT_S = 20.0

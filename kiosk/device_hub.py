@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kiosk.logs import event
+from kiosk.core.logs import event
 
 log = logging.getLogger("kiosk.devices")
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from kiosk.i18n import N_
+from kiosk.core.i18n import N_
 
 CURP_LENGTH = 18
 _CURP_START = re.compile(r"[A-Z]{4}[0-9]{6}")  # initials, then the date of birth (YYMMDD)

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from kiosk.core.logs import event
 from kiosk.idle import IdleMonitor
-from kiosk.logs import event
 
 log = logging.getLogger("kiosk.help")
 IDLE_EXTENSION = "help-request"

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from devices.printer import InfoSheet
-from kiosk.config import Config
+from kiosk.core.config import Config
 from kiosk.procedure_page import PageWriter
 
 Record = Mapping[str, Any]

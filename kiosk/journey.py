@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kiosk.i18n import Translator
-from kiosk.logs import event
+from kiosk.core.i18n import Translator
+from kiosk.core.logs import event
 from kiosk.navtree import NavNode, build_tree, starter_tree, text_in
 
 log = logging.getLogger("kiosk.journey")

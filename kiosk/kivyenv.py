@@ -25,7 +25,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.config import Config
+from kiosk.core.config import Config
 
 SCREEN_SHARE = 0.9  # of the usable screen height a desktop window may take (title bar, panels)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kiosk.catalog.model import kiosk_actions
-from kiosk.i18n import N_
+from kiosk.core.i18n import N_
 
 MAX_HOME_OPTIONS = 3
 MAX_OPTIONS = 6

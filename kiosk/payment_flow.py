@@ -326,7 +326,7 @@ def open_transactions(config: Any, adapters: Mapping[str, Any], call_soon: CallS
     storage cannot be opened, in which case the kiosk takes no money at all."""
     import logging
 
-    from kiosk.logs import event
+    from kiosk.core.logs import event
     from kiosk.transactions import ApiClient, TransactionService
     from offline_cache.outbox import Outbox
 

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kiosk.i18n import Translator
+from kiosk.core.i18n import Translator
+from kiosk.core.logs import event
 from kiosk.idle import IdleMonitor
-from kiosk.logs import event
 from kiosk.navigation import HOME, Navigator
 
 log = logging.getLogger("kiosk.session")
@@ -28,7 +28,7 @@ class Accessibility:
     """What a citizen turned on to use the kiosk; back to defaults for the next one."""
 
     audio: bool = False
-    text_step: int = 0  # index into kiosk.theme.TEXT_SCALES
+    text_step: int = 0  # index into kiosk.core.theme.TEXT_SCALES
     high_contrast: bool = False
 
 

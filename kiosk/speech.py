@@ -21,8 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from kiosk.i18n import VOICES
-from kiosk.logs import event
+from kiosk.core.i18n import VOICES
+from kiosk.core.logs import event
 
 log = logging.getLogger("kiosk.speech")
 SYNTH_TIMEOUT_S = 5.0

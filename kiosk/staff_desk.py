@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kiosk.i18n import N_
-from kiosk.logs import event
+from kiosk.core.i18n import N_
+from kiosk.core.logs import event
 from kiosk.procedure_page import format_cents
 
 log = logging.getLogger("kiosk.staff")

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from kiosk import kivyenv
-from kiosk.config import Config
+from kiosk.core.config import Config
+from kiosk.core.logs import setup_logging
 from kiosk.idle import ManualClock
-from kiosk.logs import setup_logging
 
 
 class TourIncomplete(Exception):

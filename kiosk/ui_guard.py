@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kiosk.logs import event
+from kiosk.core.logs import event
 
 log = logging.getLogger("kiosk.ui")
 EXIT_UI_FAILED = 70  # EX_SOFTWARE: not 64 (systemd's RestartPreventExitStatus), so systemd restarts us

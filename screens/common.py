@@ -24,7 +24,7 @@ from kivy.uix.label import Label
 from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import Screen, ScreenManager
 
-from kiosk.i18n import Translator
+from kiosk.core.i18n import Translator
 
 
 class LiveTranslation(Observable):

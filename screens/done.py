@@ -8,7 +8,7 @@ from typing import Any
 from kivy.properties import BooleanProperty
 
 from devices.contract import reason
-from kiosk.i18n import Translator
+from kiosk.core.i18n import Translator
 from kiosk.procedure_page import PageWriter
 from screens.bill import pesos
 from screens.common import KioskScreen, load_kv, tr

@@ -19,7 +19,7 @@ from kivy.factory import Factory
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
-from kiosk.theme import MIN_GAP_MM, MIN_TARGET_MM
+from kiosk.core.theme import MIN_GAP_MM, MIN_TARGET_MM
 from screens.common import KioskButton, load_kv
 
 LETTERS = list("ABCDEFGHIJKLMNÑOPQRSTUVWXYZ")

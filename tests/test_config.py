@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
+from kiosk.core.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -131,7 +131,7 @@ def test_version():
 def _number_fields(kind: type) -> list[tuple[str, str]]:
     import dataclasses
 
-    from kiosk.config import SECTIONS
+    from kiosk.core.config import SECTIONS
 
     return [(section, spec.name) for section, section_type in SECTIONS.items()
             for spec in dataclasses.fields(section_type) if str(spec.type) == kind.__name__]

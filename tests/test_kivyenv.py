@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from kiosk import kivyenv
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 WINDOW_KEYS = ("fullscreen", "borderless", "show_cursor", "resizable", "width", "height")
@@ -77,7 +77,7 @@ def prepared_settings(config, code: str) -> dict:
     script = textwrap.dedent(f"""
         import dataclasses, json, os
         from kiosk import kivyenv
-        from kiosk.config import load_config
+        from kiosk.core.config import load_config
         config = load_config()
         kiosk = dataclasses.replace(config.kiosk, data_dir={config.kiosk.data_dir!r})
         config = dataclasses.replace(config, kiosk=kiosk)

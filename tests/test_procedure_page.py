@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kiosk.i18n import Translator
+from kiosk.core.i18n import Translator
 from kiosk.procedure_page import PageWriter, format_money
 
 OFFICE = {

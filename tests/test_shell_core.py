@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import load_config
 from kiosk.context import build_context
+from kiosk.core.config import load_config
+from kiosk.core.i18n import Translator, missing_translations
+from kiosk.core.logs import event, redact, setup_logging
+from kiosk.core.theme import HIGH_CONTRAST, MIN_CONTRAST, STANDARD, Theme, contrast_ratio
 from kiosk.forms import clean_name, curp_refusal, identity_refusal, name_refusal, normalise_account
-from kiosk.i18n import Translator, missing_translations
 from kiosk.idle import IdleMonitor, IdlePhase, ManualClock
-from kiosk.logs import event, redact, setup_logging
 from kiosk.navigation import ATTRACT, HOME, Navigator
-from kiosk.theme import HIGH_CONTRAST, MIN_CONTRAST, STANDARD, Theme, contrast_ratio
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -221,7 +221,7 @@ def test_every_interface_message_is_translated():
 def test_compiled_catalogs_match_their_sources(tmp_path):
     import shutil
 
-    from kiosk.i18n import LOCALE_DIR, compile_all
+    from kiosk.core.i18n import LOCALE_DIR, compile_all
 
     copy = tmp_path / "locale"
     shutil.copytree(LOCALE_DIR, copy)

@@ -32,7 +32,7 @@ COMMITS_BEFORE, COMMITS_AFTER = 2, 5  # both handles commit before the shell run
 
 _PRELUDE = """
 import sys
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 config = load_config(sys.argv[1])
 """
 

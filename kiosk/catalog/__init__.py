@@ -2,7 +2,7 @@
 
 Library modules log structured events; the NullHandler keeps Python's last-resort handler from
 printing them on a CLI's stderr (commands print one clear line themselves), while an app that
-configures logging (kiosk.logs.setup_logging) still receives every event.
+configures logging (kiosk.core.logs.setup_logging) still receives every event.
 """
 
 import logging

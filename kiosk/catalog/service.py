@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from kiosk.catalog.sync import SyncError, SyncResult
-from kiosk.logs import event
+from kiosk.core.logs import event
 
 if TYPE_CHECKING:
-    from kiosk.config import Config
+    from kiosk.core.config import Config
 
 log = logging.getLogger("kiosk.catalog.service")
 

@@ -37,13 +37,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kiosk.catalog import signing, wire
 from kiosk.catalog.model import Invalid, drop_nulls, validate_catalog, validate_changes, without_nulls
-from kiosk.logs import event
+from kiosk.core.logs import event
 from offline_cache.catalog_store import CatalogStore, StoreError
 
 if TYPE_CHECKING:
     import requests
 
-    from kiosk.config import Config
+    from kiosk.core.config import Config
 
 log = logging.getLogger("kiosk.catalog.sync")
 RETRYABLE_STATUS = frozenset({500, 502, 503, 504})

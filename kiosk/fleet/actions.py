@@ -8,7 +8,7 @@ hands the `ActionResult` back through `call_soon`. None of them raises: every fa
     run_in_background(lambda: test_print(printer, config), on_done=show_result, call_soon=call_soon)
 
 Restarting: the app exits with EXIT_RESTART (75) and systemd starts it again (kiosk.service
-has Restart=always). 64 (kiosk.sdnotify.EXIT_DELIBERATE_SHUTDOWN) is the one status that keeps
+has Restart=always). 64 (kiosk.core.sdnotify.EXIT_DELIBERATE_SHUTDOWN) is the one status that keeps
 the kiosk down, so a restart must never use it.
 """
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kiosk import __version__
-from kiosk.logs import event
+from kiosk.core.logs import event
 
 log = logging.getLogger("kiosk.fleet.actions")
 

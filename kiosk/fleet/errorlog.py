@@ -4,7 +4,7 @@ A logging handler copies every WARNING-or-worse record into `<data_dir>/diag/err
 capped at the newest `capacity` rows, so the list survives a restart (the crash a technician is
 asked about happened before it) and a shell can read what the running app logged.
 
-The record is stored as the same logfmt line journald gets (kiosk/logs.py), so the same personal
+The record is stored as the same logfmt line journald gets (kiosk/core/logs.py), so the same personal
 data rules apply: values that look like card or ID numbers, e-mail addresses, CURP or RFC codes
 are already masked. The handler never blocks or raises into the code that logs: `emit` formats
 the line and appends it to a bounded in-memory queue; a writer thread commits it. When records
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kiosk.logs import LogfmtFormatter, redact
+from kiosk.core.logs import LogfmtFormatter, redact
 from offline_cache.sqlite import Database, Options, open_database
 from offline_cache.transactions import write_transaction
 

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from kiosk.core.http_limits import BodyTooLarge, read_body
+from kiosk.core.logs import event
 from kiosk.fleet.model import HealthReport
-from kiosk.http_limits import BodyTooLarge, read_body
-from kiosk.logs import event
 
 log = logging.getLogger("kiosk.fleet.heartbeat")
 HEARTBEAT_PATH = "/v1/kiosks/{kiosk_id}/heartbeat"

@@ -7,7 +7,7 @@ someone soon (paper low, catalog getting old); `fail` means part of its job cann
 Both need attention, and both make `kiosk diag` exit 1.
 
 Nothing in a report is personal data or a secret: device URLs lose their query, the API URL its
-user and query, and error lines were redacted when they were logged (kiosk/logs.py).
+user and query, and error lines were redacted when they were logged (kiosk/core/logs.py).
 """
 
 from __future__ import annotations

@@ -23,14 +23,14 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kiosk import sdnotify
+from kiosk.core import sdnotify
+from kiosk.core.logs import event
 from kiosk.fleet.errorlog import install_error_log, uninstall_error_log
 from kiosk.fleet.heartbeat import HeartbeatResult, HeartbeatSender, heartbeat_payload, read_audit_head
 from kiosk.fleet.metrics import FleetMetrics, MetricsServer
 from kiosk.fleet.model import HealthReport
 from kiosk.fleet.report import Collector, Sources
 from kiosk.fleet.statusfile import status_path, write_status
-from kiosk.logs import event
 
 log = logging.getLogger("kiosk.fleet")
 CallSoon = Callable[[Callable[[], None]], None]

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from kiosk.core.http_limits import BodyTooLarge, read_body
 from kiosk.fleet.checks import ApiProbe, TlsProbe
-from kiosk.http_limits import BodyTooLarge, read_body
 
 
 def probe_api(session: Any, base_url: str, connect_timeout_s: float, read_timeout_s: float,

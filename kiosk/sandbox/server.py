@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from kiosk.catalog.model import Invalid, validate_procedure
-from kiosk.logs import event
+from kiosk.core.logs import event
 from kiosk.sandbox.state import CatalogState, Published
 
 log = logging.getLogger("kiosk.sandbox")

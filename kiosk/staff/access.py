@@ -23,8 +23,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from kiosk.config import Config, StaffSection
-from kiosk.logs import event
+from kiosk.core.config import Config, StaffSection
+from kiosk.core.logs import event
 from kiosk.staff import pins
 from kiosk.staff.db import StorageProblem
 from kiosk.staff.model import (

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kiosk.config import Config
-from kiosk.logs import event, redact
+from kiosk.core.config import Config
+from kiosk.core.logs import event, redact
 from kiosk.staff import db
 from kiosk.staff.model import StaffUnavailable
 from kiosk.staff.secrets import Secret, SecretProblem, load_audit_key

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from kiosk.logs import event
+from kiosk.core.logs import event
 from kiosk.staff.access import StaffAccess
 from kiosk.staff.audit import AuditEntry, AuditLog
 from kiosk.staff.model import (

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import requests
 
-from kiosk.http_limits import API_ANSWER_MAX_BYTES, BodyTooLarge, read_body
+from kiosk.core.http_limits import API_ANSWER_MAX_BYTES, BodyTooLarge, read_body
 
 RETRYABLE_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from devices.printer import InfoSheet, format_pesos
-from kiosk.logs import event, redact
+from kiosk.core.logs import event, redact
 from kiosk.transactions.api import ApiAnswer, ApiUnreachable
 from kiosk.transactions.documents import Printed, ignore, print_copies, refused, run_print
 from kiosk.transactions.errors import REASONS, Refused

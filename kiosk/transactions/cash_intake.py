@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from devices.contract import DeviceError, DeviceEvent
-from kiosk.logs import event as log_event
+from kiosk.core.logs import event as log_event
 from offline_cache.money_journal import CREDIT, MoneyEvent
 from offline_cache.outbox import Record
 

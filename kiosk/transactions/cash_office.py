@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from devices.printer import InfoSheet, format_pesos
-from kiosk.logs import event
+from kiosk.core.logs import event
 from kiosk.transactions.attendant import audit, check_staff, clean_note, refuse
 from kiosk.transactions.documents import Printed, ignore, print_copies, refused, run_print
 from kiosk.transactions.errors import Refused

@@ -19,7 +19,7 @@ from typing import Any
 
 from devices.contract import DeviceError
 from devices.hopper import PayoutRequest, PayoutResult
-from kiosk.logs import event
+from kiosk.core.logs import event
 from offline_cache.outbox import Outbox, Record, StorageError
 
 log = logging.getLogger("kiosk.transactions")

@@ -53,10 +53,10 @@ from devices.contract import immediate
 from devices.registry import create_adapter
 from kiosk.catalog.sample import load_sample
 from kiosk.catalog.service import store_path
-from kiosk.config import load_config
+from kiosk.core.config import load_config
+from kiosk.core.logs import event, setup_logging
 from kiosk.fleet.monitor import FleetMonitor
 from kiosk.fleet.report import Sources
-from kiosk.logs import event, setup_logging
 from kiosk.payment_flow import open_transactions
 from kiosk.staff.model import StaffAccessError, StaffLocked, StaffUnavailable, WrongPin
 from kiosk.staff_desk import open_staff_sessions

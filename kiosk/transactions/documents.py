@@ -17,7 +17,7 @@ from typing import Any
 
 from devices.contract import DeviceError, reason
 from devices.printer import PrintResult
-from kiosk.logs import event
+from kiosk.core.logs import event
 from kiosk.transactions.errors import REASONS, Refused
 from offline_cache.outbox import StorageError
 

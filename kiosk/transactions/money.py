@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from kiosk.logs import event as log_event
+from kiosk.core.logs import event as log_event
 from offline_cache.money_journal import JournalError, MoneyEvent, MoneyJournal
 from offline_cache.outbox import NEEDS_ATTENDANT, PAYING, Outbox, OutboxError, StorageError
 

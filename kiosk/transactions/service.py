@@ -14,7 +14,7 @@ from devices.contract import CallSoon, DeviceError, immediate
 from devices.pan import mask_card_numbers
 from devices.printer import InfoSheet, Receipt, format_pesos
 from kiosk.catalog.model import amount_due, kiosk_actions, localized
-from kiosk.logs import event
+from kiosk.core.logs import event
 from kiosk.transactions.api import ApiAnswer, ApiClient, ApiUnreachable
 from kiosk.transactions.attendant import AttendantDesk, AttentionItem, Resolution
 from kiosk.transactions.cash_intake import CashIntake, Progress

@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Callable
 
-from kiosk.logs import event
+from kiosk.core.logs import event
 from kiosk.transactions.api import ApiAnswer, ApiClient, ApiUnreachable
 from offline_cache.outbox import (
     CONFIRMED,

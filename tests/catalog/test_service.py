@@ -64,7 +64,7 @@ def test_schedule_spreads_polls_and_backs_off():
 
 def test_service_from_config_syncs_into_the_data_dir(tmp_path, sandbox, key_dir):
     from kiosk.catalog.service import service_from_config, store_path
-    from kiosk.config import load_config
+    from kiosk.core.config import load_config
 
     from .conftest import write_config
 

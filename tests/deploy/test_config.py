@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import ConfigError, RetentionSection, load_config, parse_config
+from kiosk.core.config import ConfigError, RetentionSection, load_config, parse_config
 from tests.deploy.conftest import REPO
 
 TEMPLATE = REPO / "deploy" / "kiosk.toml"

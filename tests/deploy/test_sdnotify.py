@@ -1,4 +1,4 @@
-"""kiosk.sdnotify against real unix datagram sockets, the way systemd listens: a socket path and
+"""kiosk.core.sdnotify against real unix datagram sockets, the way systemd listens: a socket path and
 the abstract '@' form; and a watchdog test in which this test plays systemd's part for a child
 process that pings from the Kivy clock, then freezes."""
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import sdnotify
+from kiosk.core import sdnotify
 from tests.deploy.conftest import REPO
 
 
@@ -89,8 +89,7 @@ def test_watchdog_interval_is_half_the_period_for_this_process(monkeypatch: pyte
 CHILD = textwrap.dedent("""
     import time
     from kivy.clock import Clock
-    from kiosk import sdnotify
-
+    from kiosk.core import sdnotify
     interval = sdnotify.watchdog_interval_s()
     assert interval is not None, "watchdog not armed"
     Clock.schedule_once(lambda dt: sdnotify.ready("first screen drawn"), 0)

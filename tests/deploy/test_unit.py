@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import sdnotify
 from kiosk.cli import build_parser
+from kiosk.core import sdnotify
 from tests.deploy.conftest import (
     REPO,
     install,

@@ -15,7 +15,7 @@ from devices.registry import DRIVERS, create_adapter, create_adapters, validate_
 from devices.supervisor import Supervisor
 from devices.urls import UrlError, parse_device_url
 from kiosk.cli import main
-from kiosk.config import ConfigError, load_config, parse_config
+from kiosk.core.config import ConfigError, load_config, parse_config
 
 
 @pytest.mark.parametrize(("text", "scheme", "where"), [

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from kiosk.config import Config, load_config
+from kiosk.core.config import Config, load_config
 from kiosk.sandbox import SandboxServer, create_app
 from kiosk.sandbox.fleet import Fleet
 

@@ -18,7 +18,8 @@ from devices.sim.servers import TcpPeerServer
 from devices.urls import parse_device_url
 from kiosk.catalog.service import CatalogSyncService
 from kiosk.catalog.sync import CatalogSync, SyncSettings
-from kiosk.config import load_config
+from kiosk.core.config import load_config
+from kiosk.core.sdnotify import EXIT_DELIBERATE_SHUTDOWN
 from kiosk.fleet import actions  # module access: pytest would collect a bare `test_print` as a test
 from kiosk.fleet.actions import (
     EXIT_RESTART,
@@ -30,7 +31,6 @@ from kiosk.fleet.actions import (
     run_in_background,
     self_test,
 )
-from kiosk.sdnotify import EXIT_DELIBERATE_SHUTDOWN
 from offline_cache.catalog_store import CatalogStore
 from tests.fleet.conftest import write_config
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.core.logs import event
 from kiosk.fleet.checks import errors_check
 from kiosk.fleet.errorlog import (
     ErrorEntry,
@@ -20,7 +21,6 @@ from kiosk.fleet.errorlog import (
     uninstall_error_log,
 )
 from kiosk.fleet.model import OK, WARN
-from kiosk.logs import event
 
 
 @pytest.fixture

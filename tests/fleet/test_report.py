@@ -141,7 +141,7 @@ def test_free_disk_below_the_limits(make_kiosk, clock):
 
 
 def test_the_report_carries_no_secrets(tmp_path, sandbox, clock):
-    from kiosk.config import load_config
+    from kiosk.core.config import load_config
     from tests.fleet.conftest import write_config
 
     secret_url = sandbox.url.replace("http://", "http://kiosk:s3cr3t@") + "?token=abc123"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 from kiosk.fleet.checks import tls_check
 from kiosk.fleet.model import FAIL, OK, WARN
 from kiosk.fleet.report import Sources, collect_report

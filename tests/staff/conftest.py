@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import Config, load_config
+from kiosk.core.config import Config, load_config
 from kiosk.staff.access import StaffAccess
 from kiosk.staff.audit import AuditLog
 

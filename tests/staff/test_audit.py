@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import Config
+from kiosk.core.config import Config
 from kiosk.staff.audit import GENESIS, AuditLog, AuditUnavailable, canonical
 from tests.staff.conftest import PYTHON, ROOT, T0, Clock, child_env
 
@@ -175,7 +175,7 @@ def test_files_are_private(log: AuditLog) -> None:
 
 APPEND_SCRIPT = """
 import sys
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 from kiosk.staff.audit import AuditLog
 log = AuditLog.open(load_config(sys.argv[1]))
 print("ready", flush=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 from kiosk.staff.access import StaffAccess
 from tests.staff.conftest import PIN, PYTHON, ROOT, T0, child_env, kiosk, python
 
@@ -129,7 +129,7 @@ def test_pins_typed_at_a_terminal_are_asked_twice_and_not_echoed(config_path: Pa
 
 LOCK_SCRIPT = """
 import sys
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 from kiosk.staff.access import StaffAccess
 from kiosk.staff.model import StaffAccessError
 access = StaffAccess(load_config(sys.argv[1]))
@@ -158,7 +158,7 @@ def test_unlock_from_the_shell_is_audited(config_path: Path) -> None:
 
 SPREAD_SCRIPT = """
 import sys
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 from kiosk.staff.access import StaffAccess
 from kiosk.staff.model import StaffAccessError
 access = StaffAccess(load_config(sys.argv[1]))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from kiosk.config import Config, ConfigError, load_config
+from kiosk.core.config import Config, ConfigError, load_config
 from kiosk.staff import pins
 from kiosk.staff.access import StaffAccess
 from kiosk.staff.model import InvalidStaff, LockStatus, StaffLocked, StaffMember, StaffUnavailable, WeakPin, WrongPin
@@ -226,7 +226,7 @@ def test_unknown_ids_count_and_answer_like_known_ones(access: StaffAccess) -> No
 
 RESTART_SCRIPT = """
 import sys
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 from kiosk.staff.access import StaffAccess
 from kiosk.staff.model import StaffAccessError
 config, now, times, staff_id, pin = sys.argv[1:]
@@ -261,7 +261,7 @@ def test_the_lock_made_by_one_process_holds_in_the_next(config_path: Path, confi
 
 KILL_SCRIPT = """
 import sys
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 from kiosk.staff import pins
 from kiosk.staff.access import StaffAccess
 from kiosk.staff.model import StaffAccessError

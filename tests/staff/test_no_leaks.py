@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import Config
+from kiosk.core.config import Config
 from kiosk.staff.access import StaffAccess
 from kiosk.staff.audit import AuditLog
 from kiosk.staff.model import StaffAccessError
@@ -21,8 +21,8 @@ OTHER_PIN = "20481397"
 
 SESSION_SCRIPT = """
 import sys
-from kiosk.config import load_config
-from kiosk.logs import setup_logging
+from kiosk.core.config import load_config
+from kiosk.core.logs import setup_logging
 from kiosk.staff.access import StaffAccess
 from kiosk.staff.audit import AuditLog
 from kiosk.staff.model import StaffAccessError

@@ -21,7 +21,7 @@ import sys
 import threading
 
 from devices.registry import create_adapter
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 from kiosk.payment_flow import open_transactions
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.http_limits import API_ANSWER_MAX_BYTES
+from kiosk.core.http_limits import API_ANSWER_MAX_BYTES
 from kiosk.sandbox import Fault
 from kiosk.transactions import Refused
 from kiosk.transactions.api import ApiClient, ApiUnreachable

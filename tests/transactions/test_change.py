@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 from offline_cache import outbox as ob
 from offline_cache.outbox import Outbox
 from tests.transactions.conftest import ROOT, write_config
@@ -126,7 +126,7 @@ def test_a_hopper_that_jams_mid_payout_leaves_a_voucher_for_the_rest(sandbox, tm
 KILLED_PAYOUT = """
 import os, sys, time
 from devices.registry import create_adapter
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 from kiosk.transactions.change import ChangeDesk
 from offline_cache import outbox as ob
 from offline_cache.outbox import Outbox

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 from kiosk.sandbox import Fault
 from kiosk.transactions.api import ApiClient
 from kiosk.transactions.submitter import Submitter

@@ -53,8 +53,8 @@ from devices.registry import create_adapter
 from devices.sim.cctalk import MXN_BILLS, MXN_COINS, CcTalkBus, SimHopper
 from devices.sim.servers import SerialPeerThread
 from devices.sim.transbank import TransbankPeer
-from kiosk.config import load_config
 from kiosk.context import build_context
+from kiosk.core.config import load_config
 from kiosk.idle import IdlePhase, ManualClock
 from kiosk.payment_flow import PaymentFlow
 from kiosk.sandbox import SandboxServer, create_app

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 from kiosk.transactions import Refused, TransactionService
 from kiosk.transactions.api import ApiClient
 from offline_cache import outbox as ob

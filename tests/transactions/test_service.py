@@ -16,7 +16,7 @@ import requests
 from devices.pan import mask_card_numbers
 from devices.registry import create_adapter
 from kiosk.catalog.sample import load_sample
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 from kiosk.sandbox import Fault
 from kiosk.transactions import Identity, PaymentOutcome, Refused, TransactionService
 from kiosk.transactions.api import ApiClient

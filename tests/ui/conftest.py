@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from kiosk import kivyenv
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 from kiosk.idle import ManualClock
 
 SCREENSHOT_DIR = Path(__file__).resolve().parent.parent / "screenshots"

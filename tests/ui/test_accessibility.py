@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk.theme import HIGH_CONTRAST, STANDARD, TEXT_SCALES
+from kiosk.core.theme import HIGH_CONTRAST, STANDARD, TEXT_SCALES
 from tests.ui.conftest import wake
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.theme import MIN_GAP_MM, MIN_TARGET_MM, TEXT_SCALES
+from kiosk.core.theme import MIN_GAP_MM, MIN_TARGET_MM, TEXT_SCALES
 from tests.ui.conftest import wake
 
 ACCOUNT = "001-002-003-0001"  # a sandbox account with debt (kiosk.sandbox.payments)

@@ -12,7 +12,7 @@ import math
 import pytest
 from kivy.uix.label import Label
 
-from kiosk.theme import CAP_HEIGHT_RATIO, MIN_GAP_MM, MIN_TARGET_MM
+from kiosk.core.theme import CAP_HEIGHT_RATIO, MIN_GAP_MM, MIN_TARGET_MM
 from kiosk.tour import tour_steps, view_names
 
 
@@ -106,7 +106,7 @@ def rendered_contrast(picture, widget) -> float:
     differs most from it (the core of a glyph), read from the real rendered frame."""
     from kivy.core.window import Window
 
-    from kiosk.theme import contrast_ratio
+    from kiosk.core.theme import contrast_ratio
 
     x, y = widget.to_window(*widget.pos)
     top = Window.height - (y + widget.height)

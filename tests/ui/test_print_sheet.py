@@ -9,7 +9,7 @@ import pytest
 
 from devices.sim.printer import SimPrinter
 from devices.sim.servers import TcpPeerServer
-from kiosk.config import DeviceEntry
+from kiosk.core.config import DeviceEntry
 from tests.ui.conftest import wake
 
 

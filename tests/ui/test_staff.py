@@ -12,7 +12,7 @@ import requests
 
 from devices.sim.printer import SimPrinter
 from devices.sim.servers import TcpPeerServer
-from kiosk.config import DeviceEntry
+from kiosk.core.config import DeviceEntry
 
 ATTENDANT = ("1001", "Ana Pérez", "attendant", "482915")
 TECHNICIAN = ("2001", "Luis Gómez", "technician", "739264")
@@ -198,8 +198,8 @@ def test_technician_test_print_is_decoded_from_the_printer_peer(window, clock, c
 
 
 def test_technician_restart_is_audited_and_asks_for_a_restart_status(staff_app, ui, clock, config):
+    from kiosk.core.sdnotify import EXIT_DELIBERATE_SHUTDOWN
     from kiosk.fleet.actions import EXIT_RESTART
-    from kiosk.sdnotify import EXIT_DELIBERATE_SHUTDOWN
 
     app = staff_app
     statuses: list[int] = []

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.logs import LogfmtFormatter
+from kiosk.core.logs import LogfmtFormatter
 from kiosk.ui_guard import EXIT_UI_FAILED, MAX_ERRORS, PASS, RAISE, error_code
 from tests.ui.conftest import wake
 from tests.ui.crawler import Invariants
@@ -200,8 +200,8 @@ def test_the_real_main_loop_exits_non_zero_without_a_traceback(tmp_path):
     script.write_text(textwrap.dedent(f"""
         import dataclasses, sys
         from kiosk import kivyenv
-        from kiosk.config import load_config
-        from kiosk.logs import setup_logging
+        from kiosk.core.config import load_config
+        from kiosk.core.logs import setup_logging
 
         config = load_config()
         config = dataclasses.replace(

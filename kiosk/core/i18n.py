@@ -2,8 +2,8 @@
 
 Message ids are the Spanish texts; `kiosk/locale/<lang>/LC_MESSAGES/kiosk.po` translates them and
 the compiled `.mo` beside it is what runs. Adding a language means adding one `.po` file (and its
-endonym below), then `make i18n`. `python -m kiosk.i18n compile` rebuilds the `.mo` files;
-`python -m kiosk.i18n check` lists messages used in code that a language lacks.
+endonym below), then `make i18n`. `python -m kiosk.core.i18n compile` rebuilds the `.mo` files;
+`python -m kiosk.core.i18n check` lists messages used in code that a language lacks.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 DOMAIN = "kiosk"
 SOURCE_LANGUAGE = "es"
 
@@ -145,7 +145,7 @@ def missing_translations(root: Path, locale_dir: Path = LOCALE_DIR) -> dict[str,
 
 
 def main(argv: list[str]) -> int:
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     if argv[:1] == ["compile"]:
         for path in compile_all():
             print(f"wrote {path.relative_to(root)}")
@@ -156,7 +156,7 @@ def main(argv: list[str]) -> int:
             for message in sorted(messages):
                 print(f"{language}: missing {message!r}")
         return 1 if gaps else 0
-    print("usage: python -m kiosk.i18n compile|check", file=sys.stderr)
+    print("usage: python -m kiosk.core.i18n compile|check", file=sys.stderr)
     return 2
 
 

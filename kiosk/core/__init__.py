@@ -1,0 +1,1 @@
+"""Foundations every layer may use: configuration, logs, translations, errors, threads."""
