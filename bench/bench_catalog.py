@@ -18,9 +18,9 @@ import requests
 from bench.harness import Measurement
 from kiosk.catalog import signing
 from kiosk.catalog.sample import build_synthetic
+from kiosk.catalog.store import CatalogStore
 from kiosk.catalog.sync import CatalogSync, SyncSettings
 from kiosk.sandbox import CatalogState, SandboxApp, SandboxServer
-from offline_cache.catalog_store import CatalogStore
 
 COUNT = 10_000
 QUERIES = ["predial", "pago de predial", "acta de nacimiento", "acta nacimeinto", "licencia de construccion",

@@ -19,8 +19,8 @@ TREE_RUNS = 5
 
 
 def tree_build_ms(count: int = 10_000) -> list[float]:
+    from kiosk.catalog.navtree import build_tree
     from kiosk.catalog.sample import build_synthetic
-    from kiosk.navtree import build_tree
 
     document = build_synthetic(count)
     timings = []

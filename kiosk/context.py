@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk.actions import KioskActions
+from kiosk.catalog.navtree import NavNode
 from kiosk.core.config import Config
 from kiosk.core.i18n import Translator
 from kiosk.core.theme import TEXT_SCALES, Theme
@@ -19,7 +20,6 @@ from kiosk.helpdesk import HelpDesk, HttpHelpTransport
 from kiosk.idle import IdleMonitor
 from kiosk.journey import CitizenCatalog
 from kiosk.navigation import Navigator
-from kiosk.navtree import NavNode
 from kiosk.session import SessionController
 from kiosk.speech import EspeakSynthesizer, Speaker
 from kiosk.staff_desk import StaffDesk, open_staff_sessions

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kiosk.catalog.navtree import NavNode, build_tree, starter_tree, text_in
 from kiosk.core.i18n import Translator
 from kiosk.core.logs import event
-from kiosk.navtree import NavNode, build_tree, starter_tree, text_in
 
 log = logging.getLogger("kiosk.journey")
 Record = Mapping[str, Any]
@@ -113,7 +113,7 @@ def load_in_background(store_path: Path, languages: Sequence[str],
         return None
 
     def work() -> None:
-        from offline_cache.catalog_store import CatalogStore
+        from kiosk.catalog.store import CatalogStore
 
         store = None
         try:

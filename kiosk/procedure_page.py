@@ -23,8 +23,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from kiosk.catalog.model import amount_due, kiosk_actions
+from kiosk.catalog.navtree import text_in
 from kiosk.core.i18n import Translator
-from kiosk.navtree import text_in
 
 Record = Mapping[str, Any]
 _DURATION = re.compile(

@@ -13,8 +13,8 @@ from typing import Any
 
 from kivy.properties import BooleanProperty, StringProperty
 
+from kiosk.catalog.navtree import text_in
 from kiosk.forms import normalise_account
-from kiosk.navtree import text_in
 from kiosk.payment_flow import ACCOUNT_EXAMPLES
 from screens.common import KioskScreen, load_kv, tr
 from screens.keyboard import apply_key

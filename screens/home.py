@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kiosk.navtree import MAX_HOME_OPTIONS
+from kiosk.catalog.navtree import MAX_HOME_OPTIONS
 from screens.common import KioskScreen, load_kv
 from screens.menu import fill_options, forget_options
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from kivy.properties import BooleanProperty, StringProperty
 
+from kiosk.catalog.navtree import text_in
 from kiosk.forms import clean_name, identity_refusal
-from kiosk.navtree import text_in
 from screens.common import KioskScreen, load_kv, tr
 from screens.keyboard import apply_key
 

@@ -8,7 +8,7 @@ from typing import Any
 from kivy.app import App
 from kivy.properties import ListProperty, NumericProperty
 
-from kiosk.navtree import MAX_OPTIONS, NavNode
+from kiosk.catalog.navtree import MAX_OPTIONS, NavNode
 from screens.common import KioskScreen, OptionButton, load_kv, paginate, text_height, tr
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from kivy.app import App
 from kivy.properties import StringProperty
 
-from kiosk.navtree import NavNode, text_in
+from kiosk.catalog.navtree import NavNode, text_in
 from screens.common import KioskScreen, load_kv, paginate, text_height, tr
 from screens.keyboard import SpanishKeyboard, apply_key
 from screens.menu import fill_options, forget_options, option_heights

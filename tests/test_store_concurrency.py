@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from offline_cache.catalog_store import CatalogStore
+from kiosk.catalog.store import CatalogStore
 
 
 def test_opening_the_store_while_another_thread_commits(tmp_path):

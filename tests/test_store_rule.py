@@ -66,7 +66,7 @@ def commit(i):
     (first if i % 2 else second).append("kiosk", "test.commit", number=i)
 """,
     "catalog": """
-from offline_cache.catalog_store import CatalogStore
+from kiosk.catalog.store import CatalogStore
 first = CatalogStore(config.data_path / "catalog.sqlite")
 second = CatalogStore(config.data_path / "catalog.sqlite")
 def commit(i):

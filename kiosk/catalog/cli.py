@@ -87,7 +87,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 # ---- helpers ------------------------------------------------------------------------------------
 
 def _open_store(args: argparse.Namespace) -> Any:
-    from offline_cache.catalog_store import CatalogStore
+    from kiosk.catalog.store import CatalogStore
 
     config = config_from_args(args)
     try:
@@ -206,7 +206,7 @@ def _age(seconds: int) -> str:
 
 
 def _nav_stats(args: argparse.Namespace) -> int:
-    from kiosk.navtree import build_tree, nav_stats
+    from kiosk.catalog.navtree import build_tree, nav_stats
 
     categories, procedures, source = _catalog_for_stats(args)
     tree = build_tree(categories, procedures, args.language)

@@ -132,8 +132,8 @@ def store_path(config: Config) -> Path:
 def service_from_config(config: Config, on_change: Callable[[SyncResult], None] | None = None,
                         on_error: Callable[[SyncError], None] | None = None) -> CatalogSyncService:
     """Wire store, sync and schedule from `[api]`; raises SyncError if no public key is pinned."""
+    from kiosk.catalog.store import CatalogStore
     from kiosk.catalog.sync import CatalogSync, SyncSettings
-    from offline_cache.catalog_store import CatalogStore
 
     sync = CatalogSync(SyncSettings.from_config(config), CatalogStore(store_path(config)))
     return CatalogSyncService(sync, config.api.sync_interval_s, on_change=on_change, on_error=on_error)

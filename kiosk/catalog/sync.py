@@ -37,8 +37,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kiosk.catalog import signing, wire
 from kiosk.catalog.model import Invalid, drop_nulls, validate_catalog, validate_changes, without_nulls
+from kiosk.catalog.store import CatalogStore, StoreError
 from kiosk.core.logs import event
-from offline_cache.catalog_store import CatalogStore, StoreError
 
 if TYPE_CHECKING:
     import requests

@@ -157,7 +157,7 @@ class Collector:
         if self._catalog_store is None:
             if not path.exists():
                 return C.catalog_checks(None, self.config.fleet.max_sync_age_s)
-            from offline_cache.catalog_store import CatalogStore
+            from kiosk.catalog.store import CatalogStore
 
             self._catalog_store = CatalogStore(path)
         status = self._catalog_store.status(now=dt.datetime.fromtimestamp(now, dt.UTC))

@@ -53,6 +53,7 @@ from devices.contract import immediate
 from devices.registry import create_adapter
 from kiosk.catalog.sample import load_sample
 from kiosk.catalog.service import store_path
+from kiosk.catalog.store import CatalogStore
 from kiosk.core.config import load_config
 from kiosk.core.logs import event, setup_logging
 from kiosk.fleet.monitor import FleetMonitor
@@ -69,7 +70,6 @@ from kiosk.transactions.load import (
     _witness,
 )
 from kiosk.transactions.service import Bill, Identity, Refused
-from offline_cache.catalog_store import CatalogStore
 from offline_cache.outbox import CREATED, NEEDS_ATTENDANT, QUEUED
 
 log = logging.getLogger("kiosk.chaos")

@@ -15,9 +15,9 @@ import pytest
 
 from kiosk.catalog import signing
 from kiosk.catalog.sample import build_sample
+from kiosk.catalog.store import CatalogStore
 from kiosk.catalog.sync import CatalogSync, SyncSettings
 from kiosk.sandbox import CatalogState, SandboxApp, SandboxServer
-from offline_cache.catalog_store import CatalogStore
 
 _SAMPLE = build_sample()
 

@@ -47,8 +47,8 @@ from kiosk.catalog.model import (
     without_nulls,
 )
 from kiosk.catalog.sample import build_sample
+from kiosk.catalog.store import CatalogStore
 from kiosk.catalog.sync import CatalogSync, SyncError, SyncSettings
-from offline_cache.catalog_store import CatalogStore
 from tests.conftest import count_example, fuzz_settings
 
 pytestmark = pytest.mark.fuzz

@@ -119,8 +119,8 @@ def write_config(directory: Path, base_url: str, public_key: Path | str = "", de
 
 def sync_catalog(config: Config) -> None:
     from kiosk.catalog.service import store_path
+    from kiosk.catalog.store import CatalogStore
     from kiosk.catalog.sync import CatalogSync, SyncSettings
-    from offline_cache.catalog_store import CatalogStore
 
     store = CatalogStore(store_path(config))
     try:

@@ -17,6 +17,7 @@ from devices.sim.printer import SimPrinter
 from devices.sim.servers import TcpPeerServer
 from devices.urls import parse_device_url
 from kiosk.catalog.service import CatalogSyncService
+from kiosk.catalog.store import CatalogStore
 from kiosk.catalog.sync import CatalogSync, SyncSettings
 from kiosk.core.config import load_config
 from kiosk.core.sdnotify import EXIT_DELIBERATE_SHUTDOWN
@@ -31,7 +32,6 @@ from kiosk.fleet.actions import (
     run_in_background,
     self_test,
 )
-from offline_cache.catalog_store import CatalogStore
 from tests.fleet.conftest import write_config
 
 NOW = dt.datetime(2026, 11, 21, 10, 30, 5)

@@ -8,10 +8,10 @@ import json
 import os
 
 from kiosk.catalog.service import store_path
+from kiosk.catalog.store import CatalogStore
 from kiosk.fleet.model import FAIL, OK, SECTIONS, WARN
 from kiosk.fleet.report import Sources, collect_report
 from kiosk.fleet.statusfile import status_path, write_status
-from offline_cache.catalog_store import CatalogStore
 from offline_cache.outbox import Outbox
 from tests.fleet.conftest import SIM_DEVICES, kiosk_diag
 

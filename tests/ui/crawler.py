@@ -31,9 +31,9 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.label import Label
 from kivy.uix.modalview import ModalView
 
+from kiosk.catalog.navtree import NavNode
 from kiosk.core.theme import MIN_TARGET_MM
 from kiosk.navigation import HOME
-from kiosk.navtree import NavNode
 
 # Accounts the sandbox API knows (kiosk/sandbox/payments.py); other kinds get its plain refusal.
 SAMPLE_ACCOUNTS = {"clave_catastral": "001-002-003-0001", "numero_contrato_agua": "AGU-100234"}
