@@ -27,10 +27,10 @@ from kiosk.core import sdnotify
 from kiosk.core.i18n import endonym
 from kiosk.core.logs import event
 from kiosk.device_hub import DeviceHub
-from kiosk.idle import IdlePhase
 from kiosk.journey import CatalogFeed
-from kiosk.navigation import HOME, Place
 from kiosk.payment_flow import PaymentFlow, open_transactions_in_background
+from kiosk.shell.idle import IdlePhase
+from kiosk.shell.navigation import HOME, Place
 from kiosk.staff.gesture import Area, StaffGesture
 from kiosk.ui_guard import EXIT_UI_FAILED, UiGuard, error_code
 from screens import SCREENS, dialog_classes, screen_class

@@ -11,17 +11,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kiosk.actions import KioskActions
 from kiosk.catalog.navtree import NavNode
 from kiosk.core.config import Config
 from kiosk.core.i18n import Translator
 from kiosk.core.theme import TEXT_SCALES, Theme
-from kiosk.helpdesk import HelpDesk, HttpHelpTransport
-from kiosk.idle import IdleMonitor
 from kiosk.journey import CitizenCatalog
-from kiosk.navigation import Navigator
-from kiosk.session import SessionController
-from kiosk.speech import EspeakSynthesizer, Speaker
+from kiosk.shell.actions import KioskActions
+from kiosk.shell.helpdesk import HelpDesk, HttpHelpTransport
+from kiosk.shell.idle import IdleMonitor
+from kiosk.shell.navigation import Navigator
+from kiosk.shell.session import SessionController
+from kiosk.shell.speech import EspeakSynthesizer, Speaker
 from kiosk.staff_desk import StaffDesk, open_staff_sessions
 
 

@@ -48,7 +48,7 @@ class PaymentFlow:
         self.service = service
         self.call_soon = call_soon
         self.run = run_in_background
-        self.navigator, self.idle = navigator, idle  # kiosk.navigation.Navigator, kiosk.idle.IdleMonitor
+        self.navigator, self.idle = navigator, idle  # kiosk.shell.navigation.Navigator, kiosk.shell.idle.IdleMonitor
         self.reset()
 
     def _hold(self, holding: bool) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from kiosk import kivyenv
 from kiosk.core.config import Config
 from kiosk.core.logs import setup_logging
-from kiosk.idle import ManualClock
+from kiosk.shell.idle import ManualClock
 
 
 class TourIncomplete(Exception):

@@ -1,6 +1,6 @@
 """The citizen's call for a person: what the call really came to, and where staff are.
 
-The text follows the request's delivery (kiosk.helpdesk): "calling" while the first attempt is
+The text follows the request's delivery (kiosk.shell.helpdesk): "calling" while the first attempt is
 under way, "a person is coming" only once the API has it, and, when it could not be delivered,
 that plainly, with where to find staff instead (retries go on behind it). When an attendant
 logs in at this kiosk the dialog steps aside so their panel is on top; if they leave with the
@@ -12,13 +12,13 @@ from __future__ import annotations
 from kivy.app import App
 from kivy.properties import StringProperty
 
-from kiosk.helpdesk import DELIVERED, NO_REQUEST, NOT_DELIVERED
+from kiosk.shell.helpdesk import DELIVERED, NO_REQUEST, NOT_DELIVERED
 from screens.common import KioskDialog, load_kv, spoken_text, tr
 
 
 class HelpDialog(KioskDialog):
     location = StringProperty("")
-    state = StringProperty(NO_REQUEST)  # kiosk.helpdesk: sending, delivered or not_delivered
+    state = StringProperty(NO_REQUEST)  # kiosk.shell.helpdesk: sending, delivered or not_delivered
     heading = StringProperty("")
     where = StringProperty("")
     delivery = StringProperty("")

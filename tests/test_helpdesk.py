@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from kiosk.helpdesk import DELIVERED, NO_REQUEST, NOT_DELIVERED, SENDING, HelpDesk, HttpHelpTransport
-from kiosk.idle import IdleMonitor, IdlePhase, ManualClock
 from kiosk.sandbox import SandboxServer, create_app
 from kiosk.sandbox.help_requests import HelpRequests
+from kiosk.shell.helpdesk import DELIVERED, NO_REQUEST, NOT_DELIVERED, SENDING, HelpDesk, HttpHelpTransport
+from kiosk.shell.idle import IdleMonitor, IdlePhase, ManualClock
 
 
 def wait_for(condition, timeout: float = 10.0) -> None:

@@ -16,8 +16,8 @@ from kiosk.core.i18n import Translator, missing_translations
 from kiosk.core.logs import event, redact, setup_logging
 from kiosk.core.theme import HIGH_CONTRAST, MIN_CONTRAST, STANDARD, Theme, contrast_ratio
 from kiosk.forms import clean_name, curp_refusal, identity_refusal, name_refusal, normalise_account
-from kiosk.idle import IdleMonitor, IdlePhase, ManualClock
-from kiosk.navigation import ATTRACT, HOME, Navigator
+from kiosk.shell.idle import IdleMonitor, IdlePhase, ManualClock
+from kiosk.shell.navigation import ATTRACT, HOME, Navigator
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.speech import EspeakSynthesizer, Speaker
+from kiosk.shell.speech import EspeakSynthesizer, Speaker
 
 
 class RecordingPlayer:

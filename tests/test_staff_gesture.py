@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kiosk.idle import ManualClock
+from kiosk.shell.idle import ManualClock
 from kiosk.staff.gesture import HOLD_S, STEP_S, Area, StaffGesture
 
 AREA = Area(width=1000, height=2000, corner=40)

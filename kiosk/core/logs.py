@@ -1,6 +1,6 @@
 """Structured log lines on stdout for journald, with personal data kept out.
 
-Each record becomes one logfmt line: `level=INFO logger=kiosk.idle event=session.wiped reason=idle`.
+Each record becomes one logfmt line: `level=INFO logger=kiosk.shell.idle event=session.wiped reason=idle`.
 Callers pass an event name as the message and facts as `extra={"fields": {...}}`. Field values
 that look like personal data (long digit runs such as card or ID numbers, e-mail addresses,
 Mexican CURP/RFC codes) are masked as a second line of defence: the first is not logging them.

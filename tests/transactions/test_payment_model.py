@@ -55,10 +55,10 @@ from devices.sim.servers import SerialPeerThread
 from devices.sim.transbank import TransbankPeer
 from kiosk.context import build_context
 from kiosk.core.config import load_config
-from kiosk.idle import IdlePhase, ManualClock
 from kiosk.payment_flow import PaymentFlow
 from kiosk.sandbox import SandboxServer, create_app
 from kiosk.sandbox.payments import Payments
+from kiosk.shell.idle import IdlePhase, ManualClock
 from kiosk.transactions.api import ApiClient
 from kiosk.transactions.service import TransactionService
 from offline_cache import outbox as ob

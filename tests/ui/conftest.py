@@ -18,7 +18,7 @@ import pytest
 
 from kiosk import kivyenv
 from kiosk.core.config import load_config
-from kiosk.idle import ManualClock
+from kiosk.shell.idle import ManualClock
 
 SCREENSHOT_DIR = Path(__file__).resolve().parent.parent / "screenshots"
 _DATA_DIR = tempfile.mkdtemp(prefix="kiosk-ui-tests-")

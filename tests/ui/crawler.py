@@ -33,7 +33,7 @@ from kivy.uix.modalview import ModalView
 
 from kiosk.catalog.navtree import NavNode
 from kiosk.core.theme import MIN_TARGET_MM
-from kiosk.navigation import HOME
+from kiosk.shell.navigation import HOME
 
 # Accounts the sandbox API knows (kiosk/sandbox/payments.py); other kinds get its plain refusal.
 SAMPLE_ACCOUNTS = {"clave_catastral": "001-002-003-0001", "numero_contrato_agua": "AGU-100234"}

@@ -11,7 +11,7 @@ import socket
 import pytest
 import requests
 
-from kiosk.helpdesk import DELIVERED, NOT_DELIVERED
+from kiosk.shell.helpdesk import DELIVERED, NOT_DELIVERED
 from tests.ui.conftest import wake
 from tests.ui.test_forms import open_identify, type_text
 from tests.ui.test_staff import ATTENDANT, log_in, provision

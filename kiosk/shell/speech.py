@@ -24,7 +24,7 @@ from typing import Protocol
 from kiosk.core.i18n import VOICES
 from kiosk.core.logs import event
 
-log = logging.getLogger("kiosk.speech")
+log = logging.getLogger("kiosk.shell.speech")
 SYNTH_TIMEOUT_S = 5.0
 SPEECH_RATE_WPM = 150  # espeak's default is 175; slower is easier for older listeners
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from kiosk.core.logs import event
-from kiosk.idle import IdleMonitor
+from kiosk.shell.idle import IdleMonitor
 
 log = logging.getLogger("kiosk.help")
 IDLE_EXTENSION = "help-request"

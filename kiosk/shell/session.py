@@ -17,10 +17,10 @@ from typing import Any
 
 from kiosk.core.i18n import Translator
 from kiosk.core.logs import event
-from kiosk.idle import IdleMonitor
-from kiosk.navigation import HOME, Navigator
+from kiosk.shell.idle import IdleMonitor
+from kiosk.shell.navigation import HOME, Navigator
 
-log = logging.getLogger("kiosk.session")
+log = logging.getLogger("kiosk.shell.session")
 
 
 @dataclass

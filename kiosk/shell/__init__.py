@@ -1,0 +1,1 @@
+"""The kiosk's shell: navigation, the citizen's session, idle wipe, speech and help calls."""
