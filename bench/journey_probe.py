@@ -27,7 +27,7 @@ def start_catalog_app(config):
     from kiosk import uidriver as ui
     from kiosk.app import KioskApp
     from kiosk.context import build_context
-    from kiosk.journey import sample_snapshot
+    from kiosk.flows.journey import sample_snapshot
 
     EventLoop.ensure_window()
     app = KioskApp(build_context(config))

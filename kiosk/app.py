@@ -27,8 +27,8 @@ from kiosk.core import sdnotify
 from kiosk.core.i18n import endonym
 from kiosk.core.logs import event
 from kiosk.device_hub import DeviceHub
-from kiosk.journey import CatalogFeed
-from kiosk.payment_flow import PaymentFlow, open_transactions_in_background
+from kiosk.flows.journey import CatalogFeed
+from kiosk.flows.payment import PaymentFlow, open_transactions_in_background
 from kiosk.shell.idle import IdlePhase
 from kiosk.shell.navigation import HOME, Place
 from kiosk.staff.gesture import Area, StaffGesture
@@ -211,7 +211,7 @@ class KioskApp(App):
         """Health report, metrics and heartbeat on their own thread (their imports are slow too)."""
         from kiosk.fleet.monitor import FleetMonitor
         from kiosk.fleet.report import Sources
-        from kiosk.technician import technician_tools
+        from kiosk.flows.technician import technician_tools
 
         sources = Sources(devices=lambda: self.devices.adapters, transactions=lambda: self.transactions,
                           catalog_feed=self.catalog_feed)
@@ -266,7 +266,7 @@ class KioskApp(App):
             self.ctx.navigator.go("identify")
 
     def print_information(self, procedure_id: str) -> None:
-        from kiosk.info_sheet import SheetPrinting  # loads the printer driver: only when printing
+        from kiosk.flows.info_sheet import SheetPrinting  # loads the printer driver: only when printing
 
         dialog = self.open_dialog("print")
         dialog.printing()

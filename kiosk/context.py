@@ -15,14 +15,14 @@ from kiosk.catalog.navtree import NavNode
 from kiosk.core.config import Config
 from kiosk.core.i18n import Translator
 from kiosk.core.theme import TEXT_SCALES, Theme
-from kiosk.journey import CitizenCatalog
+from kiosk.flows.journey import CitizenCatalog
+from kiosk.flows.staff_desk import StaffDesk, open_staff_sessions
 from kiosk.shell.actions import KioskActions
 from kiosk.shell.helpdesk import HelpDesk, HttpHelpTransport
 from kiosk.shell.idle import IdleMonitor
 from kiosk.shell.navigation import Navigator
 from kiosk.shell.session import SessionController
 from kiosk.shell.speech import EspeakSynthesizer, Speaker
-from kiosk.staff_desk import StaffDesk, open_staff_sessions
 
 
 @dataclass
@@ -38,9 +38,9 @@ class KioskContext:
     actions: KioskActions
     speaker: Speaker
     now: Callable[[], float]
-    payments: Any = None  # kiosk.payment_flow.PaymentFlow once the app has its transaction service
+    payments: Any = None  # kiosk.flows.payment.PaymentFlow once the app has its transaction service
     devices: Any = None  # kiosk.device_hub.DeviceHub once its adapters exist
-    staff: Any = None  # kiosk.staff_desk.StaffDesk: staff login, panels and assisted mode
+    staff: Any = None  # kiosk.flows.staff_desk.StaffDesk: staff login, panels and assisted mode
 
     def device(self, name: str) -> Any | None:
         return self.devices.get(name) if self.devices is not None else None

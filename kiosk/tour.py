@@ -52,7 +52,7 @@ def _run_tour(config: Config, out_dir: Path) -> list[Path]:
 
 def show_some_catalog(ctx, ui) -> None:
     """The synced catalog if the kiosk has one, else the bundled sample (and say which)."""
-    from kiosk.journey import sample_snapshot
+    from kiosk.flows.journey import sample_snapshot
 
     store = ctx.config.data_path / "catalog.sqlite"
     try:

@@ -3,7 +3,7 @@
 The field starts empty at every lookup: on each arrival here, and again once a number has found
 its bill (going back from the bill starts afresh too). It keeps what was typed only while the
 citizen stays on this step (a language switch, an attendant's visit). Separators are optional:
-the number is put in the bill's form before the lookup (kiosk.forms.normalise_account).
+the number is put in the bill's form before the lookup (kiosk.flows.forms.normalise_account).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.catalog.navtree import text_in
-from kiosk.forms import normalise_account
-from kiosk.payment_flow import ACCOUNT_EXAMPLES
+from kiosk.flows.forms import normalise_account
+from kiosk.flows.payment import ACCOUNT_EXAMPLES
 from screens.common import KioskScreen, load_kv, tr
 from screens.keyboard import apply_key
 

@@ -1,5 +1,5 @@
 """The attendant's panel: help calls, transactions waiting for a person, assisted service,
-reprints and the cash box. What each button does lives in kiosk.staff_desk; this view shows it."""
+reprints and the cash box. What each button does lives in kiosk.flows.staff_desk; this view shows it."""
 
 from __future__ import annotations
 

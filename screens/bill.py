@@ -8,7 +8,7 @@ from typing import Any
 from kivy.properties import BooleanProperty
 
 from kiosk.catalog.navtree import text_in
-from kiosk.procedure_page import format_cents
+from kiosk.flows.procedure_page import format_cents
 from screens.common import KioskScreen, load_kv, tr
 
 

@@ -9,7 +9,7 @@ from kivy.properties import BooleanProperty
 
 from devices.contract import reason
 from kiosk.core.i18n import Translator
-from kiosk.procedure_page import PageWriter
+from kiosk.flows.procedure_page import PageWriter
 from screens.bill import pesos
 from screens.common import KioskScreen, load_kv, tr
 

@@ -2,7 +2,7 @@
 
 What the citizen types or the card gives lives only in this session (wiped on idle); the
 fields are never read aloud. Each field keeps its label above it while typing, and while
-"Continuar" cannot be touched a line above it says why (kiosk.forms has the rules).
+"Continuar" cannot be touched a line above it says why (kiosk.flows.forms has the rules).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.catalog.navtree import text_in
-from kiosk.forms import clean_name, identity_refusal
+from kiosk.flows.forms import clean_name, identity_refusal
 from screens.common import KioskScreen, load_kv, tr
 from screens.keyboard import apply_key
 

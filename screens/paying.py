@@ -16,7 +16,7 @@ class PayingScreen(KioskScreen):
     can_cancel = BooleanProperty(False)
 
     def show(self, params: Mapping[str, Any]) -> None:
-        """The payment flow holds the kiosk from here to the payment's ending (kiosk.payment_flow)."""
+        """The payment flow holds the kiosk from here to the payment's ending (kiosk.flows.payment)."""
         self.method = params.get("method", "card")
         self.title = {"card": tr._("Pago con tarjeta"), "cash": tr._("Pago en efectivo")}.get(
             self.method, tr._("Enviando su solicitud"))

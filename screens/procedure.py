@@ -1,6 +1,6 @@
 """A procedure's page: the six answers, split into pages that fit, with large page buttons.
 
-The text comes from kiosk.procedure_page; this view only measures it and lays it out. Pages
+The text comes from kiosk.flows.procedure_page; this view only measures it and lays it out. Pages
 are cut by rendered height, never by a scroll area, and a heading is never left at the foot of
 a page without its first line.
 
@@ -18,7 +18,7 @@ from typing import Any
 from kivy.factory import Factory
 from kivy.properties import ListProperty, NumericProperty
 
-from kiosk.procedure_page import PageWriter
+from kiosk.flows.procedure_page import PageWriter
 from screens.common import KioskButton, KioskScreen, load_kv, spoken_text, text_height, tr
 
 Entry = tuple[str, str]  # ("heading" | "line", text)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.catalog.navtree import MAX_HOME_OPTIONS, MAX_OPTIONS, build_tree, nav_stats
-from kiosk.journey import SAMPLE_CATALOG
+from kiosk.flows.journey import SAMPLE_CATALOG
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from kiosk.core.i18n import Translator
-from kiosk.procedure_page import PageWriter, format_money
+from kiosk.flows.procedure_page import PageWriter, format_money
 
 OFFICE = {
     "id": "of", "name": {"es": "Tesorería, cajas"},

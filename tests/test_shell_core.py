@@ -15,7 +15,7 @@ from kiosk.core.config import load_config
 from kiosk.core.i18n import Translator, missing_translations
 from kiosk.core.logs import event, redact, setup_logging
 from kiosk.core.theme import HIGH_CONTRAST, MIN_CONTRAST, STANDARD, Theme, contrast_ratio
-from kiosk.forms import clean_name, curp_refusal, identity_refusal, name_refusal, normalise_account
+from kiosk.flows.forms import clean_name, curp_refusal, identity_refusal, name_refusal, normalise_account
 from kiosk.shell.idle import IdleMonitor, IdlePhase, ManualClock
 from kiosk.shell.navigation import ATTRACT, HOME, Navigator
 

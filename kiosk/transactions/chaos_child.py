@@ -58,9 +58,9 @@ from kiosk.core.config import load_config
 from kiosk.core.logs import event, setup_logging
 from kiosk.fleet.monitor import FleetMonitor
 from kiosk.fleet.report import Sources
-from kiosk.payment_flow import open_transactions
+from kiosk.flows.payment import open_transactions
+from kiosk.flows.staff_desk import open_staff_sessions
 from kiosk.staff.model import StaffAccessError, StaffLocked, StaffUnavailable, WrongPin
-from kiosk.staff_desk import open_staff_sessions
 from kiosk.transactions.load import (
     BILL_KINDS,
     CARD_ACCOUNTS,

@@ -286,7 +286,7 @@ def test_copies_null_means_not_stated(synced, sandbox, store):
 
 def test_a_stored_record_with_nulls_renders_its_page(synced, sandbox, store):
     from kiosk.core.i18n import Translator
-    from kiosk.procedure_page import PageWriter
+    from kiosk.flows.procedure_page import PageWriter
 
     record = copy.deepcopy(store.get(PROBE_ID))
     for key in ("requirements", "audience", "deadlines", "outputs", "forms", "keywords", "description"):

@@ -22,7 +22,7 @@ import threading
 
 from devices.registry import create_adapter
 from kiosk.core.config import load_config
-from kiosk.payment_flow import open_transactions
+from kiosk.flows.payment import open_transactions
 
 
 def ack(*words: object) -> None:

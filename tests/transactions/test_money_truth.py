@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from devices.sim.cctalk import MXN_COINS
-from kiosk.payment_flow import PaymentFlow
+from kiosk.flows.payment import PaymentFlow
 from kiosk.transactions import PaymentOutcome
 from offline_cache import outbox as ob
 from offline_cache.money_journal import MoneyJournal, journal_path

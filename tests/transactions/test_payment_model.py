@@ -1,6 +1,6 @@
 """A model-based test of the citizen's payment sessions (hypothesis stateful).
 
-Random citizens pay by cash or card through the payment flow the screens use (kiosk.payment_flow,
+Random citizens pay by cash or card through the payment flow the screens use (kiosk.flows.payment,
 with the navigator, idle monitor, sessions and help desk of the real context): they insert coins
 and notes at random moments (a $500 note too, which may need more change than the kiosk gives),
 cancel, try to leave, switch language, ask for help, stand idle or walk away. Faults arrive in
@@ -55,7 +55,7 @@ from devices.sim.servers import SerialPeerThread
 from devices.sim.transbank import TransbankPeer
 from kiosk.context import build_context
 from kiosk.core.config import load_config
-from kiosk.payment_flow import PaymentFlow
+from kiosk.flows.payment import PaymentFlow
 from kiosk.sandbox import SandboxServer, create_app
 from kiosk.sandbox.payments import Payments
 from kiosk.shell.idle import IdlePhase, ManualClock

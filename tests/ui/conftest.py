@@ -90,7 +90,7 @@ def app(window, clock, config) -> Iterator:
 
 @pytest.fixture(scope="session")
 def sample_snapshot():
-    from kiosk.journey import sample_snapshot as build
+    from kiosk.flows.journey import sample_snapshot as build
 
     return build(TEST_CONFIG.kiosk.languages)
 

@@ -26,7 +26,7 @@ def crawl_snapshot(sample_snapshot, tmp_path_factory):
     if not CRAWL_PROCEDURES:
         return sample_snapshot
     from kiosk.catalog.sample import build_synthetic, write_json
-    from kiosk.journey import sample_snapshot as snapshot_from
+    from kiosk.flows.journey import sample_snapshot as snapshot_from
 
     path = tmp_path_factory.mktemp("crawl") / "synthetic-catalog.json"
     write_json(build_synthetic(CRAWL_PROCEDURES), path)

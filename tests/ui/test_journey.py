@@ -107,7 +107,7 @@ def test_procedure_page_in_english_uses_english_labels(catalog_app, ui):
 
 
 def test_a_new_catalog_rebuilds_the_tree_on_screen(catalog_app, ui, sample_snapshot):
-    from kiosk.journey import build_snapshot
+    from kiosk.flows.journey import build_snapshot
 
     app = catalog_app
     wake(ui)

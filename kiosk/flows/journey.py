@@ -20,7 +20,7 @@ from kiosk.catalog.navtree import NavNode, build_tree, starter_tree, text_in
 from kiosk.core.i18n import Translator
 from kiosk.core.logs import event
 
-log = logging.getLogger("kiosk.journey")
+log = logging.getLogger("kiosk.flows.journey")
 Record = Mapping[str, Any]
 
 
@@ -92,7 +92,7 @@ class CitizenCatalog:
         return index.search(text, limit)
 
 
-SAMPLE_CATALOG = Path(__file__).resolve().parent / "data" / "sample-catalog.json"
+SAMPLE_CATALOG = Path(__file__).resolve().parents[1] / "data" / "sample-catalog.json"
 
 
 def sample_snapshot(languages: Sequence[str], path: Path = SAMPLE_CATALOG) -> CatalogSnapshot:

@@ -17,7 +17,7 @@ from typing import Any
 
 from kiosk.core.i18n import N_
 from kiosk.core.logs import event
-from kiosk.procedure_page import format_cents
+from kiosk.flows.procedure_page import format_cents
 
 log = logging.getLogger("kiosk.staff")
 CallSoon = Callable[[Callable[[], None]], None]

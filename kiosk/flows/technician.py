@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kiosk.staff_desk import Outcome
+from kiosk.flows.staff_desk import Outcome
 
 
 def technician_tools(config: Any, monitor: Any, device: Callable[[str], Any], catalog_feed: Any

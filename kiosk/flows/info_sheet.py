@@ -9,7 +9,7 @@ from typing import Any
 
 from devices.printer import InfoSheet
 from kiosk.core.config import Config
-from kiosk.procedure_page import PageWriter
+from kiosk.flows.procedure_page import PageWriter
 
 Record = Mapping[str, Any]
 

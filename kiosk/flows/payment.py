@@ -264,7 +264,7 @@ class PaymentFlow:
             self.service.cancel(tx, reason=reason)
 
     def obtain_lines(self, writer: Any, issued: bool) -> list[str]:
-        """For a request: what the citizen gets, when and where (kiosk.procedure_page.PageWriter)."""
+        """For a request: what the citizen gets, when and where (kiosk.flows.procedure_page.PageWriter)."""
         if self.mode != "request" or self.procedure is None:
             return []
         return writer.how_to_obtain(self.procedure, issued)
