@@ -71,8 +71,7 @@ def census() -> dict[str, float]:
 
 def main() -> None:
     app = start_catalog_app(prepare_kivy())
-    from kiosk import uidriver as ui
-
+    from kiosk.ui import uidriver as ui
     def menu_first():
         return app.screens["menu"].ids.options.children[-1]
 

@@ -13,8 +13,7 @@ from bench.shell_probe import _config
 
 def prepare_kivy():
     """The benchmark configuration, with Kivy's environment set before Kivy is imported."""
-    from kiosk import kivyenv
-
+    from kiosk.ui import kivyenv
     config = _config()
     kivyenv.prepare(config, headless=True)
     return config
@@ -24,10 +23,10 @@ def start_catalog_app(config):
     """The real app showing the sample catalog, every screen built by its warm-up."""
     from kivy.base import EventLoop
 
-    from kiosk import uidriver as ui
-    from kiosk.app import KioskApp
     from kiosk.context import build_context
     from kiosk.flows.journey import sample_snapshot
+    from kiosk.ui import uidriver as ui
+    from kiosk.ui.app import KioskApp
 
     EventLoop.ensure_window()
     app = KioskApp(build_context(config))
@@ -42,8 +41,7 @@ def main(count: int) -> dict:
     from kivy.base import EventLoop
     from kivy.tests.common import UnitTestTouch
 
-    from kiosk import uidriver as ui
-
+    from kiosk.ui import uidriver as ui
     ui.tap(ui.find(id="invitation"))
 
     def timed(widget) -> float:

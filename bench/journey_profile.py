@@ -89,8 +89,7 @@ def main() -> None:
     from kivy.tests.common import UnitTestTouch
     from kivy.uix.label import Label
 
-    from kiosk import uidriver as ui
-
+    from kiosk.ui import uidriver as ui
     renders = {"count": 0, "ms": 0.0, "texts": []}
     original_update = Label.texture_update
 

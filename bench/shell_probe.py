@@ -36,8 +36,7 @@ def _config():
 
 
 def bare() -> dict:
-    from kiosk import kivyenv
-
+    from kiosk.ui import kivyenv
     kivyenv.prepare(_config(), headless=True)
     from kivy.app import App
     from kivy.base import EventLoop
@@ -55,15 +54,14 @@ def bare() -> dict:
 
 
 def kiosk(touches: int) -> dict:
-    from kiosk import kivyenv
-
+    from kiosk.ui import kivyenv
     config = _config()
     kivyenv.prepare(config, headless=True)
     from kivy.base import EventLoop
 
-    from kiosk import uidriver as ui
-    from kiosk.app import KioskApp
     from kiosk.context import build_context
+    from kiosk.ui import uidriver as ui
+    from kiosk.ui.app import KioskApp
 
     EventLoop.ensure_window()
     app = KioskApp(build_context(config))
@@ -85,8 +83,7 @@ def touch_latencies(app, count: int) -> list[float]:
     from kivy.base import EventLoop
     from kivy.tests.common import UnitTestTouch
 
-    from kiosk import uidriver as ui
-
+    from kiosk.ui import uidriver as ui
     latencies = []
     for index in range(count):
         target = ui.find(contains="Pagar") if index % 2 == 0 else ui.find(id="home_button")

@@ -1,3 +1,3 @@
-"""Municipal self-service kiosk: application core (no Kivy imports here except kiosk.app)."""
+"""Municipal self-service kiosk: application core (no Kivy imports here except kiosk.ui.app)."""
 
 __version__ = "0.1.0"

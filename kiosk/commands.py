@@ -6,10 +6,10 @@ import argparse
 import os
 from pathlib import Path
 
-from kiosk import kivyenv
 from kiosk.cli import EXIT_OK, add_config_option, config_from_args
 from kiosk.core.config import Config, load_config, resolve_config_path
 from kiosk.core.logs import setup_logging
+from kiosk.ui import kivyenv
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,14 +43,14 @@ def _run(args: argparse.Namespace) -> int:
 def _run_kiosk(config: Config) -> int:
     setup_logging(config.log.level)
     kivyenv.prepare(config, headless=False)
-    from kiosk.app import run_kiosk
+    from kiosk.ui.app import run_kiosk
 
     return run_kiosk(config)
 
 
 def _tour(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    from kiosk.tour import run_tour
+    from kiosk.ui.tour import run_tour
 
     written = run_tour(config, Path(args.out))
     print(f"tour: wrote {len(written)} screenshots to {Path(args.out).resolve()}")
@@ -62,13 +62,13 @@ def has_display() -> bool:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from kiosk.demo import sandbox_for_demo
+    from kiosk.ui.demo import sandbox_for_demo
 
     config = config_from_args(args)
     with sandbox_for_demo(config):
         if has_display():
             return _run_kiosk(config)
-        from kiosk.tour import run_tour
+        from kiosk.ui.tour import run_tour
 
         out = Path(args.tour_out)
         written = run_tour(config, out)

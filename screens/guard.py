@@ -1,4 +1,4 @@
-"""'Algo salió mal': what the citizen sees when a screen fails (kiosk.ui_guard), with a way home.
+"""'Algo salió mal': what the citizen sees when a screen fails (kiosk.ui.ui_guard), with a way home.
 
 The dialog says that staff have been called and gives the fault's code for them; when a payment
 or request is recorded in this session it gives its folio too (the money is in the outbox). While

@@ -1,4 +1,4 @@
-"""The window each way of starting the kiosk gets (kiosk/kivyenv.py): a locked-down full screen
+"""The window each way of starting the kiosk gets (kiosk/ui/kivyenv.py): a locked-down full screen
 for `kiosk run` with a kiosk's configuration, an ordinary window for `kiosk demo` on a desktop,
 offscreen for the tour and the tests. Kivy reads its settings once per process, so what
 prepare() really sets is read back in a fresh interpreter."""
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import kivyenv
 from kiosk.core.config import load_config
+from kiosk.ui import kivyenv
 
 ROOT = Path(__file__).resolve().parents[1]
 WINDOW_KEYS = ("fullscreen", "borderless", "show_cursor", "resizable", "width", "height")
@@ -76,7 +76,7 @@ def prepared_settings(config, code: str) -> dict:
     """Run prepare() as `code` says in a fresh interpreter (no display) and read Kivy's settings back."""
     script = textwrap.dedent(f"""
         import dataclasses, json, os
-        from kiosk import kivyenv
+        from kiosk.ui import kivyenv
         from kiosk.core.config import load_config
         config = load_config()
         kiosk = dataclasses.replace(config.kiosk, data_dir={config.kiosk.data_dir!r})

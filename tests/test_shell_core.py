@@ -241,7 +241,7 @@ def test_translator_switches_and_tells_listeners():
 
 
 # -- layout -----------------------------------------------------------------------------------
-KIVY_EDGE = {"kiosk.app", "kiosk.tour", "kiosk.uidriver"}
+KIVY_EDGE = {"kiosk.ui.app", "kiosk.ui.tour", "kiosk.ui.uidriver"}
 
 
 def core_modules() -> list[str]:

@@ -3,7 +3,7 @@
     python -m kiosk.transactions.chaos_child --config FILE --witness FILE --seed S [--pin-budget N]
                                              [--unlock] [--settle SECONDS] [--max-seconds S] [--wait-go]
 
-As in `kiosk run` (kiosk/app.py): the simulated devices, the fleet monitor (its report
+As in `kiosk run` (kiosk/ui/app.py): the simulated devices, the fleet monitor (its report
 collector opens its own outbox, catalog and error-log handles; the error-log handler writes
 every warning; heartbeats go to the API), the catalog store, the staff sessions (StaffAccess and
 the AuditLog, `open_staff_sessions`) and the transaction service (`open_transactions`, which

@@ -84,7 +84,7 @@ def test_watchdog_interval_is_half_the_period_for_this_process(monkeypatch: pyte
     assert sdnotify.watchdog_interval_s() is None
 
 
-# The child: what kiosk/app.py does (READY on the first frame, WATCHDOG=1 from the Kivy clock),
+# The child: what kiosk/ui/app.py does (READY on the first frame, WATCHDOG=1 from the Kivy clock),
 # then a UI callback that never returns.
 CHILD = textwrap.dedent("""
     import time

@@ -2,8 +2,8 @@
 
 Kivy reads its environment at import, so the test configuration is applied here, before any
 Kivy import. Each test gets a fresh app (new context, manual clock) in the shared window and
-drives it with real touches through kiosk.uidriver. A failing test leaves a screenshot in
-tests/screenshots/<test name>.png. A test whose app's UI guard (kiosk.ui_guard) caught an
+drives it with real touches through kiosk.ui.uidriver. A failing test leaves a screenshot in
+tests/screenshots/<test name>.png. A test whose app's UI guard (kiosk.ui.ui_guard) caught an
 exception fails at teardown, unless the test injected it and cleared `app.guard.caught`.
 """
 
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import kivyenv
 from kiosk.core.config import load_config
 from kiosk.shell.idle import ManualClock
+from kiosk.ui import kivyenv
 
 SCREENSHOT_DIR = Path(__file__).resolve().parent.parent / "screenshots"
 _DATA_DIR = tempfile.mkdtemp(prefix="kiosk-ui-tests-")
@@ -73,9 +73,9 @@ def config(sandbox, tmp_path):
 
 @pytest.fixture
 def app(window, clock, config) -> Iterator:
-    from kiosk import uidriver
-    from kiosk.app import KioskApp
     from kiosk.context import build_context
+    from kiosk.ui import uidriver
+    from kiosk.ui.app import KioskApp
 
     kiosk_app = uidriver.start_app(KioskApp(build_context(config, now=clock)))
     try:
@@ -98,7 +98,7 @@ def sample_snapshot():
 @pytest.fixture
 def catalog_app(app, sample_snapshot, ui):
     """The app showing the bundled sample catalog, as if it had just synced it."""
-    from kiosk.tour import wait_for_payments
+    from kiosk.ui.tour import wait_for_payments
 
     app.ctx.catalog.replace(sample_snapshot)
     wait_for_payments(app.ctx, ui)
@@ -107,8 +107,7 @@ def catalog_app(app, sample_snapshot, ui):
 
 @pytest.fixture
 def ui():
-    from kiosk import uidriver
-
+    from kiosk.ui import uidriver
     return uidriver
 
 
@@ -117,8 +116,7 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     if report.when == "call" and report.failed and "app" in item.fixturenames:
-        from kiosk import uidriver
-
+        from kiosk.ui import uidriver
         path = uidriver.screenshot(SCREENSHOT_DIR / f"{item.name}.png")
         report.sections.append(("screenshot", str(path)))
 
@@ -135,8 +133,8 @@ def wake(ui) -> None:
 
 @pytest.fixture
 def pay_app(window, clock, config, sample_snapshot, ui):
-    from kiosk.app import KioskApp
     from kiosk.context import build_context
+    from kiosk.ui.app import KioskApp
 
     app = ui.start_app(KioskApp(build_context(config, now=clock)))
     try:  # whatever happens, the next test must find the window empty

@@ -1,7 +1,7 @@
 """The crawler: walks the whole kiosk by touch, from the catalog, and checks every view it reaches.
 
 For each mode (Spanish and English, each at normal text and at the largest text with high
-contrast) it touches its way, through kiosk.uidriver, to every menu of the navigation tree, every
+contrast) it touches its way, through kiosk.ui.uidriver, to every menu of the navigation tree, every
 procedure page and each of its pages, and through every action a page offers, as far as the
 screen before money would be taken: the printed sheet, the account and its bill, the typed name
 and the request's bill. It also searches, calls for help and lets the idle prompt come up.

@@ -36,7 +36,7 @@ def crawl_snapshot(sample_snapshot, tmp_path_factory):
 @pytest.fixture
 def crawl_app(app, crawl_snapshot, ui):
     """The app showing the catalog to crawl, with payments and the printer ready."""
-    from kiosk.tour import wait_for_payments
+    from kiosk.ui.tour import wait_for_payments
 
     app.ctx.catalog.replace(crawl_snapshot)
     wait_for_payments(app.ctx, ui)

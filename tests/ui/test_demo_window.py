@@ -1,5 +1,5 @@
 """`kiosk demo` on a desktop: the same app in an ordinary window that closes like any window
-(kiosk.kivyenv plans it; kiosk.app lets it go). A kiosk's window refuses (tests/ui/test_shell.py)."""
+(kiosk.ui.kivyenv plans it; kiosk.ui.app lets it go). A kiosk's window refuses (tests/ui/test_shell.py)."""
 
 from __future__ import annotations
 

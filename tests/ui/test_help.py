@@ -37,8 +37,8 @@ def on_screen_text(ui) -> str:
 @pytest.fixture
 def refusing_app(window, clock, config, ui):
     """The kiosk with its municipal API on a port that refuses every connection."""
-    from kiosk.app import KioskApp
     from kiosk.context import build_context
+    from kiosk.ui.app import KioskApp
 
     port = free_port()
     api = dataclasses.replace(config.api, base_url=f"http://127.0.0.1:{port}")
@@ -118,8 +118,8 @@ def test_help_gives_more_time_but_walking_away_still_wipes_the_typed_data(catalo
 def test_the_attendant_panel_comes_above_the_citizens_help_dialog(window, clock, config, ui, sandbox):
     from kivy.core.window import Window
 
-    from kiosk.app import KioskApp
     from kiosk.context import build_context
+    from kiosk.ui.app import KioskApp
 
     provision(config, ATTENDANT)
     app = ui.start_app(KioskApp(build_context(config, now=clock)))

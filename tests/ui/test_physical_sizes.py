@@ -13,7 +13,7 @@ import pytest
 from kivy.uix.label import Label
 
 from kiosk.core.theme import CAP_HEIGHT_RATIO, MIN_GAP_MM, MIN_TARGET_MM
-from kiosk.tour import tour_steps, view_names
+from kiosk.ui.tour import tour_steps, view_names
 
 
 def measured_cap_ratio(font_size: float = 100) -> float:

@@ -21,8 +21,8 @@ def printer_peer():
 
 @pytest.fixture
 def tcp_printer_app(window, clock, config, printer_peer, sample_snapshot, ui):
-    from kiosk.app import KioskApp
     from kiosk.context import build_context
+    from kiosk.ui.app import KioskApp
 
     devices = {"printer": DeviceEntry(driver="escpos", url=printer_peer.url + "?code_page=CP858")}
     app = ui.start_app(KioskApp(build_context(dataclasses.replace(config, devices=devices), now=clock)))

@@ -42,8 +42,8 @@ def audit_actions(config) -> list[str]:
 
 
 def start(config, clock, ui, **devices: str):
-    from kiosk.app import KioskApp
     from kiosk.context import build_context
+    from kiosk.ui.app import KioskApp
 
     if devices:
         entries = dict(config.devices)

@@ -1,4 +1,4 @@
-"""The last-resort guard (kiosk/ui_guard.py): an exception in a screen never kills the kiosk.
+"""The last-resort guard (kiosk/ui/ui_guard.py): an exception in a screen never kills the kiosk.
 
 Faults are injected into real screens and reached with real touches: the citizen sees a plain
 dialog in their language with a way home, an attendant is called, the payment's money stays
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.core.logs import LogfmtFormatter
-from kiosk.ui_guard import EXIT_UI_FAILED, MAX_ERRORS, PASS, RAISE, error_code
+from kiosk.ui.ui_guard import EXIT_UI_FAILED, MAX_ERRORS, PASS, RAISE, error_code
 from tests.ui.conftest import wake
 from tests.ui.crawler import Invariants
 
@@ -199,7 +199,7 @@ def test_the_real_main_loop_exits_non_zero_without_a_traceback(tmp_path):
     script = tmp_path / "failing_kiosk.py"
     script.write_text(textwrap.dedent(f"""
         import dataclasses, sys
-        from kiosk import kivyenv
+        from kiosk.ui import kivyenv
         from kiosk.core.config import load_config
         from kiosk.core.logs import setup_logging
 
@@ -211,8 +211,7 @@ def test_the_real_main_loop_exits_non_zero_without_a_traceback(tmp_path):
         setup_logging("INFO")
         kivyenv.prepare(config, headless=True)
         from kivy.clock import Clock
-        from kiosk import app as kiosk_app
-
+        from kiosk.ui import app as kiosk_app
         started = kiosk_app.KioskApp.on_start
 
         def on_start(self):

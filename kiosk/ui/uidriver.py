@@ -4,7 +4,7 @@ Touches go through Kivy's real input path (UnitTestTouch posts to the event loop
 dispatches to widgets); nothing moves unless `pump()` runs the loop (clock, input, drawing).
 Widgets are found by kv id or by their visible text in what is on screen now. An exception
 escaping a frame goes to Kivy's ExceptionManager, as in the app's own main loop, so the app's
-guard (kiosk.ui_guard) handles it here as it would on a kiosk.
+guard (kiosk.ui.ui_guard) handles it here as it would on a kiosk.
 """
 
 from __future__ import annotations

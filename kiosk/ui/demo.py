@@ -5,7 +5,7 @@ The sandbox runs as a child process bound to 127.0.0.1, keeps its key and catalo
 again, and is stopped when the demo ends.
 
 On a desktop the demo opens an ordinary window (border, cursor, closes with its close button,
-Escape or Ctrl+Q), never the locked-down full screen of `kiosk run` (kiosk.kivyenv).
+Escape or Ctrl+Q), never the locked-down full screen of `kiosk run` (kiosk.ui.kivyenv).
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from urllib.parse import urlsplit
 
 import requests
 
-from kiosk import kivyenv
 from kiosk.cli import CommandError
 from kiosk.core.config import Config
 from kiosk.core.logs import event
+from kiosk.ui import kivyenv
 
-log = logging.getLogger("kiosk.demo")
+log = logging.getLogger("kiosk.ui.demo")
 START_TIMEOUT_S = 20.0
 # The demo's staff (README): only ever created for a kiosk whose API is the loopback sandbox and
 # whose staff list is empty, so a real installation never carries these PINs.

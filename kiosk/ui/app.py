@@ -1,6 +1,6 @@
 """The Kivy application: wires the core services to the views and does little else.
 
-Kivy is imported here (and in kiosk.tour / kiosk.uidriver) only; call `kiosk.kivyenv.prepare`
+Kivy is imported here (and in kiosk.ui.tour / kiosk.ui.uidriver) only; call `kiosk.ui.kivyenv.prepare`
 before importing this module so Kivy starts with the kiosk's settings.
 """
 
@@ -21,7 +21,6 @@ from kivy.properties import ObjectProperty
 from kivy.uix.screenmanager import NoTransition
 
 import screens.common
-from kiosk import kivyenv
 from kiosk.context import KioskContext, build_context
 from kiosk.core import sdnotify
 from kiosk.core.i18n import endonym
@@ -32,13 +31,14 @@ from kiosk.flows.payment import PaymentFlow, open_transactions_in_background
 from kiosk.shell.idle import IdlePhase
 from kiosk.shell.navigation import HOME, Place
 from kiosk.staff.gesture import Area, StaffGesture
-from kiosk.ui_guard import EXIT_UI_FAILED, UiGuard, error_code
+from kiosk.ui import kivyenv
+from kiosk.ui.ui_guard import EXIT_UI_FAILED, UiGuard, error_code
 from screens import SCREENS, dialog_classes, screen_class
 from screens.assisted import AssistedBar
 from screens.common import KioskDialog, KioskRoot, KioskScreen, load_kv, spoken_text, tr
 from screens.guard import GuardDialog
 
-log = logging.getLogger("kiosk.app")
+log = logging.getLogger("kiosk.ui.app")
 IDLE_CHECK_S = 0.25
 WARM_UP_AFTER_S = 1.5
 SERVICES_AFTER_S = 0.5

@@ -12,10 +12,10 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-from kiosk import kivyenv
 from kiosk.core.config import Config
 from kiosk.core.logs import setup_logging
 from kiosk.shell.idle import ManualClock
+from kiosk.ui import kivyenv
 
 
 class TourIncomplete(Exception):
@@ -23,7 +23,7 @@ class TourIncomplete(Exception):
 
 
 def run_tour(config: Config, out_dir: Path) -> list[Path]:
-    from kiosk.demo import sandbox_for_demo
+    from kiosk.ui.demo import sandbox_for_demo
 
     with sandbox_for_demo(config):  # the payment screens need an API that answers
         return _run_tour(config, out_dir)
@@ -34,9 +34,9 @@ def _run_tour(config: Config, out_dir: Path) -> list[Path]:
     kivyenv.prepare(config, headless=True)
     from kivy.base import EventLoop
 
-    from kiosk import uidriver
-    from kiosk.app import KioskApp
     from kiosk.context import build_context
+    from kiosk.ui import uidriver
+    from kiosk.ui.app import KioskApp
 
     EventLoop.ensure_window()
     clock = ManualClock()
@@ -61,7 +61,7 @@ def show_some_catalog(ctx, ui) -> None:
     except TimeoutError:
         ctx.catalog.replace(sample_snapshot(ctx.config.kiosk.languages))
         source = "the bundled sample catalog"
-    logging.getLogger("kiosk.tour").info("tour.catalog", extra={"fields": {"source": source}})
+    logging.getLogger("kiosk.ui.tour").info("tour.catalog", extra={"fields": {"source": source}})
 
 
 def wait_for_payments(ctx, ui, timeout_s: float = 15) -> None:
@@ -69,13 +69,12 @@ def wait_for_payments(ctx, ui, timeout_s: float = 15) -> None:
     try:
         ui.pump_until(lambda: ctx.payments is not None, timeout_s=timeout_s)
     except TimeoutError:
-        logging.getLogger("kiosk.tour").warning("tour.no_payments", extra={"fields": {"waited_s": timeout_s}})
+        logging.getLogger("kiosk.ui.tour").warning("tour.no_payments", extra={"fields": {"waited_s": timeout_s}})
 
 
 def tour_steps(app, clock: ManualClock) -> Iterator[str]:
     """Bring up each screen and dialog with real touches; yield its name while it is shown."""
-    from kiosk import uidriver as ui
-
+    from kiosk.ui import uidriver as ui
     ctx = app.ctx
     yield "attract"
     ui.tap(ui.find(id="invitation"))
@@ -185,7 +184,7 @@ def _cash_steps(app, ui, bus) -> Iterator[str]:
 def _staff_steps(app, clock: ManualClock, ui) -> Iterator[str]:
     """The demo attendant deals with the cancelled cash payment's voucher, counts the cash box and serves a
     citizen in assisted mode; then the demo technician opens the diagnostics."""
-    from kiosk.demo import DEMO_STAFF, ensure_demo_staff
+    from kiosk.ui.demo import DEMO_STAFF, ensure_demo_staff
 
     if not ensure_demo_staff(app.ctx.config):
         return  # a kiosk with its own staff: the tour does not guess PINs (each miss counts to a lockout)
@@ -233,8 +232,7 @@ def _log_in(app, clock: ManualClock, ui, member: tuple[str, ...], photograph: bo
 
 
 def _visit_all(app, clock: ManualClock, out_dir: Path) -> list[Path]:
-    from kiosk import uidriver as ui
-
+    from kiosk.ui import uidriver as ui
     written = [ui.screenshot(out_dir / f"{name}.png") for name in tour_steps(app, clock)]
     not_configured = {view for view, needs in (("print", {"print"}), ("account", {"pay"}), ("bill", {"pay"}),
                                                  ("paying", {"pay"}), ("done", {"pay"}),
@@ -246,7 +244,7 @@ def _visit_all(app, clock: ManualClock, out_dir: Path) -> list[Path]:
     missing = set(view_names()) - not_configured - {path.stem for path in written}
     if missing:
         raise TourIncomplete(f"the tour has no step for: {', '.join(sorted(missing))}")
-    logging.getLogger("kiosk.tour").info("tour.done", extra={"fields": {"screens": len(written)}})
+    logging.getLogger("kiosk.ui.tour").info("tour.done", extra={"fields": {"screens": len(written)}})
     return written
 
 

@@ -38,7 +38,7 @@ MAX_ERRORS = 5
 WINDOW_S = 10.0
 # What a handler answers Kivy's ExceptionManager (kivy.base.ExceptionManagerBase.RAISE and .PASS).
 RAISE, PASS = 0, 1
-_PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _PROJECT_PACKAGES = ("kiosk", "screens", "devices", "offline_cache")
 _SAFE_REASON = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")  # a reason code such as "procedure.not_payable"
 

@@ -7,7 +7,7 @@ root logger; sizes must be physical (the panel's DPI from config, density 1). He
 Three kinds of window:
 
 - "kiosk": `kiosk run` with a kiosk's configuration (fullscreen = true): full screen, no
-  border, no cursor, and the app refuses to close (kiosk.app);
+  border, no cursor, and the app refuses to close (kiosk.ui.app);
 - "desktop": `kiosk demo` on a desktop, or a configuration with fullscreen = false: an ordinary
   window with a border and the cursor, that closes like any window. It shows the kiosk's panel
   scaled down to fit the screen (size and DPI together, so the layout is the kiosk's);
@@ -76,7 +76,7 @@ def plan_window(config: Config, headless: bool, desktop: bool,
 def kivy_settings(plan: WindowPlan) -> dict[tuple[str, str], str]:
     kiosk = plan.kind == "kiosk"
     return {
-        ("kivy", "exit_on_escape"): "0",  # the app decides (kiosk.app): never in a kiosk, yes in a desktop window
+        ("kivy", "exit_on_escape"): "0",  # the app decides (kiosk.ui.app): never in a kiosk, yes in a desktop window
         ("kivy", "pause_on_minimize"): "0",
         ("kivy", "desktop"): "0",
         ("graphics", "fullscreen"): "auto" if kiosk else "0",
