@@ -3,7 +3,7 @@
 `kiosk run` opens the outbox, staff, audit, catalog and error-log files several times in one
 process (fleet monitor, transaction service, staff desk) while technicians run `kiosk queue`,
 `kiosk diag`, `kiosk cash totals`, `kiosk staff list` and `kiosk audit verify` beside it. Here a
-child (kiosk/transactions/chaos_child.py) opens them the same way and takes payments with the
+child (tests/chaos_child.py) opens them the same way and takes payments with the
 simulated devices while it counts wrong PINs and appends audit entries; a thread loops the shell
 commands; the child is SIGKILLed at a random moment 0-1.5 s after it started, again and again.
 
@@ -476,7 +476,7 @@ class Child:
     def __init__(self, config: Path, witness: Path, log: Path, seed: int):
         self.log = log.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "kiosk.transactions.chaos_child", "--config", str(config), "--witness",
+            [sys.executable, "-m", "tests.chaos_child", "--config", str(config), "--witness",
              str(witness), "--seed", str(seed), "--max-seconds", "90", "--wait-go"],
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log)
         self.buffer = b""

@@ -6,7 +6,7 @@
     audit = AuditLog.open(config)                      # audit.sqlite: hash-chained, append-only
     sessions = StaffSessions(access, audit, config.staff.session_idle_s)
 
-Names are loaded on first use so that importing `kiosk.staff.cli` (the command-line parser)
+Names are loaded on first use so that importing `kiosk.cli.staff` (the command-line parser)
 stays light.
 """
 

@@ -48,7 +48,7 @@ import importlib
 from typing import Any
 
 # Loaded on first use: `kiosk --version` and the other commands register their parsers by
-# importing kiosk.transactions.cli, which must not pull in requests and the outbox for that.
+# importing kiosk.cli.transactions, which must not pull in requests and the outbox for that.
 _EXPORTS = {
     "ApiAnswer": "kiosk.transactions.api", "ApiClient": "kiosk.transactions.api",
     "ApiUnreachable": "kiosk.transactions.api", "Availability": "kiosk.transactions.service",

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from kiosk.cli import CommandError
+from kiosk.core.command_line import CommandError
 from kiosk.core.config import Config
 from kiosk.core.logs import event
 from kiosk.ui import kivyenv

@@ -1,6 +1,6 @@
 """The `kiosk` command line.
 
-Each feature owns its subcommands: a module listed in COMMAND_MODULES exposes
+Each feature has its module of subcommands here, listed in COMMAND_MODULES; each exposes
 `register(subparsers)`, which adds parsers whose `handler` default is a function taking the
 parsed arguments and returning an exit status. Registration must stay cheap (argparse only);
 heavy imports (Kivy, requests) happen inside the handlers so `kiosk --version` is instant.
@@ -18,30 +18,26 @@ import sys
 from collections.abc import Callable, Sequence
 
 from kiosk import __version__
-from kiosk.core.config import Config, ConfigError, load_config, resolve_config_path
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+from kiosk.core.command_line import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    add_config_option,
+    config_from_args,
+)
+from kiosk.core.config import ConfigError, resolve_config_path
 
 COMMAND_MODULES = (
-    "kiosk.commands",
-    "kiosk.catalog.cli",
-    "devices.cli",
-    "kiosk.transactions.cli",
-    "kiosk.staff.cli",
-    "kiosk.fleet.cli",
+    "kiosk.cli.commands",
+    "kiosk.cli.catalog",
+    "kiosk.cli.devices",
+    "kiosk.cli.transactions",
+    "kiosk.cli.staff",
+    "kiosk.cli.fleet",
 )
 
 log = logging.getLogger("kiosk.cli")
-
-
-class CommandError(Exception):
-    """A command failed in a way the user can understand; carries the exit status."""
-
-    def __init__(self, message: str, status: int = EXIT_FAILED):
-        super().__init__(message)
-        self.status = status
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,17 +45,6 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         print(f"kiosk: {message}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
-
-
-def add_config_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config", metavar="PATH", help="configuration file (default: $KIOSK_CONFIG or config/kiosk.toml)"
-    )
-
-
-def config_from_args(args: argparse.Namespace) -> Config:
-    """Load the configuration named by --config/KIOSK_CONFIG; ConfigError becomes exit status 2."""
-    return load_config(getattr(args, "config", None))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kiosk.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, add_config_option, config_from_args
+from kiosk.core.command_line import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, add_config_option, config_from_args
 
 ROLE_CHOICES = ("attendant", "technician")  # kiosk.staff.model.ROLES, without importing it here
 

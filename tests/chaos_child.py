@@ -1,6 +1,6 @@
 """The chaos test's child: the stores opened the way `kiosk run` opens them, in ONE process.
 
-    python -m kiosk.transactions.chaos_child --config FILE --witness FILE --seed S [--pin-budget N]
+    python -m tests.chaos_child --config FILE --witness FILE --seed S [--pin-budget N]
                                              [--unlock] [--settle SECONDS] [--max-seconds S] [--wait-go]
 
 As in `kiosk run` (kiosk/ui/app.py): the simulated devices, the fleet monitor (its report

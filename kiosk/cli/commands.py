@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from kiosk.cli import EXIT_OK, add_config_option, config_from_args
+from kiosk.core.command_line import EXIT_OK, add_config_option, config_from_args
 from kiosk.core.config import Config, load_config, resolve_config_path
 from kiosk.core.logs import setup_logging
 from kiosk.ui import kivyenv

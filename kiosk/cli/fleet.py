@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from kiosk.cli import EXIT_FAILED, EXIT_OK, add_config_option
+from kiosk.core.command_line import EXIT_FAILED, EXIT_OK, add_config_option
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _diag(args: argparse.Namespace) -> int:
-    from devices.cli import _quiet_device_logs
+    from kiosk.cli.devices import _quiet_device_logs
 
     with _quiet_device_logs():
         return _run_diag(args)
@@ -39,7 +39,7 @@ def _run_diag(args: argparse.Namespace) -> int:
     import sys
     import time
 
-    from devices.cli import _adapters, _open_all
+    from kiosk.cli.devices import _adapters, _open_all
     from kiosk.fleet.report import Sources, collect_report
     from kiosk.fleet.statusfile import read_status, status_path
 

@@ -9,7 +9,7 @@ import logging
 import threading
 from collections.abc import Iterator
 
-from kiosk.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, add_config_option, config_from_args
+from kiosk.core.command_line import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, add_config_option, config_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

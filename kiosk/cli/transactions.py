@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kiosk.cli import EXIT_FAILED, EXIT_OK, CommandError, add_config_option, config_from_args
+from kiosk.core.command_line import EXIT_FAILED, EXIT_OK, CommandError, add_config_option, config_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
