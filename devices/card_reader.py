@@ -22,9 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from kiosk.core.logs import event as log_event
-
-from .contract import FAILED_STATES, Adapter, CallSoon, Check, DeviceError, State, immediate, log
+from .contract import FAILED_STATES, Adapter, CallSoon, Check, DeviceError, State, immediate, log, log_event
 from .urls import DeviceUrl
 
 ESTEID_AID = bytes.fromhex("A000000077010800070000FE00000100")

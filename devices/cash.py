@@ -30,10 +30,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from kiosk.core.logs import event as log_event
-
 from . import cctalk as cc
-from .contract import Adapter, CallSoon, Check, DeviceError, State, Supply, immediate, log
+from .contract import Adapter, CallSoon, Check, DeviceError, State, Supply, immediate, log, log_event
 from .hopper import (
     HopperDriver,
     HopperInfo,

@@ -26,9 +26,14 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from kiosk.core.logs import event as log_event
-
 from .urls import DeviceUrl
+
+
+def log_event(logger: logging.Logger, name: str, level: int = logging.INFO, **fields: Any) -> None:
+    """Log one structured event: the name as the message, the facts in `record.fields`. An app
+    formats them as it likes (the kiosk writes logfmt with personal data masked); this package
+    imports nothing of the app, so it could be published alone."""
+    logger.log(level, name, extra={"fields": fields})
 
 CallSoon = Callable[[Callable[[], None]], None]
 T = TypeVar("T")

@@ -29,10 +29,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kiosk.core.logs import event as log_event
-
 from . import cctalk as cc
-from .contract import DeviceError, Supply
+from .contract import DeviceError, Supply, log_event
 
 log = logging.getLogger("kiosk.devices")
 

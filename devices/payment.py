@@ -28,14 +28,12 @@ import threading
 import time
 from dataclasses import dataclass, replace
 
-from kiosk.core.logs import event as log_event
-
-from .contract import Adapter, CallSoon, Check, DeviceError, State, immediate, log
+from .contract import Adapter, CallSoon, Check, DeviceError, State, immediate, log, log_event
 from .links import Link, SimLink, link_for_url
 from .pan import mask_card_numbers
+from .transbank import ACK, ETX, NAK, STX, FrameError, frame, unframe
 from .urls import DeviceUrl
 
-STX, ETX, ACK, NAK = 0x02, 0x03, 0x06, 0x15
 ABORT_CHECK_S = 0.2  # how often a waiting sale looks at the citizen's "Cancelar"
 RETRIES = 3
 MAX_FRAME = 1024
@@ -47,33 +45,6 @@ CANCELLED_CODES = {"07"}  # cancelled at the terminal by the citizen
 HOST_DOWN_CODES = {"02", "03", "14"}  # authoriser not answering, connection failed, no line
 BRANDS = {"VI": "VISA", "MC": "Mastercard", "AX": "American Express", "DC": "Diners", "RP": "Redcompra",
           "MG": "Magna", "TC": "Tarjeta"}
-
-
-def lrc(body: bytes) -> int:
-    value = 0
-    for byte in body:
-        value ^= byte
-    return value
-
-
-def frame(fields: list[str]) -> bytes:
-    body = ("|".join(fields) + "|").encode("ascii") + bytes([ETX])
-    return bytes([STX]) + body + bytes([lrc(body)])
-
-
-class FrameError(ValueError):
-    """A frame that is not STX ... ETX LRC with a matching LRC (the receiver answers NAK)."""
-
-
-def unframe(raw: bytes) -> list[str]:
-    """Fields of a complete frame (STX ... ETX LRC); raises FrameError on anything else."""
-    if len(raw) < 3 or raw[0] != STX or raw[-2] != ETX:
-        raise FrameError("not a frame")
-    body, check = raw[1:-1], raw[-1]
-    if lrc(body) != check:
-        raise FrameError("bad LRC")
-    text = body[:-1].decode("ascii", "replace")
-    return text[:-1].split("|") if text.endswith("|") else text.split("|")
 
 
 def parse_answer(raw: bytes) -> list[str]:

@@ -24,6 +24,7 @@ TRANSPORTS: dict[str, tuple[str, ...]] = {
     "cctalk": ("serial", "tcp", "sim"),
     "scanner": ("serial", "tcp", "sim"),
 }
+TRANSPORT_SCHEMES = tuple(dict.fromkeys(scheme for schemes in TRANSPORTS.values() for scheme in schemes))
 
 
 def validate_entry(name: str, driver: str, url: str) -> None:

@@ -17,9 +17,7 @@ import re
 import threading
 from urllib.parse import parse_qs, urlsplit
 
-from kiosk.core.logs import event as log_event
-
-from .contract import Adapter, CallSoon, Check, DeviceError, State, immediate, log
+from .contract import Adapter, CallSoon, Check, DeviceError, State, immediate, log, log_event
 from .links import Link, SimLink, link_for_url
 from .urls import DeviceUrl
 

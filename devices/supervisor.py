@@ -13,9 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-from kiosk.core.logs import event as log_event
-
-from .contract import FAILED_STATES, Adapter, State, Status, log
+from .contract import FAILED_STATES, Adapter, State, Status, log, log_event
 
 Clock = Callable[[], float]
 

@@ -68,6 +68,9 @@ def test_kiosk_config_environment_variable_chooses_the_file(tmp_path, monkeypatc
         ('[kiosk]\nlanguage = "en"\nlanguages = ["es"]\n', "kiosk.language", 2, "must be one of kiosk.languages"),
         ('[screen]\ndpi = 96\n', "screen", 1, "unknown section"),
         ('[kiosk]\nid = "has space"\n', "kiosk.id", 2, "letters, digits"),
+        ('[devices.printer]\ndriver = "escpos"\nurl = "pcsc://0"\n', "devices.printer.url", 3, "cannot use pcsc://"),
+        ('[devices.cash]\ndriver = "cctalk"\nurl = "usb://04b8:0e15"\n', "devices.cash.url", 3, "cannot use usb://"),
+        ('[devices.x]\ndriver = "thermal"\n', "devices.x.driver", 2, "one of escpos, pcsc, transbank"),
     ],
 )
 def test_each_mistake_names_file_line_key_and_expectation(tmp_path, text, key, line, words):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 
-from ..payment import ACK, ETX, NAK, STX, frame, unframe
+from ..transbank import ACK, ETX, NAK, STX, frame, unframe
 
 
 class TransbankPeer:

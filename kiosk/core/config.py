@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devices.registry import DRIVERS, TRANSPORT_SCHEMES, validate_entry
+
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_PATH = PACKAGE_ROOT / "config" / "kiosk.toml"
 CONFIG_ENV = "KIOSK_CONFIG"
@@ -290,13 +292,12 @@ class FleetSection:
 class DeviceEntry:
     driver: str = field(
         default="",
-        metadata=rule("the device protocol: escpos, pcsc, transbank, cctalk or scanner",
-                      choices=("escpos", "pcsc", "transbank", "cctalk", "scanner")),
+        metadata=rule("the device protocol: " + ", ".join(DRIVERS), choices=tuple(DRIVERS)),
     )
     url: str = field(
         default="sim://",
-        metadata=rule("the transport URL: tcp://, serial://, usb://, file://, pcsc:// or sim:// (docs/devices.md)",
-                      pattern=r"(tcp|serial|usb|file|pcsc|sim)://.*"),
+        metadata=rule("the transport URL: " + ", ".join(s + "://" for s in TRANSPORT_SCHEMES) + " (docs/devices.md)",
+                      pattern="(" + "|".join(TRANSPORT_SCHEMES) + ")://.*"),
     )
 
 
@@ -498,6 +499,12 @@ def _check_choices(value: Any, meta: Mapping[str, Any], expected: str) -> None:
 
 
 def _check_cross_field(config: Config, config_path: Path, locator: _KeyLocator) -> None:
+    for name, entry in config.devices.items():
+        try:
+            validate_entry(name, entry.driver, entry.url)  # e.g. a printer driver on a pcsc:// URL
+        except ValueError as problem:
+            key = f"devices.{name}.url"
+            raise ConfigError(config_path, str(problem), key=key, line=locator.find(key)) from None
     if config.kiosk.language not in config.kiosk.languages:
         raise ConfigError(
             config_path,

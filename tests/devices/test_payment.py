@@ -12,11 +12,12 @@ import pytest
 from devices.contract import DeviceError, State
 from devices.escpos_decode import decode
 from devices.pan import mask_card_numbers
-from devices.payment import FrameError, Outcome, PaymentAdapter, PaymentResult, frame, lrc, unframe
+from devices.payment import Outcome, PaymentAdapter, PaymentResult
 from devices.printer import PrinterAdapter, Receipt
 from devices.sim.printer import SimPrinter
 from devices.sim.servers import SerialPeerThread, TcpPeerServer
 from devices.sim.transbank import TransbankPeer
+from devices.transbank import FrameError, frame, lrc, unframe
 from devices.urls import parse_device_url
 
 PAN = "4111111111111111"
