@@ -24,8 +24,10 @@ no_ack=1, offline=1.
 from __future__ import annotations
 
 import enum
+import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from .contract import Adapter, CallSoon, Check, DeviceError, State, immediate, log, log_event
@@ -89,7 +91,11 @@ class PaymentResult:
         """Whether this (last) sale is the one sent with `reference`. The terminal's echo of the
         ticket went through the card-number mask like every field, so a reference whose digits
         pass for a card number comes back masked."""
-        return self.reference in (reference, mask_card_numbers(reference))
+        return _same_ticket(self.reference, reference)
+
+
+def _same_ticket(echoed: str, reference: str) -> bool:
+    return echoed in (reference, mask_card_numbers(reference))
 
 
 def _last4(value: str) -> str:
@@ -215,8 +221,10 @@ class PaymentAdapter(Adapter):
                     return
         raise DeviceError("transport.timeout", "no ACK from the terminal")
 
-    def _receive(self, expected: str, timeout_s: float) -> list[str] | None:
-        """Wait for the `expected` answer, ACKing good frames and NAKing bad ones."""
+    def _receive(self, expected: str, timeout_s: float,
+                 ours: Callable[[list[str]], bool] = lambda _fields: True) -> list[str] | None:
+        """Wait for the `expected` answer that is `ours`, ACKing good frames and NAKing bad ones;
+        an answer to an earlier request (a late or resent 0210 of another ticket) is passed over."""
         deadline = time.monotonic() + timeout_s
         while True:
             raw = self._read_frame(deadline)
@@ -231,16 +239,19 @@ class PaymentAdapter(Adapter):
             if fields[0] == "0900":
                 self._emit("payment.progress", code=fields[1] if len(fields) > 1 else "")
                 continue
-            if fields[0] == expected:
+            if fields[0] == expected and ours(fields):
                 return fields
+            if fields[0] == expected:
+                log_event(log, "payment.stale_answer", level=logging.WARNING, device=self.name, command=expected)
 
-    def _exchange(self, fields: list[str], expected: str | None, timeout_s: float) -> list[str] | None:
+    def _exchange(self, fields: list[str], expected: str | None, timeout_s: float,
+                  ours: Callable[[list[str]], bool] = lambda _fields: True) -> list[str] | None:
         self._buffer.clear()
         self.link.reset_input()
         self._send(frame(fields), resend_on_silence=fields[0] != "0200")
         if expected is None:
             return []
-        return self._receive(expected, timeout_s)
+        return self._receive(expected, timeout_s, ours)
 
     # --- adapter contract ---
 
@@ -298,7 +309,8 @@ class PaymentAdapter(Adapter):
         self._set_state(State.BUSY, "busy")
         self._abort = abort
         try:
-            fields = self._exchange(["0200", str(amount), reference, "0", "1"], "0210", self.sale_timeout)
+            fields = self._exchange(["0200", str(amount), reference, "0", "1"], "0210", self.sale_timeout,
+                                    ours=lambda answer: _same_ticket(_padded(answer)[4], reference))
         finally:
             self._abort = None
             self._set_state(State.READY, "ok")

@@ -341,3 +341,19 @@ def test_cancel_finds_and_cancels_a_sale_whose_reference_looks_like_a_card_numbe
     adapter.close()
     assert [r[0] for r in peer.requests][-2:] == ["0250", "1200"]
     assert result.outcome == Outcome.CANCELLED and peer.charged == 0
+
+
+def test_an_answer_to_an_earlier_sale_is_never_taken_for_this_one(terminal):
+    """A late or resent 0210 of another ticket (a sale stopped by "Cancelar" whose answer came
+    after, on a loaded machine) was read as this sale's answer: declined on screen while the
+    terminal charged the card (the payment model saw it: charged 4900, recorded 0)."""
+    peer, wire, pair = terminal
+    stale = frame(["0210", "01", "597012345678", "TERM0001", "F-OLD", "", "100", "0", "0", "4242", "7", "CR",
+                   "211126", "", "VI", "21112026", "103000"])
+    adapter = adapter_for(pair)
+    adapter.open()
+    wire.garbage_before_answer = stale  # it reaches the kiosk just before this sale's own answer
+    result = adapter.sale(100, "F-NEW")
+    adapter.close()
+    assert result.approved and result.reference == "F-NEW"
+    assert peer.charged == 100 and [r[0] for r in peer.requests].count("0200") == 1
