@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from kiosk.core.logs import event
+from kiosk.core.threads import run_in_thread
 
 log = logging.getLogger("kiosk.devices")
 
@@ -28,7 +29,7 @@ class DeviceHub:
         self._stopped = threading.Event()
 
     def start(self, ready: Callable[[DeviceHub], None] = lambda _hub: None) -> None:
-        threading.Thread(target=self._open, args=(ready,), name="devices-open", daemon=True).start()
+        run_in_thread(lambda: self._open(ready), "devices-open")
 
     def _open(self, ready: Callable[[DeviceHub], None]) -> None:
         from devices.registry import create_adapters

@@ -53,6 +53,16 @@ class Damaged(sqlite3.DatabaseError):
 
 _REGISTRY_LOCK = threading.Lock()
 _OWNERS: dict[str, Database] = {}
+Watch = Callable[[str], None]
+_watch: Watch | None = None
+
+
+def watch_statements(watch: Watch | None) -> None:
+    """Call `watch(text)` in the thread that does it for every connection opened ("open PATH")
+    and every statement run on connections opened from now on (sqlite3's trace callback);
+    None stops. The tests use it to prove the UI thread never opens or writes a database."""
+    global _watch
+    _watch = watch
 
 
 def open_database(path: Path | str, options: Options = Options(), setup: Setup | None = None,
@@ -122,8 +132,13 @@ class Database:
             target, uri = self.path.absolute().as_uri() + "?mode=ro", True
         else:
             target, uri = str(self.path), False
+        watch = _watch
+        if watch is not None:
+            watch(f"open {self.path}")
         conn = sqlite3.connect(target, uri=uri, isolation_level=isolation_level, check_same_thread=False,
                                timeout=options.busy_timeout_ms / 1000)
+        if watch is not None:
+            conn.set_trace_callback(watch)
         try:
             conn.execute(f"PRAGMA busy_timeout={int(options.busy_timeout_ms)}")
             if not options.read_only:

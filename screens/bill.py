@@ -8,6 +8,7 @@ from typing import Any
 from kivy.properties import BooleanProperty
 
 from kiosk.catalog.navtree import text_in
+from kiosk.core.threads import on_ui_thread
 from kiosk.flows.procedure_page import format_cents
 from screens.common import KioskScreen, load_kv, tr
 
@@ -42,7 +43,14 @@ class BillScreen(KioskScreen):
             amount=pesos(summary["total"]))
         self.ids.card_fee.text = tr._("Con tarjeta se agrega una comisión de {fee}.").format(
             fee=pesos(summary["card_fee"])) if summary["card_fee"] else ""
-        methods = {} if self.free else flow.methods()  # a button is disabled while its note says why
+        self._show_methods({})
+        if not self.free:
+            flow.methods(self._show_methods)
+
+    @on_ui_thread
+    def _show_methods(self, methods: Mapping[str, Any]) -> None:
+        """A button is disabled while its note says why."""
+        language = self.ctx.translator.language
         for method, note in (("card", self.ids.card_note), ("cash", self.ids.cash_note)):
             problem = methods.get(method)
             note.text = problem.text(language) if problem is not None else ""

@@ -24,6 +24,7 @@ from typing import Any
 
 from kiosk import __version__
 from kiosk.core.logs import event
+from kiosk.core.threads import run_in_thread
 
 log = logging.getLogger("kiosk.fleet.actions")
 
@@ -242,6 +243,4 @@ def run_in_background(action: Callable[[], ActionResult], on_done: Callable[[Act
             result = ActionResult("unknown", False, f"unexpected failure: {type(error).__name__}")
         call_soon(lambda: on_done(result))
 
-    thread = threading.Thread(target=work, name="technician-action", daemon=True)
-    thread.start()
-    return thread
+    return run_in_thread(work, "technician-action")

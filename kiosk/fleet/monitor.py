@@ -25,6 +25,7 @@ from typing import Any
 
 from kiosk.core import sdnotify
 from kiosk.core.logs import event
+from kiosk.core.threads import CallSoon, immediate
 from kiosk.fleet.errorlog import install_error_log, uninstall_error_log
 from kiosk.fleet.heartbeat import HeartbeatResult, HeartbeatSender, heartbeat_payload, read_audit_head
 from kiosk.fleet.metrics import FleetMetrics, MetricsServer
@@ -33,16 +34,11 @@ from kiosk.fleet.report import Collector, Sources
 from kiosk.fleet.statusfile import status_path, write_status
 
 log = logging.getLogger("kiosk.fleet")
-CallSoon = Callable[[Callable[[], None]], None]
 ReportCallback = Callable[[HealthReport], None]
 
 
-def _immediate(fn: Callable[[], None]) -> None:
-    fn()
-
-
 class FleetMonitor:
-    def __init__(self, config: Any, sources: Sources | None = None, call_soon: CallSoon = _immediate, *,
+    def __init__(self, config: Any, sources: Sources | None = None, call_soon: CallSoon = immediate, *,
                  audit_head: Callable[[], Mapping[str, Any] | None] | None = None,
                  metrics: FleetMetrics | None = None, sender: HeartbeatSender | None = None,
                  clock: Callable[[], float] | None = None, install_log_handler: bool = True):

@@ -19,6 +19,7 @@ from typing import Any
 from kiosk.catalog.navtree import NavNode, build_tree, starter_tree, text_in
 from kiosk.core.i18n import Translator
 from kiosk.core.logs import event
+from kiosk.core.threads import run_in_thread
 
 log = logging.getLogger("kiosk.flows.journey")
 Record = Mapping[str, Any]
@@ -128,9 +129,7 @@ def load_in_background(store_path: Path, languages: Sequence[str],
         if not snapshot.empty:
             deliver(snapshot)
 
-    thread = threading.Thread(target=work, name="catalog-load", daemon=True)
-    thread.start()
-    return thread
+    return run_in_thread(work, "catalog-load")
 
 
 class CatalogFeed:
@@ -145,7 +144,7 @@ class CatalogFeed:
 
     def start(self) -> None:
         """Everything here reads disk or imports the network stack: a worker thread does it."""
-        threading.Thread(target=self._start, name="catalog-feed", daemon=True).start()
+        run_in_thread(self._start, "catalog-feed")
 
     def _start(self) -> None:
         self.reload()

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk.catalog.model import kiosk_actions
-
-CallSoon = Callable[[Callable[[], None]], None]
+from kiosk.core.threads import CallSoon, Runner, run_in_thread
 
 HOLD = "payment"  # the navigator's hold and the idle pause while a payment runs
 
@@ -38,12 +37,8 @@ class Problem:
         return self.es if language == "es" else self.en
 
 
-def run_in_thread(work: Callable[[], None]) -> None:
-    threading.Thread(target=work, name="payment-step", daemon=True).start()
-
-
 class PaymentFlow:
-    def __init__(self, service: Any, call_soon: CallSoon, run_in_background: Callable = run_in_thread,
+    def __init__(self, service: Any, call_soon: CallSoon, run_in_background: Runner = run_in_thread,
                  navigator: Any = None, idle: Any = None):
         self.service = service
         self.call_soon = call_soon
@@ -140,14 +135,20 @@ class PaymentFlow:
         bill = self.service.bill_from_reference(self.account_kind, self.reference, amount_cents, concept)
         self.bill = replace(bill, procedure_id=str((self.procedure or {}).get("id", "")))
 
-    def methods(self) -> dict[str, Problem | None]:
-        """Card and cash, each available (None) or with the reason it is not, right now."""
-        availability = self.service.availability()
-        found = {}
-        for method, code in (("card", availability.card), ("cash", availability.cash)):
-            found[method] = None if code == "ok" else Problem(code, availability.message(code, "es"),
-                                                              availability.message(code, "en"))
-        return found
+    def methods(self, on_done: Callable[[dict[str, Problem | None]], None]) -> None:
+        """Card and cash, each available (None) or with the reason it is not, right now. The
+        storage check behind it commits to disk, so it runs off the UI thread and on_done comes
+        back through call_soon (a payment started meanwhile is refused by the same check)."""
+
+        def work() -> None:
+            availability = self.service.availability()
+            found: dict[str, Problem | None] = {}
+            for method, code in (("card", availability.card), ("cash", availability.cash)):
+                found[method] = None if code == "ok" else Problem(code, availability.message(code, "es"),
+                                                                  availability.message(code, "en"))
+            self.call_soon(lambda: on_done(found))
+
+        self.run(work)
 
     def cash_acceptance(self) -> Any:
         return self.service.cash_acceptance()
@@ -318,7 +319,7 @@ def open_transactions_in_background(config: Any, adapters: Mapping[str, Any], ca
         if service is not None:
             call_soon(lambda: ready(service))
 
-    threading.Thread(target=work, name="transactions-open", daemon=True).start()
+    run_in_thread(work, "transactions-open")
 
 
 def open_transactions(config: Any, adapters: Mapping[str, Any], call_soon: CallSoon) -> Any | None:

@@ -17,10 +17,10 @@ from typing import Any
 
 from kiosk.core.i18n import N_
 from kiosk.core.logs import event
+from kiosk.core.threads import CallSoon, Runner, SerialWorker, run_off_ui
 from kiosk.flows.procedure_page import format_cents
 
 log = logging.getLogger("kiosk.staff")
-CallSoon = Callable[[Callable[[], None]], None]
 STAFF_SCREENS = {"attendant": "attendant", "technician": "technician"}  # role -> its panel's screen
 IDLE_PAUSE = "staff"
 TOOL_PERMISSIONS = {"report": "diagnostics", "test_print": "device_tests", "read_card": "device_tests",
@@ -36,19 +36,17 @@ class Outcome:
     value: Any = None
 
 
-def run_in_thread(work: Callable[[], None]) -> None:
-    threading.Thread(target=work, name="staff-task", daemon=True).start()
-
-
 class StaffDesk:
     def __init__(self, ctx: Any, open_sessions: Callable[[], Any], call_soon: CallSoon,
-                 run_in_background: Callable[[Callable[[], None]], None] = run_in_thread):
+                 run_in_background: Runner | None = None):
         self.ctx = ctx
         self._open_sessions = open_sessions  # opens the staff and audit databases: worker thread only
         self._sessions: Any = None
         self._open_lock = threading.Lock()
         self.call_soon = call_soon
-        self.run = run_in_background
+        # One worker, in order: the audit entries follow the order of the actions (a logout's
+        # entry before the next login's), and none of the desk's disk work runs on the UI thread.
+        self.run = run_in_background or SerialWorker("staff-desk")
         self.assisted_by: str = ""
         self._base_idle = (ctx.idle.timeout_s, ctx.idle.warning_s)
         self._listeners: list[Callable[[], None]] = []
@@ -68,7 +66,9 @@ class StaffDesk:
         """The staff sessions, opened on first use (call from a worker thread)."""
         with self._open_lock:
             if self._sessions is None:
-                self._sessions = self._open_sessions()
+                sessions = self._open_sessions()
+                sessions.record_later = self.run  # a logout or idle lock asked on the UI thread
+                self._sessions = sessions
             return self._sessions
 
     def audit_head(self) -> dict[str, Any]:
@@ -302,17 +302,11 @@ class StaffDesk:
 
     def _background(self, work: Callable[[], Any], on_done: Callable[[Any], None],
                     on_error: Callable[[Exception], None]) -> None:
-        def run() -> None:
-            try:
-                value = work()
-            except Exception as error:  # shown to staff as one line; never a traceback on screen
-                event(log, "staff.task_failed", level=logging.WARNING, problem=type(error).__name__)
-                failure = error
-                self.call_soon(lambda: on_error(failure))
-                return
-            self.call_soon(lambda: on_done(value))
+        def failed(error: Exception) -> None:  # shown to staff as one line; never a traceback on screen
+            event(log, "staff.task_failed", level=logging.WARNING, problem=type(error).__name__)
+            on_error(error)
 
-        self.run(run)
+        run_off_ui(work, on_done, failed, self.call_soon, self.run)
 
     def _announce(self) -> None:
         for listener in list(self._listeners):

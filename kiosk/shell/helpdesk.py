@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from kiosk.core.logs import event
+from kiosk.core.threads import run_in_thread
 from kiosk.shell.idle import IdleMonitor
 
 log = logging.getLogger("kiosk.help")
@@ -165,7 +166,7 @@ class HelpDesk:
             return
         event(log, "help.closed", request=request.id[:8], outcome=outcome)
         if delivered and outcome != "answered":
-            threading.Thread(target=self._withdraw, args=(request,), name="help-cancel", daemon=True).start()
+            run_in_thread(lambda: self._withdraw(request), "help-cancel")
         self._announce()
 
     # -- worker side ----------------------------------------------------------------------------

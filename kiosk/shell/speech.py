@@ -16,13 +16,13 @@ import logging
 import shutil
 import subprocess
 import tempfile
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 from kiosk.core.i18n import VOICES
 from kiosk.core.logs import event
+from kiosk.core.threads import Runner, run_in_thread
 
 log = logging.getLogger("kiosk.shell.speech")
 SYNTH_TIMEOUT_S = 5.0
@@ -70,14 +70,10 @@ class EspeakSynthesizer:
             wav.unlink(missing_ok=True)
 
 
-def run_in_thread(work: Callable[[], None]) -> None:
-    threading.Thread(target=work, name="speech-synth", daemon=True).start()
-
-
 class Speaker:
     def __init__(self, synthesize: Callable[[str, str], Path], player: Player,
                  call_soon: Callable[[Callable[[], None]], None],
-                 run_in_background: Callable[[Callable[[], None]], None] = run_in_thread):
+                 run_in_background: Runner = run_in_thread):
         self._synthesize = synthesize
         self._player = player
         self._call_soon = call_soon

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kiosk.core.logs import event
+from kiosk.core.threads import Runner, is_ui_thread
 from kiosk.staff.access import StaffAccess
 from kiosk.staff.audit import AuditEntry, AuditLog
 from kiosk.staff.model import (
@@ -54,6 +55,7 @@ class StaffSessions:
         self._current: StaffMember | None = None
         self._last_touch = 0.0
         self._listeners: list[Listener] = []
+        self.record_later: Runner | None = None  # the staff desk's worker (see _audit_off_ui)
 
     @property
     def current(self) -> StaffMember | None:
@@ -107,7 +109,7 @@ class StaffSessions:
     def _close(self, reason: str) -> None:
         member, self._current = self._current, None
         if member is not None:
-            self._audit_quietly(member.actor, "staff.logout", reason=reason)
+            self._audit_off_ui(member.actor, "staff.logout", reason=reason)
 
     def touched(self) -> None:
         """The staff member touched the screen: the idle countdown starts again."""
@@ -142,7 +144,7 @@ class StaffSessions:
             if member is None:
                 raise NoSession(permission)
             if not member.can(permission):
-                self._audit_quietly(member.actor, "staff.denied", permission=permission)
+                self._audit_off_ui(member.actor, "staff.denied", permission=permission)
                 raise NotPermitted(permission, f"a {member.role} may not do this ({permission})")
             return member
 
@@ -157,6 +159,15 @@ class StaffSessions:
             return self.audit.append(member.actor, action, **details)
 
     # ---- helpers ---------------------------------------------------------------------------
+
+    def _audit_off_ui(self, actor: str, action: str, **details: Any) -> None:
+        """A lock, logout or refusal asked on the UI thread is written by `record_later` (the staff
+        desk's worker, in order with its other audit writes); the session state changes at once,
+        since locking is the safe direction. Elsewhere (a worker, the command line) it is written now."""
+        if self.record_later is not None and is_ui_thread():
+            self.record_later(lambda: self._audit_quietly(actor, action, **details))
+        else:
+            self._audit_quietly(actor, action, **details)
 
     def _audit_quietly(self, actor: str, action: str, **details: Any) -> None:
         try:

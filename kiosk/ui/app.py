@@ -25,6 +25,7 @@ from kiosk.context import KioskContext, build_context
 from kiosk.core import sdnotify
 from kiosk.core.i18n import endonym
 from kiosk.core.logs import event
+from kiosk.core.threads import mark_ui_thread, run_in_thread
 from kiosk.device_hub import DeviceHub
 from kiosk.flows.journey import CatalogFeed
 from kiosk.flows.payment import PaymentFlow, open_transactions_in_background
@@ -67,6 +68,7 @@ class KioskApp(App):
 
     # -- building ---------------------------------------------------------------------------
     def build(self) -> KioskRoot:
+        mark_ui_thread()
         tr.attach(self.ctx.translator)
         on_ui_thread = self.call_on_ui_thread
         self.ctx.speaker.attach(SoundPlayer(), call_soon=on_ui_thread)
@@ -205,7 +207,7 @@ class KioskApp(App):
     def _start_services(self) -> None:
         self.devices.start(ready=self._devices_ready)
         self.catalog_feed.start()
-        threading.Thread(target=self._start_fleet_monitor, name="fleet-start", daemon=True).start()
+        run_in_thread(self._start_fleet_monitor, "fleet-start")
 
     def _start_fleet_monitor(self) -> None:
         """Health report, metrics and heartbeat on their own thread (their imports are slow too)."""

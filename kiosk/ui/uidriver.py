@@ -37,14 +37,26 @@ def frame() -> None:
     handled(EventLoop.idle)
 
 
+_app_work_depth = 0  # > 0 while the app's own code runs: a loop turn, a touch, build or stop
+
+
+def running_app_code() -> bool:
+    """Whether the UI thread is running the app (not the test's own set-up or checks)."""
+    return _app_work_depth > 0
+
+
 def handled(work: Callable[[], object]) -> None:
     """Run `work` as the app's main loop would: an exception goes to Kivy's ExceptionManager
     (the app's guard), and only one it does not handle reaches the caller."""
+    global _app_work_depth
+    _app_work_depth += 1
     try:
         work()
     except BaseException as error:
         if ExceptionManager.handle_exception(error) == ExceptionManager.RAISE:
             raise
+    finally:
+        _app_work_depth -= 1
 
 
 def pump_until(condition: Callable[[], bool], timeout_s: float = 3.0) -> None:
@@ -86,7 +98,7 @@ def unthrottled(paint: bool = False) -> Iterator[None]:
 
 def start_app(app: App) -> App:
     """Build the app into the existing window and run on_start, without entering the loop."""
-    app._run_prepare()  # the one private call, kept in one place
+    handled(app._run_prepare)  # the one private call, kept in one place
     pump(3)
     return app
 
@@ -95,7 +107,7 @@ def stop_app(app: App) -> None:
     for child in Window.children[:]:
         Window.remove_widget(child)
     pump(1)
-    app.dispatch("on_stop")
+    handled(lambda: app.dispatch("on_stop"))
     App._running_app = None
 
 

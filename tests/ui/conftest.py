@@ -10,15 +10,19 @@ exception fails at teardown, unless the test injected it and cleared `app.guard.
 from __future__ import annotations
 
 import dataclasses
+import os
 import tempfile
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from kiosk.core.config import load_config
+from kiosk.core.threads import is_ui_thread
 from kiosk.shell.idle import ManualClock
 from kiosk.ui import kivyenv
+from offline_cache.sqlite import watch_statements
 
 SCREENSHOT_DIR = Path(__file__).resolve().parent.parent / "screenshots"
 _DATA_DIR = tempfile.mkdtemp(prefix="kiosk-ui-tests-")
@@ -36,6 +40,35 @@ def _test_config():
 
 TEST_CONFIG = _test_config()
 kivyenv.prepare(TEST_CONFIG, headless=True)
+
+# Every database opened or written on the UI thread during a UI test, whatever the test does:
+# disk work there freezes the screen (sqlite3's trace callback runs in the thread that runs the
+# statement; offline_cache.sqlite.watch_statements hands it every connection the kiosk opens).
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER", "BEGIN", "COMMIT", "VACUUM")
+UI_THREAD_DISK: list[str] = []
+
+
+def _watch_ui_thread(statement: str) -> None:
+    from kiosk.ui import uidriver
+
+    if not (is_ui_thread() and uidriver.running_app_code()):
+        return  # a worker's, or the test's own set-up on the main thread
+    words = statement.lstrip().upper()
+    if words.startswith("OPEN ") or words.startswith(_WRITES) or words.startswith("PRAGMA WAL_CHECKPOINT"):
+        UI_THREAD_DISK.append(statement.strip()[:120])
+        if os.environ.get("KIOSK_TRACE_UI_DISK"):
+            traceback.print_stack(limit=14)
+
+
+watch_statements(_watch_ui_thread)
+
+
+@pytest.fixture(autouse=True)
+def no_database_work_on_the_ui_thread():
+    UI_THREAD_DISK.clear()
+    yield
+    found, UI_THREAD_DISK[:] = list(UI_THREAD_DISK), []
+    assert found == [], f"the UI thread opened or wrote a database {len(found)} time(s), first: {found[:3]}"
 
 
 @pytest.fixture(scope="session")

@@ -139,6 +139,7 @@ def test_offline_a_scanned_bill_can_still_be_paid_in_cash_not_by_card(pay_app, u
     scanner._deliver(b"https://pagos.sanandres.example/predial?ref=001-002-003-0001&amount=2450.00&concept=Predial+2026")
     ui.pump_until(lambda: app.root.manager.current == "bill", timeout_s=10)
     assert "$2,450.00" in ui.find(id="total").text
+    ui.pump_until(lambda: ui.find(id="card_note").text, timeout_s=10)  # checked off the UI thread
     assert ui.find_all(id="pay_card")[0].disabled and ui.find(id="card_note").text  # says why
     assert not ui.find(id="pay_cash").disabled
 
