@@ -10,6 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.ui  # starts the real Kivy app (in a child process)
+
 ROOT = Path(__file__).resolve().parent.parent
 VALUE = r'("(?:[^"\\]|\\.)*"|\S+)'
 LOGFMT = re.compile(rf"^ts=\S+ level=(DEBUG|INFO|WARNING|ERROR|CRITICAL) logger=\S+ event={VALUE}( \w+={VALUE})*$")

@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PIL import Image, ImageStat
+
+pytestmark = pytest.mark.ui  # starts the real Kivy app (in a child process)
 
 ROOT = Path(__file__).resolve().parent.parent
 VIEWS = {"attract", "home", "menu", "procedure", "print", "account", "bill", "paying", "done", "identify", "search",

@@ -154,6 +154,18 @@ def pytest_runtest_makereport(item, call):
         report.sections.append(("screenshot", str(path)))
 
 
+UI_DIR = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Every test under tests/ui drives the real app: mark it `ui` (setup.cfg), so that
+    `pytest -m ui` selects them and `pytest -m "not ui"` leaves them out. This hook sees the
+    whole session's items, hence the path check."""
+    for item in items:
+        if UI_DIR in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.ui)
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     for line in CRAWL_SUMMARIES:
         terminalreporter.write_line(line)
