@@ -10,6 +10,7 @@ navigator like any other, so the citizen's path stays underneath and assisted mo
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -340,7 +341,7 @@ def login_refusal(error: Exception, _: Callable[[str], str]) -> str:
     """The PIN pad's answer to a refused login, without saying whether the staff number exists."""
     seconds = getattr(error, "seconds_left", None)
     if seconds is not None:
-        minutes = max(1, round(seconds / 60))
+        minutes = max(1, math.ceil(seconds / 60))  # never a shorter wait than the lock: it rounds up
         return _("Acceso del personal bloqueado por intentos fallidos. Intente de nuevo en {minutes} min.").format(
             minutes=minutes)
     attempts = getattr(error, "attempts_left", None)
