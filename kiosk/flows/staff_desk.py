@@ -271,7 +271,15 @@ class StaffDesk:
         """Audit an action of the current member (called on the UI thread: the write goes to a worker)."""
         member = self.member
         if member is not None:
-            self.run(lambda: self._sessions.audit.append(member.actor, action, **details))
+            self.run(lambda: self._append_quietly(member, action, details))
+
+    def _append_quietly(self, member: Any, action: str, details: dict[str, Any]) -> None:
+        """The action already happened: an entry the audit log cannot take is logged, never raised
+        (raised, it killed the worker thread with a bare traceback, or the caller's failure path)."""
+        try:
+            self._sessions.audit.append(member.actor, action, **details)
+        except Exception as error:
+            event(log, "staff.audit_failed", level=logging.ERROR, action=action, problem=type(error).__name__)
 
     def _service(self) -> Any:
         payments = self.ctx.payments
