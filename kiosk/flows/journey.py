@@ -107,18 +107,20 @@ def sample_snapshot(languages: Sequence[str], path: Path = SAMPLE_CATALOG) -> Ca
                           SearchIndex(active, names))
 
 
-def load_in_background(store_path: Path, languages: Sequence[str],
-                       deliver: Callable[[CatalogSnapshot], None]) -> threading.Thread | None:
-    """Read the synced catalog in a worker thread; `deliver` receives it (hop to the UI there)."""
+def load_in_background(store_path: Path, languages: Sequence[str], deliver: Callable[[CatalogSnapshot], None],
+                       open_store: Callable[[Path], Any] | None = None,
+                       run_in_background: Callable[[Callable[[], None]], None] | None = None
+                       ) -> threading.Thread | None:
+    """Read the synced catalog in a worker thread; `deliver` receives it (hop to the UI there).
+    `open_store` (default: kiosk.catalog.store.CatalogStore) and `run_in_background` (default: a
+    new thread, returned) are for tests."""
     if not store_path.exists():
         return None
 
     def work() -> None:
-        from kiosk.catalog.store import CatalogStore
-
         store = None
         try:
-            store = CatalogStore(store_path)
+            store = (open_store or _open_catalog_store)(store_path)
             snapshot = snapshot_from_store(store, languages)
         except Exception as error:  # a damaged store must not take the kiosk down; keep what is shown
             event(log, "catalog.load_failed", level=logging.ERROR, reason=type(error).__name__, detail=str(error))
@@ -129,30 +131,52 @@ def load_in_background(store_path: Path, languages: Sequence[str],
         if not snapshot.empty:
             deliver(snapshot)
 
+    if run_in_background is not None:
+        run_in_background(work)
+        return None
     return run_in_thread(work, "catalog-load")
+
+
+def _open_catalog_store(path: Path) -> Any:
+    from kiosk.catalog.store import CatalogStore
+
+    return CatalogStore(path)
+
+
+def _sync_service_from_config(config: Any, on_change: Callable[[Any], None]) -> Any:
+    from kiosk.catalog.service import service_from_config
+
+    return service_from_config(config, on_change=on_change)
 
 
 class CatalogFeed:
     """Keeps the shown catalog current: loads the stored one at start, then syncs in the
-    background and reloads after every change. Without a pinned key it only serves what is stored."""
+    background and reloads after every change. Without a pinned key it only serves what is stored.
+    `run_in_background`, `open_store` and `open_sync` (how the sync service is built from the
+    configuration) default to the real thread, store and service; tests pass fakes."""
 
-    def __init__(self, config: Any, catalog: CitizenCatalog, call_soon: Callable[[Callable[[], None]], None]):
+    def __init__(self, config: Any, catalog: CitizenCatalog, call_soon: Callable[[Callable[[], None]], None],
+                 run_in_background: Callable[[Callable[[], None]], None] | None = None,
+                 open_store: Callable[[Path], Any] | None = None,
+                 open_sync: Callable[..., Any] | None = None):
         self.config = config
         self.catalog = catalog
         self.call_soon = call_soon
+        self.run = run_in_background
+        self.open_store = open_store
+        self.open_sync = open_sync or _sync_service_from_config
         self.sync_service: Any = None
 
     def start(self) -> None:
         """Everything here reads disk or imports the network stack: a worker thread does it."""
-        run_in_thread(self._start, "catalog-feed")
+        (self.run or (lambda work: run_in_thread(work, "catalog-feed")))(self._start)
 
     def _start(self) -> None:
         self.reload()
-        from kiosk.catalog.service import service_from_config
         from kiosk.catalog.sync import SyncError
 
         try:
-            service = service_from_config(self.config, on_change=lambda _result: self.reload())
+            service = self.open_sync(self.config, on_change=lambda _result: self.reload())
         except SyncError as error:  # e.g. no pinned key: keep serving the stored catalog, say why
             event(log, "catalog.sync_off", level=logging.WARNING, reason=error.reason, detail=str(error))
             return
@@ -163,7 +187,8 @@ class CatalogFeed:
         from kiosk.catalog.service import store_path
 
         load_in_background(store_path(self.config), self.config.kiosk.languages,
-                           deliver=lambda snapshot: self.call_soon(lambda: self.catalog.replace(snapshot)))
+                           deliver=lambda snapshot: self.call_soon(lambda: self.catalog.replace(snapshot)),
+                           open_store=self.open_store, run_in_background=self.run)
 
     def stop(self) -> None:
         if self.sync_service is not None:

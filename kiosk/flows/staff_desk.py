@@ -10,6 +10,7 @@ navigator like any other, so the citizen's path stays underneath and assisted mo
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -270,7 +271,15 @@ class StaffDesk:
         """Audit an action of the current member (called on the UI thread: the write goes to a worker)."""
         member = self.member
         if member is not None:
-            self.run(lambda: self._sessions.audit.append(member.actor, action, **details))
+            self.run(lambda: self._append_quietly(member, action, details))
+
+    def _append_quietly(self, member: Any, action: str, details: dict[str, Any]) -> None:
+        """The action already happened: an entry the audit log cannot take is logged, never raised
+        (raised, it killed the worker thread with a bare traceback, or the caller's failure path)."""
+        try:
+            self._sessions.audit.append(member.actor, action, **details)
+        except Exception as error:
+            event(log, "staff.audit_failed", level=logging.ERROR, action=action, problem=type(error).__name__)
 
     def _service(self) -> Any:
         payments = self.ctx.payments
@@ -334,7 +343,7 @@ def login_refusal(error: Exception, _: Callable[[str], str]) -> str:
     """The PIN pad's answer to a refused login, without saying whether the staff number exists."""
     seconds = getattr(error, "seconds_left", None)
     if seconds is not None:
-        minutes = max(1, round(seconds / 60))
+        minutes = max(1, math.ceil(seconds / 60))  # never a shorter wait than the lock: it rounds up
         return _("Acceso del personal bloqueado por intentos fallidos. Intente de nuevo en {minutes} min.").format(
             minutes=minutes)
     attempts = getattr(error, "attempts_left", None)
