@@ -270,6 +270,8 @@ class PageWriter:
     # -- 6. time and cost ----------------------------------------------------------------------
     def time_and_cost(self, record: Record) -> list[str]:
         lines = [line for deadline in record.get("deadlines") or () if (line := self.deadline(deadline))]
+        if not lines:  # said outright, like a missing cost: silence would read as "no wait"
+            lines.append(self._("El catálogo no indica cuánto tarda."))
         today = self.now().date()
         costs = [cost for cost in record.get("costs") or () if _in_force(cost, today)]
         lines += [self.cost(cost, today) for cost in costs] or [self._("El catálogo no indica el costo.")]
