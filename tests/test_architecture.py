@@ -99,7 +99,7 @@ def package_cycles(graph: Mapping[str, Iterable[str]]) -> list[list[str]]:
 
     def visit(node: str, trail: list[str]) -> None:
         if node in trail:
-            cycles.append(trail[trail.index(node):] + [node])
+            cycles.append([*trail[trail.index(node):], node])
             return
         if node in done:
             return
