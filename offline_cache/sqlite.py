@@ -122,8 +122,9 @@ class Database:
             target, uri = self.path.absolute().as_uri() + "?mode=ro", True
         else:
             target, uri = str(self.path), False
-        conn = sqlite3.connect(target, uri=uri, isolation_level=isolation_level, check_same_thread=False,
-                               timeout=options.busy_timeout_ms / 1000)
+        # typeshed leaves out "" (sqlite3's legacy implicit-BEGIN mode), which thread_connection uses
+        conn = sqlite3.connect(target, uri=uri, isolation_level=isolation_level,  # type: ignore[arg-type]
+                               check_same_thread=False, timeout=options.busy_timeout_ms / 1000)
         try:
             conn.execute(f"PRAGMA busy_timeout={int(options.busy_timeout_ms)}")
             if not options.read_only:
