@@ -177,7 +177,7 @@ class ErrorLogHandler(logging.Handler):
                 self._written = queued
                 self._progress.notify_all()
 
-    def flush(self, timeout: float = 2.0) -> bool:
+    def flush(self, timeout: float = 2.0) -> bool:  # type: ignore[override]  # logging ignores the bool
         """Wait until everything emitted so far is on disk (tests, shutdown); False on timeout."""
         deadline = time.monotonic() + timeout
         with self._progress:
