@@ -15,6 +15,7 @@ demo: setup
 
 test: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest
 
 bench: setup
@@ -60,7 +61,7 @@ $(STAMP): setup.cfg pyproject.toml
 	@touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) build *.egg-info $(TOUR_DIR) .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info $(TOUR_DIR) .pytest_cache .ruff_cache .mypy_cache
 
 # Installs the kiosk on this machine (as root): user, /opt/kiosk, /etc/kiosk, udev, kiosk.service.
 # DESTDIR=DIR installs into a staging root instead. See docs/deployment.md.

@@ -20,7 +20,7 @@ import contextlib
 import threading
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from .contract import FAILED_STATES, Adapter, CallSoon, Check, DeviceError, State, immediate, log, log_event
 from .urls import DeviceUrl
@@ -112,7 +112,7 @@ class PcscBackend:
         except ImportError:
             raise DeviceError("driver.missing", "pyscard is not installed") from None
         self.s = scard
-        self._context = None
+        self._context: Any = None  # a PC/SC context handle once established
 
     def _ensure_context(self):
         s = self.s

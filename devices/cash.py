@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from . import cctalk as cc
 from .contract import Adapter, CallSoon, Check, DeviceError, State, Supply, immediate, log, log_event
@@ -53,6 +54,7 @@ BILL_JAM = {3, 6, 7, 15, 16}
 BILL_FRAUD = {8, 9, 17, 18}
 BILL_STACKER = {11, 13, 14}
 SUPPLY_SEVERITY = (Supply.OUT, Supply.LOW, Supply.UNKNOWN, Supply.FULL)  # worst first
+T = TypeVar("T")
 EscrowPolicy = Callable[[int], bool]  # cents of the bill in escrow -> True: stack it, False: hand it back
 
 
@@ -629,7 +631,7 @@ class CashAdapter(Adapter):
                 return unit
         raise DeviceError("cash.payout_invalid", f"no hopper at address {hopper}")
 
-    def _try(self, fn: Callable[[], object]) -> object | None:
+    def _try(self, fn: Callable[[], T]) -> T | None:
         """A hopper call while waiting on a payout: silence (a power cut) is waited out, not fatal."""
         try:
             return self.call(fn, self.timeout_s * 3)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import logging
 import queue
 import threading
@@ -558,7 +559,7 @@ class Adapter:
             subscribers = list(self._subscribers)
         for callback, direct in subscribers:
             if not direct:
-                self._call_soon(lambda cb=callback: cb(event))
+                self._call_soon(functools.partial(callback, event))
                 continue
             try:
                 callback(event)

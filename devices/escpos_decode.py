@@ -9,6 +9,7 @@ self-test can show the test page as text. Commands it does not know are listed i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 ESC, GS, DLE, FS = 0x1B, 0x1D, 0x10, 0x1C
@@ -45,7 +46,7 @@ class EscPosDecoder:
         self._line = bytearray()
         self._code_page = "cp437"
         self._qr_store = b""
-        self.on_status_request = None  # callable(kind, n) -> None, set by the simulator
+        self.on_status_request: Callable[[str, int], None] | None = None  # set by the simulator
 
     def feed(self, data: bytes) -> None:
         self._pending.extend(data)

@@ -479,7 +479,7 @@ def _level(sensors: LevelSensors, counted: int | None) -> Supply:
     return Supply.UNKNOWN
 
 
-def wait_until_final(read: Callable[[], PayoutResult | None], stop: Callable[[], None], timeout_s: float,
+def wait_until_final(read: Callable[[], PayoutResult | None], stop: Callable[[], object], timeout_s: float,
                      stall_s: float, poll_s: float, clock: Callable[[], float] = time.monotonic,
                      sleep: Callable[[float], None] = time.sleep) -> tuple[PayoutResult | None, bool]:
     """Poll `read` until the result is final; on a stall (nothing moved for `stall_s`) or at the

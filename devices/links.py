@@ -13,7 +13,7 @@ import os
 import socket
 import threading
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 from .contract import DeviceError
 from .urls import DeviceUrl
@@ -113,7 +113,7 @@ class SerialLink:
 
     def __init__(self, path: str, baudrate: int, timeout: float, parity: str = "N"):
         self.path, self.baudrate, self.timeout, self.parity = path, baudrate, timeout, parity
-        self._port = None
+        self._port: Any = None  # a pyserial port once open
 
     def open(self) -> None:
         import serial  # pyserial; imported here so the CLI stays quick
@@ -282,7 +282,7 @@ class UsbLink:
     def __init__(self, vid_pid: str, timeout: float):
         self.vid, self.pid = (int(part, 16) for part in vid_pid.split(":"))
         self.timeout = timeout
-        self._printer = None
+        self._printer: Any = None  # an escpos Usb printer once open (escpos has no type hints)
 
     def open(self) -> None:
         try:

@@ -236,7 +236,7 @@ def _warm_up_renderer(profile: str) -> None:
 
 
 def render_receipt(receipt: Receipt, **options: str | int) -> bytes:
-    return b"".join(render_blocks(receipt, **options))  # type: ignore[arg-type]
+    return b"".join(render_blocks(receipt, **options))  # type: ignore[arg-type]  # each option has its own type
 
 
 def test_page(code_page: str, width: int, qr: str, profile: str) -> list[bytes]:

@@ -566,8 +566,8 @@ class Outbox:
         seq, current = row
         values = [json.dumps(v, sort_keys=True) if isinstance(v, dict) else v for v in change.fields.values()]
         if change.to_state is None:  # bookkeeping only (retry count, next attempt): no transition
-            sets = ", ".join(f"{name}=?" for name in change.fields)
-            conn.execute(f"UPDATE transactions SET {sets}, updated_at=? WHERE seq=?", (*values, now, seq))
+            bookkeeping = ", ".join(f"{name}=?" for name in change.fields)
+            conn.execute(f"UPDATE transactions SET {bookkeeping}, updated_at=? WHERE seq=?", (*values, now, seq))
             return
         if change.to_state not in TRANSITIONS[current]:
             raise IllegalTransition(change.key, current, change.to_state)
@@ -866,14 +866,14 @@ class Outbox:
         """The newest collections first."""
         rows = self._read("SELECT number, at, attendant, note, credit_mark, voucher_mark, started_at, totals"
                           " FROM collections ORDER BY number DESC LIMIT ?", (limit,))
-        return [CollectionRecord(*row[:7], json.loads(row[7])) for row in rows]
+        return [_collection_record(row) for row in rows]
 
     def collection(self, number: int) -> CollectionRecord:
         rows = self._read("SELECT number, at, attendant, note, credit_mark, voucher_mark, started_at, totals"
                           " FROM collections WHERE number=?", (number,))
         if not rows:
             raise KeyError(number)
-        return CollectionRecord(*rows[0][:7], json.loads(rows[0][7]))
+        return _collection_record(rows[0])
 
     def credits_after(self, credit_id: int) -> tuple[int, int]:
         """(highest credit id, sum of the credits after `credit_id`): the kiosk's side of the
@@ -974,7 +974,7 @@ class Outbox:
         return rows[0][0] if rows and rows[0][0] is not None else None
 
     def counts(self) -> dict[str, int]:
-        found = dict(self._read("SELECT state, COUNT(*) FROM transactions GROUP BY state"))
+        found = {state: count for state, count in self._read("SELECT state, COUNT(*) FROM transactions GROUP BY state")}
         return {state: int(found.get(state, 0)) for state in STATES}
 
     def oldest_pending_age(self, now: float | None = None) -> float | None:
@@ -1047,6 +1047,12 @@ def _record(row: Any) -> Record:
     for name in ("payload", "payment", "response"):
         values[name] = json.loads(values[name] or "{}")
     return Record(**values)
+
+
+def _collection_record(row: Any) -> CollectionRecord:
+    """A collections row (number, at, attendant, note, credit_mark, voucher_mark, started_at, totals)."""
+    number, at, attendant, note, credit_mark, voucher_mark, started_at, totals = row
+    return CollectionRecord(number, at, attendant, note, credit_mark, voucher_mark, started_at, json.loads(totals))
 
 
 def _with_cursor(payment: dict[str, Any], cursor: dict[str, int] | None) -> dict[str, Any]:

@@ -135,8 +135,9 @@ class Database:
         watch = _watch
         if watch is not None:
             watch(f"open {self.path}")
-        conn = sqlite3.connect(target, uri=uri, isolation_level=isolation_level, check_same_thread=False,
-                               timeout=options.busy_timeout_ms / 1000)
+        # typeshed leaves out "" (sqlite3's legacy implicit-BEGIN mode), which thread_connection uses
+        conn = sqlite3.connect(target, uri=uri, isolation_level=isolation_level,  # type: ignore[arg-type]
+                               check_same_thread=False, timeout=options.busy_timeout_ms / 1000)
         if watch is not None:
             conn.set_trace_callback(watch)
         try:

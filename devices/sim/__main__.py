@@ -16,14 +16,16 @@ import argparse
 import signal
 import sys
 import threading
+from collections.abc import Callable, Mapping
 
+from ..links import Peer
 from .cctalk import CcTalkBus
 from .printer import SimPrinter
 from .scanner import SimScanner
 from .servers import SerialPeerThread, TcpPeerServer
 from .transbank import TransbankPeer
 
-PEERS = {
+PEERS: dict[str, Callable[[Mapping[str, str]], Peer]] = {
     "cctalk": CcTalkBus.from_options,
     "transbank": TransbankPeer.from_options,
     "printer": SimPrinter.from_options,
@@ -44,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     peer = PEERS[args.kind](options)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
+    server: TcpPeerServer | SerialPeerThread
     if args.tcp is not None:
         server = TcpPeerServer(peer, lifetime_s=args.lifetime, port=args.tcp).__enter__()
     else:

@@ -358,7 +358,7 @@ class CcTalkBus:
         """The hopper's own tally now: coins that left it, coins left in it, power cuts, its event
         counter and the dispense commands it accepted."""
         unit = self.hopper(address)
-        tally = {}
+        tally: dict[str, int] = {}
         self.control(lambda: tally.update(paid=unit.paid_total, inventory=unit.inventory, cuts=unit.cuts,
                                           counter=unit.event_counter, dispenses=unit.dispenses))
         return tally

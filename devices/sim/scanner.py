@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..links import SimLink
+
 
 class SimScanner:
     def __init__(self, suffix: bytes = b"\r\n"):
         self.suffix = suffix
-        self._link = None
+        self._link: SimLink | None = None
 
-    def attach(self, link) -> None:
+    def attach(self, link: SimLink) -> None:
         self._link = link
 
     def feed(self, data: bytes) -> bytes:

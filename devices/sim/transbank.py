@@ -80,7 +80,7 @@ class TransbankPeer:
             return frame(["0260", *(self._last_sale or ["11"])[1:]])
         if command == "1200":
             ok = self._last_sale is not None and self._last_sale[10] == arguments[0]
-            if ok and self._last_sale[1] == "00":
+            if ok and self._last_sale is not None and self._last_sale[1] == "00":
                 self.charged -= _amount(self._last_sale[6])
                 self._last_sale[1] = "07"  # cancelled: a second 1200 finds nothing to cancel
             return frame(["1210", "00" if ok else "05", "597012345678", "TERM0001", "A1B2C3" if ok else "",

@@ -279,7 +279,7 @@ def _from_value(how: Any, value: Any) -> Any:
                 out.setdefault(lang, []).append(text)
         return out
     if how == "money":
-        raw = value.get("@value") if isinstance(value, dict) else value
+        raw: Any = value.get("@value") if isinstance(value, dict) else value
         return raw if isinstance(raw, str) else f"{float(raw):.2f}"
     if how == "currency":
         raw = value.get("@id", "") if isinstance(value, dict) else str(value)

@@ -110,7 +110,7 @@ def string(max_len: int = 4000, pattern: str | None = None, label: str = "") -> 
         if not value.strip() or len(value) > max_len:
             raise Invalid(f"expected a non-empty string of at most {max_len} characters")
         if regex is not None and not regex.fullmatch(value):
-            raise Invalid(f"expected {label or 'a value matching ' + pattern}, got {_short(value)}")
+            raise Invalid(f"expected {label or f'a value matching {pattern}'}, got {_short(value)}")
     return check
 
 
@@ -246,7 +246,12 @@ def obj(required: Mapping[str, Checker], optional: Mapping[str, Checker] | None 
 
 def _duplicates(values: Iterable[str]) -> list[str]:
     seen: set[str] = set()
-    return [value for value in values if value in seen or seen.add(value)]
+    duplicates = []
+    for value in values:
+        if value in seen:
+            duplicates.append(value)
+        seen.add(value)
+    return duplicates
 
 
 # ---- the procedure record --------------------------------------------------------------------
@@ -324,7 +329,7 @@ output = obj(
     {"id": ident, "name": text, "type": enum(*OUTPUT_TYPES)},
     {"validity": duration, "validity_text": text},
 )
-kiosk_actions = obj(
+kiosk_channel_actions = obj(  # not "kiosk_actions": that name is the function below
     {"pay": boolean, "request": boolean, "print": boolean},
     {"account": enum(*ACCOUNT_KINDS), "id_methods": list_of(enum(*ID_METHODS), 10)},
 )
@@ -332,7 +337,7 @@ channel = obj(
     {"id": ident, "type": enum(*CHANNEL_TYPES)},
     {"url": url, "phone": short_text, "office_ids": ids, "steps": list_of(text, 50),
      "processing_time": duration, "appointment_url": url, "languages": list_of(string(8), 10),
-     "kiosk": kiosk_actions},
+     "kiosk": kiosk_channel_actions},
 )
 address = obj(
     {"street": short_text, "locality": short_text, "municipality": short_text, "state": short_text,

@@ -111,7 +111,7 @@ class CatalogSyncService:
             self._wake.clear()
             self.run_once()
             if self._stopping:
-                break
+                break  # type: ignore[unreachable]  # stop() sets it from another thread meanwhile
             self._wake.wait(self.next_delay())
 
     @staticmethod

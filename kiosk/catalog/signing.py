@@ -189,7 +189,8 @@ def _read_envelope(header: str) -> tuple[str, bytes, list[Any]]:
     if envelope["payloadType"] != PAYLOAD_TYPE:
         raise SignatureError(f"the manifest has the wrong payload type {envelope['payloadType'][:80]!r}")
     try:
-        payload = base64.b64decode(envelope.get("payload"), validate=True)
+        payload_text: Any = envelope.get("payload")  # not a string: the TypeError below says so
+        payload = base64.b64decode(payload_text, validate=True)
     except (binascii.Error, ValueError, TypeError):
         raise SignatureError("the signed manifest is not a readable envelope") from None
     signatures = envelope.get("signatures")

@@ -131,7 +131,7 @@ class CatalogStore:
         db = self.db
         with self._write_transaction():
             db.execute("DELETE FROM procedures")
-            db["procedures"].insert_all(rows, batch_size=500)
+            db.table("procedures").insert_all(rows, batch_size=500)
             self._replace_categories(categories)
             self._put_state({**state, "digest": digest, "last_error": None})
 
@@ -147,7 +147,7 @@ class CatalogStore:
                 if not gone:
                     raise StoreError("unknown_tombstone", f"tombstone for unknown procedure id {record_id!r}")
             if rows:
-                db["procedures"].upsert_all(rows, pk="id", batch_size=500)
+                db.table("procedures").upsert_all(rows, pk="id", batch_size=500)
             self._replace_categories(categories)
             digest = catalog_digest(db.execute("SELECT id, content_hash FROM procedures").fetchall())
             if expected_digest and digest != expected_digest:
@@ -157,7 +157,7 @@ class CatalogStore:
 
     def _replace_categories(self, categories: list[dict[str, Any]]) -> None:
         self.db.execute("DELETE FROM categories")
-        self.db["categories"].insert_all(
+        self.db.table("categories").insert_all(
             [{"id": c["id"], "ord": c.get("order", 0), "doc": json.dumps(c, ensure_ascii=False)} for c in categories])
 
     # ---- the read API for screens and services ------------------------------------------------

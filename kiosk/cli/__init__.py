@@ -16,6 +16,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from kiosk import __version__
 from kiosk.core.command_line import (
@@ -41,7 +42,7 @@ log = logging.getLogger("kiosk.cli")
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse's default exits 2 with usage; keep it short
+    def error(self, message: str) -> NoReturn:  # argparse's default exits 2 with usage; keep it short
         self.print_usage(sys.stderr)
         print(f"kiosk: {message}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)

@@ -396,7 +396,8 @@ def _defaults(section_type: type, base_dir: Path) -> Any:
     return dataclasses.replace(instance, **changes) if changes else instance
 
 
-def _build_named_tables(entry_type, table, name, config_path, locator, base_dir) -> dict[str, Any]:
+def _build_named_tables(entry_type: type, table: Any, name: str, config_path: Path, locator: _KeyLocator,
+                        base_dir: Path) -> dict[str, Any]:
     if not isinstance(table, dict):
         raise ConfigError(config_path, "expected a table of named tables, e.g. [devices.printer]", key=name,
                           line=locator.find(name))
@@ -406,7 +407,8 @@ def _build_named_tables(entry_type, table, name, config_path, locator, base_dir)
     }
 
 
-def _build_section(section_type, table, name, config_path, locator, base_dir):
+def _build_section(section_type: type, table: Any, name: str, config_path: Path, locator: _KeyLocator,
+                   base_dir: Path) -> Any:
     if not isinstance(table, dict):
         raise ConfigError(config_path, f"expected a table [{name}]", key=name, line=locator.find(name))
     fields_by_name = {spec.name: spec for spec in dataclasses.fields(section_type)}
@@ -430,7 +432,7 @@ def _build_section(section_type, table, name, config_path, locator, base_dir):
 _TYPE_WORDS = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
 
 
-def _check_value(spec: dataclasses.Field, value: Any, base_dir: Path) -> Any:
+def _check_value(spec: dataclasses.Field[Any], value: Any, base_dir: Path) -> Any:
     meta = spec.metadata
     expected = meta.get("help", "")
     kind = _field_kind(spec)
@@ -479,7 +481,7 @@ def _finite(value: int | float, meta: Mapping[str, Any], expected: str) -> float
     return number
 
 
-def _field_kind(spec: dataclasses.Field) -> Any:
+def _field_kind(spec: dataclasses.Field[Any]) -> Any:
     annotation = str(spec.type)
     if annotation.startswith("tuple"):
         return "tuple"

@@ -20,7 +20,7 @@ from devices.contract import CallSoon, immediate
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
-Runner = Callable[[Callable[[], None]], None]  # starts work somewhere other than the caller's thread
+Runner = Callable[[Callable[[], None]], object]  # starts work somewhere other than the caller's thread
 
 log = logging.getLogger("kiosk.threads")
 

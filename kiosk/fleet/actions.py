@@ -102,8 +102,8 @@ def test_print(printer: Any, config: Any, now: dt.datetime | None = None) -> Act
 
 
 # Named for what they do, not pytest tests: keep pytest from collecting them where they are imported.
-test_sheet.__test__ = False  # type: ignore[attr-defined]
-test_print.__test__ = False  # type: ignore[attr-defined]
+test_sheet.__test__ = False  # type: ignore[attr-defined]  # an attribute functions have no type for
+test_print.__test__ = False  # type: ignore[attr-defined]  # an attribute functions have no type for
 
 
 # ---- card reader --------------------------------------------------------------------------------

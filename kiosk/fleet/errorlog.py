@@ -177,7 +177,7 @@ class ErrorLogHandler(logging.Handler):
                 self._written = queued
                 self._progress.notify_all()
 
-    def flush(self, timeout: float = 2.0) -> bool:
+    def flush(self, timeout: float = 2.0) -> bool:  # type: ignore[override]  # logging ignores the bool
         """Wait until everything emitted so far is on disk (tests, shutdown); False on timeout."""
         deadline = time.monotonic() + timeout
         with self._progress:
@@ -205,8 +205,8 @@ def install_error_log(data_dir: Path, on_record: Callable[[str], None] | None = 
     for handler in target.handlers:
         if getattr(handler, _HANDLER_MARK, False):
             if on_record is not None:
-                handler.on_record = on_record  # type: ignore[attr-defined]
-            return handler  # type: ignore[return-value]
+                handler.on_record = on_record  # type: ignore[attr-defined]  # the mark says it is ours
+            return handler  # type: ignore[return-value]  # the mark says it is an ErrorLogHandler
     directory = error_log_path(data_dir).parent
     directory.mkdir(parents=True, exist_ok=True)
     os.chmod(directory, 0o750)  # the error lines are redacted, but they are still nobody else's business

@@ -148,8 +148,8 @@ class HeartbeatSender:
         except Exception as error:  # e.g. a value json cannot encode: counted, not raised
             return self._done(HeartbeatResult(False, self.clock(), error=type(error).__name__))
         ok = 200 <= response.status_code < 300
-        error = "" if ok else _problem(response.status_code, body)
-        return self._done(HeartbeatResult(ok, self.clock(), response.status_code, error,
+        problem = "" if ok else _problem(response.status_code, body)
+        return self._done(HeartbeatResult(ok, self.clock(), response.status_code, problem,
                                           time.perf_counter() - started))
 
     def _done(self, result: HeartbeatResult) -> HeartbeatResult:

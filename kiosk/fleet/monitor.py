@@ -18,6 +18,7 @@ the heartbeat. Nothing here raises into the app: a failed cycle is logged and th
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -34,7 +35,7 @@ from kiosk.fleet.report import Collector, Sources
 from kiosk.fleet.statusfile import status_path, write_status
 
 log = logging.getLogger("kiosk.fleet")
-ReportCallback = Callable[[HealthReport], None]
+ReportCallback = Callable[[HealthReport | None], None]  # None: no collection has succeeded yet
 
 
 class FleetMonitor:
@@ -158,7 +159,7 @@ class FleetMonitor:
             callbacks, self._callbacks = self._callbacks, []
         report = self.run_once()
         for callback in callbacks:
-            self.call_soon(lambda cb=callback: cb(report))  # type: ignore[misc]
+            self.call_soon(functools.partial(callback, report))
 
     def run_once(self) -> HealthReport | None:
         """One cycle on the calling thread: collect, metrics, status file, heartbeat when due."""

@@ -273,7 +273,8 @@ class PaymentFlow:
     def print_receipt(self, on_done: Callable[[bool, str], None], notes: tuple[str, ...] = ()) -> None:
         def printed(result: Any, error: Any) -> None:
             ok = result is not None and getattr(result, "completed", False)
-            on_done(ok, "" if ok else getattr(error, "code", None) or getattr(result, "reason", "printer.error"))
+            code: Any = getattr(error, "code", None)
+            on_done(ok, "" if ok else code or getattr(result, "reason", "printer.error"))
 
         tx = self.transaction
         self.run(lambda: self.service.print_receipt(tx, printed, notes))  # it reads the outbox first

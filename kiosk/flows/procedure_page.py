@@ -282,7 +282,7 @@ class PageWriter:
         if not duration:
             return self.text(deadline.get("text"))
         length = self.duration(duration, business=deadline.get("day_kind") == "business")
-        templates = {
+        templates: dict[str | None, str] = {
             "resolve": self._("Tiempo de respuesta: {time}."),
             "prevent": self._("Si falta algo, le avisan en un plazo de {time}."),
             "answer_prevention": self._("Tiene {time} para completar lo que falte."),

@@ -37,6 +37,7 @@ class HelpRequests:
             return Response.problem(400, "Bad Request", "the body is not JSON")
         if not isinstance(body, dict) or not isinstance(body.get("id"), str) or not body["id"].isalnum():
             return Response.problem(422, "Unprocessable Content", "'id' must be the request's hexadecimal id")
+        assert request.match is not None  # the router sets it before it calls a route's handler
         kiosk = request.match["kiosk"]
         with self._lock:
             existing = self.requests.get(body["id"])
@@ -48,6 +49,7 @@ class HelpRequests:
             return Response.json(201, existing)
 
     def list_open(self, request: Request) -> Response:
+        assert request.match is not None  # the router sets it before it calls a route's handler
         kiosk = request.match["kiosk"]
         with self._lock:
             found = [r for r in self.requests.values() if r["kiosk"] == kiosk and r["status"] == "open"]
@@ -64,12 +66,14 @@ class HelpRequests:
         return self._set(request, "answered")
 
     def _find(self, request: Request) -> dict[str, Any] | None:
+        assert request.match is not None  # the router sets it before it calls a route's handler
         with self._lock:
             found = self.requests.get(request.match["id"])
             kiosk = request.match.groupdict().get("kiosk")
             return dict(found) if found and (kiosk is None or found["kiosk"] == kiosk) else None
 
     def _set(self, request: Request, status: str) -> Response:
+        assert request.match is not None  # the router sets it before it calls a route's handler
         with self._lock:
             found = self.requests.get(request.match["id"])
             if found is None:

@@ -100,8 +100,9 @@ class Payments:
     # ---- install / storage -------------------------------------------------------------------
 
     def install(self, app: SandboxApp) -> None:
-        if self.data_dir is None and getattr(app.catalog, "state_path", None) is not None:
-            self.data_dir = Path(app.catalog.state_path).parent
+        state_path = getattr(app.catalog, "state_path", None)
+        if self.data_dir is None and state_path is not None:
+            self.data_dir = Path(state_path).parent
         self._open()
         app.route("GET", r"/v1/accounts/(?P<kind>[a-z_]{1,40})/(?P<ref>[A-Za-z0-9-]{1,40})", self.get_account)
         app.route("POST", r"/v1/transactions", self.post_transaction)
@@ -136,6 +137,7 @@ class Payments:
     # ---- handlers ----------------------------------------------------------------------------
 
     def get_account(self, request: Request) -> Response:
+        assert request.match is not None  # the router sets it before it calls a route's handler
         kind, ref = request.match["kind"], request.match["ref"]
         if kind not in ACCOUNT_KINDS:
             return Response.problem(404, "Not Found", f"unknown account kind {kind}")
@@ -218,7 +220,8 @@ class Payments:
         except ValueError:
             return 400, _problem(400, "the body is not a JSON object"), False, {}
         kind, amount = body.get("kind"), body.get("amount_cents")
-        account = body.get("account") if isinstance(body.get("account"), dict) else {}
+        raw_account = body.get("account")
+        account = raw_account if isinstance(raw_account, dict) else {}
         if kind not in ("payment", "certificate") or type(amount) is not int or not 0 <= amount <= MAX_AMOUNT_CENTS:
             return 422, _problem(422, "kind must be payment or certificate; amount_cents an integer from 0 to "
                                       f"{MAX_AMOUNT_CENTS}"), False, {}
@@ -241,6 +244,7 @@ class Payments:
         return 201, json.dumps(answer), True, dict(body, account=account)
 
     def get_certificate(self, request: Request) -> Response:
+        assert request.match is not None  # the router sets it before it calls a route's handler
         wanted = request.match["id"]
         with self._lock:
             assert self._db is not None

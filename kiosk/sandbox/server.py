@@ -278,9 +278,10 @@ class _Handler(BaseHTTPRequestHandler):
             response = Response.problem(500, "Internal Server Error", type(error).__name__)
         fault = app.take_fault(parts.path)
         if fault is not None:
-            response = self._apply_fault(fault, response)
-            if response is None:
+            faulted = self._apply_fault(fault, response)
+            if faulted is None:
                 return
+            response = faulted
         self._write(response)
 
     def _apply_fault(self, fault: Fault, response: Response) -> Response | None:
@@ -387,6 +388,7 @@ class SandboxServer:
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
+        assert isinstance(host, str)  # a TCP server's address: (host, port), the host a str
         return f"http://{host}:{port}"
 
     def start(self) -> SandboxServer:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,7 @@ class CatalogState:
 
     # ---- publishing ------------------------------------------------------------------------
 
-    def publish(self, upserts: list[dict[str, Any]] = (), deletions: list[str] = (),  # type: ignore[assignment]
+    def publish(self, upserts: Sequence[dict[str, Any]] = (), deletions: Sequence[str] = (),
                 categories: list[dict[str, Any]] | None = None, reason: str = "retirado") -> int:
         """Apply upserts and deletions as one new revision; the new catalog must validate."""
         with self._lock:

@@ -13,6 +13,7 @@ API too.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import threading
@@ -20,11 +21,14 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from kiosk.core.logs import event
 from kiosk.core.threads import run_in_thread
 from kiosk.shell.idle import IdleMonitor
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger("kiosk.help")
 IDLE_EXTENSION = "help-request"
@@ -71,7 +75,8 @@ class NoTransport:
 
 class HttpHelpTransport:
     def __init__(self, base_url: str, timeout_s: float):
-        self._session = None  # requests loads on first use, in the worker thread, not at start-up
+        # requests loads on first use, in the worker thread, not at start-up
+        self._session: requests.Session | None = None
         self._base = base_url.rstrip("/")
         self._timeout = (min(timeout_s, 5.0), timeout_s)
 
@@ -180,7 +185,7 @@ class HelpDesk:
                 attempt += 1
                 event(log, "help.send_failed", level=logging.WARNING, request=request.id[:8],
                       attempt=attempt, reason=str(error))
-                self.call_soon(lambda count=attempt: self._mark_failed(request, count))
+                self.call_soon(functools.partial(self._mark_failed, request, attempt))
                 stop.wait(random.uniform(0, min(self.retry_cap_s, self.retry_base_s * 2 ** attempt)))
         if stop.is_set():
             return

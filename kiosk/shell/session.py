@@ -111,8 +111,8 @@ class SessionController:
             touches=ended.touches,
             seconds=round(time.monotonic() - ended.started_at, 1),
         )
-        for listener in list(self._end_listeners):
-            listener(reason)
+        for end_listener in list(self._end_listeners):
+            end_listener(reason)
         return True
 
     @property

@@ -22,6 +22,7 @@ removed, and refused when they look like personal data; their text never reaches
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import re
 import unicodedata
@@ -344,7 +345,7 @@ class AttendantDesk:
             except KeyError:
                 return refused("attendant.unknown_voucher", number)
             sheets = self.voucher_sheets(voucher, copy)
-            return print_copies([lambda sheet=sheet: printer.print_sheet(sheet) for sheet in sheets], number)
+            return print_copies([functools.partial(printer.print_sheet, sheet) for sheet in sheets], number)
 
         return run_print(printer, self.service.call_soon, work, on_done)
 

@@ -24,6 +24,7 @@ What the totals say:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -278,7 +279,7 @@ class CashOffice:
             except KeyError:
                 return refused("cash.unknown_collection", str(number))
             sheets = self.collection_sheets(collection, copy)
-            return print_copies([lambda sheet=sheet: printer.print_sheet(sheet) for sheet in sheets], f"{number:06d}")
+            return print_copies([functools.partial(printer.print_sheet, sheet) for sheet in sheets], f"{number:06d}")
 
         return run_print(printer, self.service.call_soon, work, on_done)
 

@@ -8,7 +8,7 @@ import secrets
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devices.contract import CallSoon, DeviceError, immediate
 from devices.pan import mask_card_numbers
@@ -42,6 +42,9 @@ from offline_cache.outbox import (
     StorageError,
     Voucher,
 )
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 log = logging.getLogger("kiosk.transactions")
 CASH_OPEN_WAIT_S = 15.0  # at start, with a payment or payout to settle: how long the cash device may take to open
@@ -152,7 +155,7 @@ class TransactionService:
         self.submitter = Submitter(outbox, api, base_s=settings.retry_base_s, cap_s=settings.retry_cap_s,
                                    give_up_after_s=settings.give_up_after_days * 86400, on_status=self._set_online,
                                    housekeeping=self.money.settle)
-        self._key = None
+        self._key: Ed25519PrivateKey | None = None
         self._key_lock = threading.Lock()
         self._intakes: dict[str, CashIntake] = {}
         self._card_aborts: dict[str, threading.Event] = {}  # tx key -> its running sale's "Cancelar"
@@ -683,7 +686,8 @@ class TransactionService:
         else:
             verification = sign_receipt(self._receipt_key(), record.folio, record.amount_cents, issued,
                                         self.config.kiosk.id)
-        header = () if record.state == CONFIRMED else ("COMPROBANTE PROVISIONAL", "Pago registrado, pendiente de envío")
+        header: tuple[str, ...] = (() if record.state == CONFIRMED
+                                   else ("COMPROBANTE PROVISIONAL", "Pago registrado, pendiente de envío"))
         if payment.get("change_due_cents"):
             header += (f"Cambio: {format_pesos(payment['change_due_cents'])}",)
         procedure = (record.payload.get("procedure_name") or PAYMENT_TITLES.get(record.account_kind)

@@ -10,7 +10,7 @@ import gc
 import logging
 import signal
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
 from kivy.base import ExceptionManager
@@ -38,6 +38,10 @@ from screens import SCREENS, dialog_classes, screen_class
 from screens.assisted import AssistedBar
 from screens.common import KioskDialog, KioskRoot, KioskScreen, load_kv, spoken_text, tr
 from screens.guard import GuardDialog
+
+if TYPE_CHECKING:
+    from kiosk.fleet.monitor import FleetMonitor
+    from kiosk.transactions.service import TransactionService
 
 log = logging.getLogger("kiosk.ui.app")
 IDLE_CHECK_S = 0.25
@@ -89,8 +93,8 @@ class KioskApp(App):
                              stop=self.stop_now)
         self.devices = DeviceHub(self.ctx.config.devices, on_ui_thread)
         self.catalog_feed = CatalogFeed(self.ctx.config, self.ctx.catalog, on_ui_thread)
-        self.transactions = None
-        self.fleet = None
+        self.transactions: TransactionService | None = None
+        self.fleet: FleetMonitor | None = None
         self._stopping = threading.Event()
         self.ctx.navigator.add_listener(self._show)
         self.ctx.navigator.on_hold(lambda _held: self._refresh_chrome(self.root))
@@ -187,7 +191,7 @@ class KioskApp(App):
             return
         self.ctx.help.request(self.ctx.navigator.current.screen)
         screen = self.screens.get(self.ctx.navigator.current.screen)
-        if hasattr(screen, "help_called"):
+        if screen is not None and hasattr(screen, "help_called"):
             screen.help_called()
 
     def _open_staff_pin(self) -> None:
@@ -393,7 +397,7 @@ class SoundPlayer:
     """Plays speech through SDL2's mixer; stop() cuts it off at once."""
 
     def __init__(self) -> None:
-        self._sound = None
+        self._sound: Any = None  # a Kivy Sound while one plays
 
     def play(self, wav) -> None:
         self.stop()
