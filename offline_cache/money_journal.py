@@ -24,13 +24,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from offline_cache.errors import CacheError
+
 CREDIT = "credit"  # a cash credit the acceptor stacked
 CARD_APPROVED = "card_approved"  # a sale the terminal approved
 MAX_LINE_BYTES = 16 * 1024  # a longer line is damaged, never an entry
 
 
-class JournalError(Exception):
+class JournalError(CacheError):
     """The journal itself could not be written: the event lives only in memory (and the logs)."""
+
+    code = "journal.unwritable"
 
 
 @dataclass(frozen=True)

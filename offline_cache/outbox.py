@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from offline_cache.errors import CacheError
 from offline_cache.money_journal import CREDIT, MoneyEvent
 from offline_cache.sqlite import Damaged, Database, Options, open_database
 from offline_cache.transactions import write_transaction
@@ -214,11 +215,15 @@ STORAGE_MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
-class OutboxError(Exception):
+class OutboxError(CacheError):
     """Base class for outbox failures."""
+
+    code = "outbox.error"
 
 
 class IllegalTransition(OutboxError):
+    code = "outbox.illegal_transition"
+
     def __init__(self, key: str, current: str, wanted: str):
         super().__init__(f"transaction {key[:8]}: {current} -> {wanted} is not allowed")
         self.current, self.wanted = current, wanted

@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from offline_cache.errors import CacheError
 from offline_cache.transactions import write_transaction
 
 Setup = Callable[[sqlite3.Connection], None]
@@ -47,8 +48,11 @@ class Options:
     read_only: bool = False  # never create or write (a shell reading the app's file)
 
 
-class Damaged(sqlite3.DatabaseError):
-    """quick_check did not answer "ok": the file must not be trusted."""
+class Damaged(CacheError, sqlite3.DatabaseError):
+    """quick_check did not answer "ok": the file must not be trusted (callers that catch
+    sqlite3.Error still catch it)."""
+
+    code = "storage.damaged"
 
 
 _REGISTRY_LOCK = threading.Lock()

@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from kiosk.core.errors import CatalogError
+
 CATALOG_FORMAT = "kiosk-catalog/1"
 
 Checker = Callable[[Any], None]
@@ -63,7 +65,7 @@ _UNSTORABLE = re.compile("[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_ESCAPES = ("\\u00", "\\b", "\\f", "\x7f")
 
 
-class Invalid(ValueError):
+class Invalid(CatalogError, ValueError):
     """A validation failure; `path` locates it inside the document, `code` is the reason code a
     sync records for it (`invalid_record`, `duplicate_id`, `unknown_category`)."""
 

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from kiosk.catalog import wire
+from kiosk.core.errors import CatalogError
 
 PAYLOAD_TYPE = "application/vnd.kiosk.catalog-manifest+json"
 MANIFEST_TYPE = "kiosk-catalog-manifest/1"
@@ -39,8 +40,10 @@ MAX_NESTING = 4  # the envelope is {"signatures": [{...}]}; the manifest is flat
 PUBLIC_PREFIX = "ed25519:"
 
 
-class SignatureError(ValueError):
+class SignatureError(CatalogError, ValueError):
     """The manifest is missing, malformed, or not signed by the pinned key."""
+
+    code = "catalog.bad_signature"
 
 
 @dataclass(frozen=True)

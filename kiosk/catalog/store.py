@@ -24,6 +24,7 @@ import sqlite_utils
 
 from kiosk.catalog.model import catalog_digest, content_hash
 from kiosk.catalog.search import SearchHit, SearchIndex
+from kiosk.core.errors import CatalogError
 from offline_cache.sqlite import Database, Options, open_database
 from offline_cache.transactions import write_transaction
 
@@ -31,12 +32,12 @@ SCHEMA_VERSION = 1
 _OPTIONS = Options(busy_timeout_ms=30000, private=False, quick_check=False)  # public data
 
 
-class StoreError(Exception):
+class StoreError(CatalogError):
     """The catalog could not be applied; the previous catalog is still in place."""
 
-    def __init__(self, reason: str, message: str):
+    def __init__(self, code: str, message: str):
         super().__init__(message)
-        self.reason = reason
+        self.code = code
 
 
 def _now() -> str:

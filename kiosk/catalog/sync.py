@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from kiosk.catalog import signing, wire
 from kiosk.catalog.model import Invalid, drop_nulls, validate_catalog, validate_changes, without_nulls
 from kiosk.catalog.store import CatalogStore, StoreError
+from kiosk.core.errors import CatalogError
 from kiosk.core.logs import event
 
 if TYPE_CHECKING:
@@ -51,12 +52,13 @@ CHUNK = 256 * 1024
 MAX_NESTING = 32  # a procedure record nests 8 levels deep; the rest is room for additions
 
 
-class SyncError(Exception):
-    """A failed sync. `reason` is a stable code for logs and status; the message names the problem."""
+class SyncError(CatalogError):
+    """A failed sync. `code` is stable for logs and status (rollback, expired, http_503, ...); the
+    message names the problem."""
 
-    def __init__(self, reason: str, message: str, retryable: bool = False):
+    def __init__(self, code: str, message: str, retryable: bool = False):
         super().__init__(message)
-        self.reason = reason
+        self.code = code
         self.retryable = retryable
 
 
@@ -144,8 +146,8 @@ class CatalogSync:
         return result
 
     def _record(self, error: SyncError) -> None:
-        self.store.record_failure(error.reason, str(error), self.settings.base_url)
-        event(log, "catalog.sync_failed", level=logging.WARNING, reason=error.reason, detail=str(error))
+        self.store.record_failure(error.code, str(error), self.settings.base_url)
+        event(log, "catalog.sync_failed", level=logging.WARNING, reason=error.code, detail=str(error))
 
     def _sync(self, full: bool) -> SyncResult:
         state = self.store.state()
@@ -228,7 +230,7 @@ class CatalogSync:
         try:
             manifest = self._check_manifest(fetched.headers.get(signing.MANIFEST_HEADER), "snapshot", state)
         except SyncError as error:
-            raise SyncError(error.reason, f"the 304 answer does not prove the catalog is current: {error}") from None
+            raise SyncError(error.code, f"the 304 answer does not prove the catalog is current: {error}") from None
         if manifest.revision != state.get("revision") or manifest.digest != state.get("digest"):
             raise SyncError("manifest_mismatch", f"the 304 answer's signed manifest is for revision "
                                                  f"{manifest.revision} with another digest, not our "
@@ -309,7 +311,7 @@ class CatalogSync:
                     raise
                 ceiling = min(self.settings.backoff_max_s, self.settings.backoff_s * 2 ** attempt)
                 delay = self._rand() * ceiling  # full jitter: kiosks that failed together retry apart
-                event(log, "catalog.sync_retry", reason=error.reason, attempt=attempt + 1, delay_s=round(delay, 2))
+                event(log, "catalog.sync_retry", reason=error.code, attempt=attempt + 1, delay_s=round(delay, 2))
                 self._sleep(delay)
         raise AssertionError("unreachable")
 
@@ -423,6 +425,6 @@ def _store_errors() -> Iterator[None]:
     try:
         yield
     except StoreError as error:
-        raise SyncError(error.reason, str(error)) from None
+        raise SyncError(error.code, str(error)) from None
     except sqlite3.Error as error:  # disk full, locked, corrupt: the transaction rolled back
         raise SyncError("store", f"the catalog database refused the update ({error})") from None

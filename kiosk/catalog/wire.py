@@ -18,14 +18,18 @@ import json
 from itertools import accumulate
 from typing import Any
 
+from kiosk.core.errors import CatalogError
+
 _NOT_STRUCTURE = bytes(byte for byte in range(256) if byte not in b'"[]{}')
 _BRACES_AS_BRACKETS = bytes.maketrans(b"{}", b"[]")
 _STEP = [0] * 256
 _STEP[ord("[")], _STEP[ord("]")] = 1, -1
 
 
-class WireError(ValueError):
+class WireError(CatalogError, ValueError):
     """Bytes from the network that are not acceptable JSON; the message says why, in one line."""
+
+    code = "catalog.bad_wire"
 
 
 def nesting_depth(data: bytes) -> int:

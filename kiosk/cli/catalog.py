@@ -163,14 +163,14 @@ def _sync(args: argparse.Namespace) -> int:
     try:
         settings = SyncSettings.from_config(config)
     except SyncError as error:
-        store.record_failure(error.reason, str(error), config.api.base_url)  # so `catalog status` shows it
-        raise CommandError(f"sync failed ({error.reason}): {error}") from None
+        store.record_failure(error.code, str(error), config.api.base_url)  # so `catalog status` shows it
+        raise CommandError(f"sync failed ({error.code}): {error}") from None
     try:
         result = CatalogSync(settings, store).sync_once(full=args.full)
     except SyncError as error:
         kept = store.revision()
         keeping = f"keeping revision {kept}" if kept is not None else "no catalog stored yet"
-        raise CommandError(f"sync failed ({error.reason}): {error}; {keeping}", EXIT_FAILED) from None
+        raise CommandError(f"sync failed ({error.code}): {error}; {keeping}", EXIT_FAILED) from None
     print(result.summary())
     for label, ids in (("added", result.added), ("updated", result.updated), ("removed", result.removed)):
         if ids and len(ids) <= 20:

@@ -10,14 +10,17 @@ from __future__ import annotations
 import argparse
 
 from kiosk.core.config import Config, load_config
+from kiosk.core.errors import KioskError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
-class CommandError(Exception):
+class CommandError(KioskError):
     """A command failed in a way the user can understand; carries the exit status."""
+
+    code = "command.failed"
 
     def __init__(self, message: str, status: int = EXIT_FAILED):
         super().__init__(message)

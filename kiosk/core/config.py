@@ -22,14 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from devices.registry import DRIVERS, TRANSPORT_SCHEMES, validate_entry
+from kiosk.core.errors import KioskError
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_PATH = PACKAGE_ROOT / "config" / "kiosk.toml"
 CONFIG_ENV = "KIOSK_CONFIG"
 
 
-class ConfigError(Exception):
+class ConfigError(KioskError):
     """A configuration problem, worded for the technician who must fix the file."""
+
+    code = "config.invalid"
 
     def __init__(self, path: Path | str, problem: str, key: str = "", line: int | None = None):
         self.path = str(path)

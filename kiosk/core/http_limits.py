@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from kiosk.core.errors import KioskError
+
 API_ANSWER_MAX_BYTES = 1024 * 1024  # an account, a transaction answer: a few KiB in practice
 CHUNK = 64 * 1024
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(KioskError):
+    code = "network.body_too_large"
+
     def __init__(self, limit: int):
         super().__init__(f"the answer is larger than {limit} bytes")
         self.limit = limit

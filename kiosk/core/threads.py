@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from devices.contract import CallSoon, immediate
+from kiosk.core.errors import KioskError
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -78,8 +79,10 @@ class SerialWorker:
                 log.exception("threads.job_failed")
 
 
-class WrongThread(RuntimeError):
+class WrongThread(KioskError, RuntimeError):
     """Widget code was called from a thread other than the UI thread."""
+
+    code = "internal.wrong_thread"
 
 
 _ui_thread: threading.Thread | None = None

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kiosk import __version__
+from kiosk.core.errors import code_of
 from kiosk.core.logs import event
 from kiosk.core.threads import run_in_thread
 
@@ -209,7 +210,7 @@ def _trigger_and_wait(service: Any, timeout_s: float) -> ActionResult:
 
 def _sync_result(result: Any, error: Any) -> ActionResult:
     if error is not None:
-        reason = getattr(error, "reason", type(error).__name__)
+        reason = code_of(error)
         return ActionResult("force_sync", False, f"sync failed ({reason}): {error}; the previous catalog stays",
                             {"reason": reason})
     return ActionResult("force_sync", True, result.summary(), {"mode": result.mode, "revision": result.revision,

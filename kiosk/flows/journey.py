@@ -178,7 +178,7 @@ class CatalogFeed:
         try:
             service = self.open_sync(self.config, on_change=lambda _result: self.reload())
         except SyncError as error:  # e.g. no pinned key: keep serving the stored catalog, say why
-            event(log, "catalog.sync_off", level=logging.WARNING, reason=error.reason, detail=str(error))
+            event(log, "catalog.sync_off", level=logging.WARNING, reason=error.code, detail=str(error))
             return
         self.sync_service = service
         service.start()

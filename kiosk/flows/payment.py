@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk.catalog.model import kiosk_actions
+from kiosk.core.errors import code_of
 from kiosk.core.threads import CallSoon, Runner, run_in_thread
 
 HOLD = "payment"  # the navigator's hold and the idle pause while a payment runs
@@ -271,10 +272,14 @@ class PaymentFlow:
         return writer.how_to_obtain(self.procedure, issued)
 
     def print_receipt(self, on_done: Callable[[bool, str], None], notes: tuple[str, ...] = ()) -> None:
-        def printed(result: Any, error: Any) -> None:
-            ok = result is not None and getattr(result, "completed", False)
-            code: Any = getattr(error, "code", None)
-            on_done(ok, "" if ok else code or getattr(result, "reason", "printer.error"))
+        def printed(result: Any, error: BaseException | None) -> None:
+            ok = result is not None and bool(result.completed)
+            if ok:
+                on_done(True, "")
+            elif error is not None:
+                on_done(False, code_of(error))
+            else:
+                on_done(False, (result.reason if result is not None else "") or "printer.error")
 
         tx = self.transaction
         self.run(lambda: self.service.print_receipt(tx, printed, notes))  # it reads the outbox first
@@ -305,7 +310,7 @@ class PaymentFlow:
 
 
 def _problem(error: Exception) -> Problem:
-    code = getattr(error, "code", "") or type(error).__name__
+    code = code_of(error)
     es = getattr(error, "message_es", "") or "No se pudo continuar por un problema técnico."
     en = getattr(error, "message_en", "") or "This could not go on because of a technical problem."
     return Problem(code, es, en)

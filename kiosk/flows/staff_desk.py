@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk.core.errors import code_of
 from kiosk.core.i18n import N_
 from kiosk.core.logs import event
 from kiosk.core.threads import CallSoon, Runner, SerialWorker, run_off_ui
@@ -298,7 +299,7 @@ class StaffDesk:
             return value if isinstance(value, Outcome) else Outcome(True, "", value)
 
         def failed(error: Exception) -> None:
-            self._record(action + ".failed", problem=getattr(error, "code", type(error).__name__), **details)
+            self._record(action + ".failed", problem=code_of(error), **details)
             on_done(Outcome(False, self.problem_text(error)))
 
         self._background(audited, on_done, failed)
@@ -341,14 +342,14 @@ class _NoService:
 
 def login_refusal(error: Exception, _: Callable[[str], str]) -> str:
     """The PIN pad's answer to a refused login, without saying whether the staff number exists."""
-    seconds = getattr(error, "seconds_left", None)
-    if seconds is not None:
-        minutes = max(1, math.ceil(seconds / 60))  # never a shorter wait than the lock: it rounds up
+    from kiosk.staff.model import StaffLocked, WrongPin  # loaded by the login that raised it
+
+    if isinstance(error, StaffLocked):
+        minutes = max(1, math.ceil(error.seconds_left / 60))  # never a shorter wait than the lock: it rounds up
         return _("Acceso del personal bloqueado por intentos fallidos. Intente de nuevo en {minutes} min.").format(
             minutes=minutes)
-    attempts = getattr(error, "attempts_left", None)
-    if attempts is not None:
-        return _("Número o PIN incorrecto. Quedan {attempts} intentos.").format(attempts=attempts)
+    if isinstance(error, WrongPin):
+        return _("Número o PIN incorrecto. Quedan {attempts} intentos.").format(attempts=error.attempts_left)
     return _("No se pudo entrar: {problem}").format(problem=str(error))
 
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from kiosk.core.errors import SandboxError
 from kiosk.sandbox.server import Request, Response, SandboxApp
 
 KIOSK_PATH = r"/v1/kiosks/(?P<kiosk>[A-Za-z0-9_-]{1,64})/heartbeat"
@@ -25,8 +26,8 @@ MAX_BODY = 64 * 1024
 _MAC = re.compile(r"^[0-9A-Za-z+/=_-]{8,256}$")
 
 
-class Invalid(ValueError):
-    pass
+class Invalid(SandboxError, ValueError):
+    code = "sandbox.invalid"
 
 
 def validate_heartbeat(body: Any, kiosk: str) -> dict[str, Any]:

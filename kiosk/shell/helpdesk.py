@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from kiosk.core.errors import ShellError
 from kiosk.core.logs import event
 from kiosk.core.threads import run_in_thread
 from kiosk.shell.idle import IdleMonitor
@@ -56,8 +57,8 @@ class HelpTransport(Protocol):
     def cancel(self, request: HelpRequest) -> None: ...
 
 
-class TransportError(Exception):
-    pass
+class TransportError(ShellError):
+    code = "help.transport"
 
 
 class NoTransport:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from kiosk.core.errors import ShellError
 from kiosk.core.i18n import VOICES
 from kiosk.core.logs import event
 from kiosk.core.threads import Runner, run_in_thread
@@ -34,8 +35,8 @@ class Player(Protocol):
     def stop(self) -> None: ...
 
 
-class SpeechUnavailable(RuntimeError):
-    pass
+class SpeechUnavailable(ShellError, RuntimeError):
+    code = "speech.unavailable"
 
 
 class EspeakSynthesizer:

@@ -75,6 +75,8 @@ BEGIN SELECT RAISE(ABORT, 'an audit entry must continue the chain'); END;
 class AuditUnavailable(StaffUnavailable):
     """The audit log cannot be written (or its key is not the one it was written with)."""
 
+    code = "staff.audit_unavailable"
+
 
 @dataclass(frozen=True)
 class AuditEntry:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from kiosk.core.errors import StaffError
 from offline_cache.sqlite import Damaged, Database, Options, open_database
 from offline_cache.transactions import write_transaction
 
@@ -24,8 +25,10 @@ _OWNERS_LOCK = threading.Lock()
 _OWNERS: dict[int, Database] = {}  # id(shared connection) -> its owner
 
 
-class StorageProblem(Exception):
+class StorageProblem(StaffError):
     """A staff or audit database cannot be opened or written; the message names the file."""
+
+    code = "staff.storage"
 
 
 def connect(path: Path, schema: str) -> sqlite3.Connection:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from kiosk.core.errors import StaffError
+
 ATTENDANT = "attendant"
 TECHNICIAN = "technician"
 ROLES = (ATTENDANT, TECHNICIAN)
@@ -61,13 +63,17 @@ class Lockout:
     unlocked_by: str
 
 
-class StaffAccessError(Exception):
+class StaffAccessError(StaffError):
     """Base class of everything staff access refuses."""
+
+    code = "staff.refused"
 
 
 class StaffLocked(StaffAccessError):
     """Too many wrong PINs: nobody can log in for `seconds_left` more seconds. `just_locked` is
     True when the attempt that raised it was the wrong PIN that set the lock."""
+
+    code = "staff.locked"
 
     def __init__(self, seconds_left: float, just_locked: bool = False, known_id: str = ""):
         self.seconds_left = seconds_left
@@ -79,6 +85,8 @@ class StaffLocked(StaffAccessError):
 class WrongPin(StaffAccessError):
     """The staff id and PIN do not match (an unknown id says the same, on purpose)."""
 
+    code = "staff.wrong_pin"
+
     def __init__(self, attempts_left: int, known_id: str = ""):
         self.attempts_left = attempts_left
         self.known_id = known_id  # the typed id when it exists (for the audit log), else ""
@@ -89,17 +97,25 @@ class WrongPin(StaffAccessError):
 class StaffUnavailable(StaffAccessError):
     """Staff access cannot work right now (database or secret problem); the attempt is not counted."""
 
+    code = "staff.unavailable"
+
 
 class InvalidStaff(StaffAccessError, ValueError):
     """A staff id, name or role that cannot be stored, or an id that exists / does not exist."""
+
+    code = "staff.invalid"
 
 
 class WeakPin(StaffAccessError, ValueError):
     """A proposed PIN breaks a rule; the message says which, in words a technician can act on."""
 
+    code = "staff.weak_pin"
+
 
 class NotPermitted(StaffAccessError):
     """The current staff member's role does not include the permission (or nobody is logged in)."""
+
+    code = "staff.not_permitted"
 
     def __init__(self, permission: str, message: str = ""):
         self.permission = permission
@@ -108,6 +124,8 @@ class NotPermitted(StaffAccessError):
 
 class NoSession(NotPermitted):
     """An action needs a staff session and there is none (it may have locked itself when idle)."""
+
+    code = "staff.no_session"
 
     def __init__(self, permission: str = ""):
         super().__init__(permission, "no staff session")

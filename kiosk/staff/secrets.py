@@ -17,6 +17,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.core.errors import StaffError
+
 CREDENTIALS_ENV = "CREDENTIALS_DIRECTORY"
 PEPPER_CREDENTIAL = "kiosk-staff-pepper"
 AUDIT_KEY_CREDENTIAL = "kiosk-audit-key"
@@ -26,8 +28,10 @@ SECRET_BYTES = 32
 MIN_SECRET_BYTES = 16
 
 
-class SecretProblem(Exception):
+class SecretProblem(StaffError):
     """A secret exists but cannot be used (unreadable, too short)."""
+
+    code = "staff.secret"
 
 
 @dataclass(frozen=True, repr=False)

@@ -14,17 +14,23 @@ from urllib.parse import quote
 
 import requests
 
+from kiosk.core.errors import TransactionError
 from kiosk.core.http_limits import API_ANSWER_MAX_BYTES, BodyTooLarge, read_body
 
 RETRYABLE_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
-class ApiUnreachable(Exception):
+class ApiUnreachable(TransactionError):
     """No usable answer (connection refused or reset, timeout, truncated body)."""
+
+    code = "network.api_unreachable"
 
 
 @dataclass
-class ApiAnswer(Exception):
+class ApiAnswer(TransactionError):
+    """The API answered, with an error status; `body` is its problem document."""
+
+    code = "network.api_answer"
     status: int
     body: dict[str, Any]
     retry_after_s: float | None = None

@@ -6,6 +6,8 @@ importing the service (which imports them).
 
 from __future__ import annotations
 
+from kiosk.core.errors import TransactionError
+
 # Plain reasons (es, en) for what cannot be done now.
 REASONS: dict[str, tuple[str, str]] = {
     "ok": ("", ""),
@@ -72,7 +74,7 @@ REASONS: dict[str, tuple[str, str]] = {
 }
 
 
-class Refused(Exception):
+class Refused(TransactionError):
     """The service will not start or continue this operation; `code` indexes REASONS or STORAGE_MESSAGES."""
 
     def __init__(self, code: str, message_es: str = "", message_en: str = ""):

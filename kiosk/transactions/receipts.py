@@ -34,6 +34,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from kiosk.catalog import signing
+from kiosk.core.errors import TransactionError
 
 PREFIX = "KR1"
 VOUCHER_PREFIX = "KV1"
@@ -44,8 +45,8 @@ MAX_PAYLOAD_CHARS = 4296  # the most any QR code holds (version 40, alphanumeric
 MAX_CENTS = 10 ** 12  # ten billion pesos: far beyond any kiosk amount
 
 
-class ReceiptInvalid(ValueError):
-    pass
+class ReceiptInvalid(TransactionError, ValueError):
+    code = "receipt.invalid"
 
 
 @dataclass(frozen=True)

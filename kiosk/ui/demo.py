@@ -112,6 +112,6 @@ def _sync_once(config: Config) -> None:
     try:
         result = service_from_config(config).sync.sync_once()
     except SyncError as error:
-        event(log, "demo.sync_failed", level=logging.WARNING, reason=error.reason, detail=str(error))
+        event(log, "demo.sync_failed", level=logging.WARNING, reason=error.code, detail=str(error))
         return
     event(log, "demo.synced", revision=result.revision, mode=result.mode)

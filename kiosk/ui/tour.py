@@ -13,13 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from kiosk.core.config import Config
+from kiosk.core.errors import KioskError
 from kiosk.core.logs import setup_logging
 from kiosk.shell.idle import ManualClock
 from kiosk.ui import kivyenv
 
 
-class TourIncomplete(Exception):
-    pass
+class TourIncomplete(KioskError):
+    code = "tour.incomplete"
 
 
 def run_tour(config: Config, out_dir: Path) -> list[Path]:

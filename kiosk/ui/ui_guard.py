@@ -30,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from kiosk.core.errors import code_of
 from kiosk.core.logs import event
 
 log = logging.getLogger("kiosk.ui")
@@ -109,10 +110,10 @@ class UiGuard:
 
     def _log(self, error: BaseException) -> str:
         code, where = error_code(error)
-        reason = getattr(error, "code", None)
+        reason = code_of(error)
         fields = {"code": code, "error": type(error).__name__, "where": where,
                   "screen": self.ctx.navigator.current.screen, "count": self.caught}
-        if isinstance(reason, str) and _SAFE_REASON.match(reason):
+        if _SAFE_REASON.match(reason):
             fields["reason"] = reason
         event(log, "ui.unexpected_error", level=logging.ERROR, **fields)
         self.last_code = code

@@ -36,7 +36,7 @@ def assert_fails_safely(sync, reason, caplog, tmp_path, sandbox, key_dir, capsys
     count = sync.store.count()
     with caplog.at_level(logging.WARNING, logger="kiosk.catalog.sync"), pytest.raises(SyncError) as failure:
         sync.sync_once(full=full)
-    assert failure.value.reason == reason, str(failure.value)
+    assert failure.value.code == reason, str(failure.value)
     for word in words:
         assert word in str(failure.value)
     logged = [r for r in caplog.records if r.getMessage() == "catalog.sync_failed"]

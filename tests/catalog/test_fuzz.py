@@ -453,10 +453,10 @@ def test_changes_pages_apply_exactly_or_leave_the_catalog(feed, page, twist, dat
     try:
         result = sync.sync_once()
     except SyncError as refusal:
-        event(f"refused: {refusal.reason}")
-        assert refusal.reason in SYNC_REASONS, f"{refusal.reason}: {refusal}"
+        event(f"refused: {refusal.code}")
+        assert refusal.code in SYNC_REASONS, f"{refusal.code}: {refusal}"
         assert _stored_catalog(store) == before
-        assert store.status()["last_error"]["reason"] == refusal.reason
+        assert store.status()["last_error"]["reason"] == refusal.code
         return
     event(f"applied: {len(result.added)} added, {len(result.updated)} updated, {len(result.removed)} removed")
     assert result.revision == revision == store.revision()

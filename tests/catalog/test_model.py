@@ -175,4 +175,4 @@ def test_deeply_nested_json_is_a_named_failure():
 
     with pytest.raises(SyncError) as failure:
         CatalogSync._parse(b"[" * 100_000 + b"]" * 100_000)
-    assert failure.value.reason == "malformed_json"
+    assert failure.value.code == "malformed_json"

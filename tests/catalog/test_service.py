@@ -30,7 +30,7 @@ def test_service_reports_changes_and_survives_failures(make_sync, sandbox, store
         sandbox.app.inject(Fault(status=503, times=1))
         service.trigger()
         assert failed.wait(10)
-        assert isinstance(errors[0], SyncError) and errors[0].reason == "http_503"
+        assert isinstance(errors[0], SyncError) and errors[0].code == "http_503"
         assert service.failures == 1 and service.next_delay() <= 15.0
         sandbox.app.catalog.publish(upserts=[dict(store.get("sadv:PRE-001"), popularity=2)])
         service.trigger()

@@ -59,7 +59,7 @@ def test_rollback_to_an_older_signed_revision_is_refused(synced, sandbox, store)
     sandbox.app.inject(Fault(body=old_body, revision=1, times=5))
     with pytest.raises(SyncError) as failure:
         synced.sync_once(full=True)
-    assert failure.value.reason == "rollback"
+    assert failure.value.code == "rollback"
     assert store.revision() == 2 and store.get(PROBE)["popularity"] == 1
 
 
@@ -73,7 +73,7 @@ def test_same_revision_with_other_content_is_refused(synced, sandbox, sample):
     sandbox.app.catalog._snapshot = None
     with pytest.raises(SyncError) as failure:
         synced.sync_once(full=True)
-    assert failure.value.reason == "rollback"
+    assert failure.value.code == "rollback"
 
 
 def test_expired_clock_cannot_reopen_old_manifest(synced, sandbox, store):
@@ -82,7 +82,7 @@ def test_expired_clock_cannot_reopen_old_manifest(synced, sandbox, store):
     store.update_state(issued_at=future.isoformat())
     with pytest.raises(SyncError) as failure:
         synced.sync_once(full=True)
-    assert failure.value.reason == "expired"
+    assert failure.value.code == "expired"
 
 
 def test_readers_never_see_a_half_applied_catalog(synced, sandbox, store):
@@ -118,7 +118,7 @@ def test_failed_apply_keeps_previous_catalog(synced, sandbox, store, monkeypatch
     monkeypatch.setattr(store, "apply_changes", broken_digest)
     with pytest.raises(SyncError) as failure:
         synced.sync_once()
-    assert failure.value.reason == "digest_mismatch"
+    assert failure.value.code == "digest_mismatch"
     assert store.revision() == 1 and store.get(PROBE)["popularity"] != 9
 
 
@@ -142,7 +142,7 @@ def test_random_corruptions_of_a_signed_body_are_all_rejected(synced, sandbox, s
         sandbox.app.inject(Fault(body=bytes(mutated), sign_body=False))
         with pytest.raises(SyncError) as failure:
             synced.sync_once(full=True)
-        assert failure.value.reason in {"hash_mismatch", "truncated"}
+        assert failure.value.code in {"hash_mismatch", "truncated"}
     assert store.revision() == 1 and store.count() == 158
 
 
@@ -201,7 +201,7 @@ def test_database_failure_during_apply_keeps_previous_catalog(synced, sandbox, s
     monkeypatch.setattr(store, "_replace_categories", disk_full)
     with pytest.raises(SyncError) as failure:
         synced.sync_once()
-    assert failure.value.reason == "store" and "disk is full" in str(failure.value)
+    assert failure.value.code == "store" and "disk is full" in str(failure.value)
     monkeypatch.undo()
     assert store.revision() == 1 and store.get(PROBE)["popularity"] != 4
     assert store.status()["last_error"]["reason"] == "store"

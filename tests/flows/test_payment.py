@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from devices.contract import DeviceError
 from kiosk.core.i18n import Translator
 from kiosk.flows.payment import PaymentFlow
 from kiosk.flows.procedure_page import PageWriter, format_cents
@@ -181,7 +182,7 @@ class FakeTransactions:
     def print_receipt(self, tx: Tx, on_done: Any, notes: tuple[str, ...] = ()) -> None:
         self.calls.append(("print_receipt", tx.folio, notes))
         if self.printer_fault:
-            on_done(None, SimpleNamespace(code=self.printer_fault))
+            on_done(None, DeviceError(self.printer_fault, "the fake printer says so"))
         else:
             on_done(SimpleNamespace(completed=True), None)
 
