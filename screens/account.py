@@ -14,6 +14,7 @@ from typing import Any
 from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.catalog.navtree import text_in
+from kiosk.core.threads import on_ui_thread
 from kiosk.flows.forms import normalise_account
 from kiosk.flows.payment import ACCOUNT_EXAMPLES
 from screens.common import KioskScreen, load_kv, tr
@@ -65,6 +66,7 @@ class AccountScreen(KioskScreen):
         if unsubscribe is not None:
             unsubscribe()
 
+    @on_ui_thread
     def _scanned(self, device_event) -> None:
         """The bill's code under the scanner: no typing needed."""
         if device_event.kind != "scan" or self.busy:
@@ -92,6 +94,7 @@ class AccountScreen(KioskScreen):
         self.status = tr._("Consultando su adeudo…")
         self.ctx.payments.lookup(self.reference, self._looked_up)
 
+    @on_ui_thread
     def _looked_up(self, problem) -> None:
         self.busy = False
         if problem is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from kivy.properties import BooleanProperty, StringProperty
 
+from kiosk.core.threads import on_ui_thread
 from screens.bill import pesos
 from screens.common import KioskDialog, load_kv, tr
 
@@ -18,6 +19,7 @@ class CashDialog(KioskDialog):
         self.totals, self.result, self.busy = tr._("Calculando…"), "", True
         self.ctx.staff.cash_totals(self._shown)
 
+    @on_ui_thread
     def _shown(self, outcome) -> None:
         self.busy = False
         self.totals = summary(outcome.value) if outcome.ok else outcome.message
@@ -28,6 +30,7 @@ class CashDialog(KioskDialog):
         self.busy, self.result = True, tr._("Registrando la recolección e imprimiendo…")
         self.ctx.staff.collect_cash(self._collected)
 
+    @on_ui_thread
     def _collected(self, outcome) -> None:
         if not outcome.ok:
             self.busy, self.result = False, outcome.message

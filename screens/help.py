@@ -12,6 +12,7 @@ from __future__ import annotations
 from kivy.app import App
 from kivy.properties import StringProperty
 
+from kiosk.core.threads import on_ui_thread
 from kiosk.shell.helpdesk import DELIVERED, NO_REQUEST, NOT_DELIVERED
 from screens.common import KioskDialog, load_kv, spoken_text, tr
 
@@ -38,6 +39,7 @@ class HelpDialog(KioskDialog):
         self.ctx.help.close("cancelled")
         self.dismiss()
 
+    @on_ui_thread
     def _help_changed(self) -> None:
         help_desk = self.ctx.help
         if help_desk.open_request is None:
@@ -67,6 +69,7 @@ class HelpDialog(KioskDialog):
         return tr._("Estamos avisando al personal…"), wait_here, tr._(
             "Si tarda, acérquese a la ventanilla de atención.")
 
+    @on_ui_thread
     def _staff_changed(self) -> None:
         """Staff logged in here: their panel comes first. Staff gone and the call still open
         (and the citizen still here): the citizen sees it again."""

@@ -13,6 +13,7 @@ from typing import Any
 from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.catalog.navtree import text_in
+from kiosk.core.threads import on_ui_thread
 from kiosk.flows.forms import clean_name, identity_refusal
 from screens.common import KioskScreen, load_kv, tr
 from screens.keyboard import apply_key
@@ -68,6 +69,7 @@ class IdentifyScreen(KioskScreen):
         self.ids.status.text = tr._("Inserte su credencial en el lector y déjela ahí…")
         reader.request(reader.read_identity, self._card_read)
 
+    @on_ui_thread
     def _card_read(self, identity, error) -> None:
         self.reading = False
         if identity is None:

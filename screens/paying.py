@@ -7,6 +7,7 @@ from typing import Any
 
 from kivy.properties import BooleanProperty, StringProperty
 
+from kiosk.core.threads import on_ui_thread
 from screens.bill import pesos
 from screens.common import KioskScreen, load_kv, tr
 
@@ -27,6 +28,7 @@ class PayingScreen(KioskScreen):
         self.ctx.payments.on_notice = self._notice
         self.ctx.payments.pay(self.method, self._started, self._credited, self._finished, self._refused)
 
+    @on_ui_thread
     def _started(self, _transaction) -> None:
         if self.method == "cash":
             self.ids.instructions.text = self._cash_instructions(self.ctx.payments)
@@ -36,6 +38,7 @@ class PayingScreen(KioskScreen):
                                               "hasta que la terminal lo indique.")
             self.can_cancel = True  # the one way out while the terminal waits
 
+    @on_ui_thread
     def _refused(self, problem) -> None:
         self.ids.instructions.text = problem.text(self.ctx.translator.language)
 
@@ -47,6 +50,7 @@ class PayingScreen(KioskScreen):
         return tr._("Ingrese {total}. Acepta billetes de {bills} y monedas de {coins}. {change}").format(
             total=total, bills=bills, coins=coins, change=change_limit_text(flow.change_limit()))
 
+    @on_ui_thread
     def _credited(self, progress) -> None:
         """After every credit: what is in, out of what, and what is missing; spoken too."""
         text = tr._("Ha ingresado {inserted} de {total}. Faltan {remaining}.").format(
@@ -78,6 +82,7 @@ class PayingScreen(KioskScreen):
             self.ctx.payments.still_here()  # the citizen is there: the payment's idle time starts again
         return super().on_touch_down(touch)
 
+    @on_ui_thread
     def _finished(self, outcome) -> None:
         self.can_cancel = False
         self.ctx.navigator.replace("done")

@@ -10,6 +10,7 @@ import random
 
 from kivy.properties import BooleanProperty, ListProperty, StringProperty
 
+from kiosk.core.threads import on_ui_thread
 from screens.common import KioskDialog, load_kv, tr
 
 MAX_DIGITS = 12
@@ -31,6 +32,7 @@ class StaffPinDialog(KioskDialog):
         self.message = tr._("Escriba su número de personal.")
         self.ctx.staff.lock_status(self._show_lock)
 
+    @on_ui_thread
     def _show_lock(self, status) -> None:
         if status is not None and status.locked and self.parent is not None:
             self.locked = True
@@ -69,6 +71,7 @@ class StaffPinDialog(KioskDialog):
         pin, self._pin, self.pin_length = self._pin, "", ""
         self.ctx.staff.login(self.staff_id, pin, self._answered)
 
+    @on_ui_thread
     def _answered(self, outcome) -> None:
         self.busy = False
         if outcome.ok:
