@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from kiosk.core.logs import event
-from kiosk.core.threads import run_in_thread
+from kiosk.core.threads import CallSoon, run_in_thread
 
 log = logging.getLogger("kiosk.devices")
 
@@ -21,7 +21,7 @@ class DeviceHub:
     """Empty until `start()` has created the adapters on a worker thread (their drivers import
     slowly); `ready` then runs on the UI thread with the hub."""
 
-    def __init__(self, entries: Mapping[str, Any], call_soon: Callable[[Callable[[], None]], None]):
+    def __init__(self, entries: Mapping[str, Any], call_soon: CallSoon):
         self.entries = entries
         self.call_soon = call_soon
         self.adapters: dict[str, Any] = {}

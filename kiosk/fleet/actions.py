@@ -25,7 +25,7 @@ from typing import Any
 from kiosk import __version__
 from kiosk.core.errors import code_of
 from kiosk.core.logs import event
-from kiosk.core.threads import run_in_thread
+from kiosk.core.threads import CallSoon, run_in_thread
 
 log = logging.getLogger("kiosk.fleet.actions")
 
@@ -234,7 +234,7 @@ def restart_app(stop: Callable[[int], None]) -> ActionResult:
 
 
 def run_in_background(action: Callable[[], ActionResult], on_done: Callable[[ActionResult], None],
-                      call_soon: Callable[[Callable[[], None]], None]) -> threading.Thread:
+                      call_soon: CallSoon) -> threading.Thread:
     """Run a blocking action on a worker thread; `on_done(result)` comes back through call_soon."""
 
     def work() -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from kiosk.catalog.navtree import NavNode, build_tree, starter_tree, text_in
 from kiosk.core.i18n import Translator
 from kiosk.core.logs import event
-from kiosk.core.threads import run_in_thread
+from kiosk.core.threads import CallSoon, Runner, run_in_thread
 
 log = logging.getLogger("kiosk.flows.journey")
 Record = Mapping[str, Any]
@@ -109,7 +109,7 @@ def sample_snapshot(languages: Sequence[str], path: Path = SAMPLE_CATALOG) -> Ca
 
 def load_in_background(store_path: Path, languages: Sequence[str], deliver: Callable[[CatalogSnapshot], None],
                        open_store: Callable[[Path], Any] | None = None,
-                       run_in_background: Callable[[Callable[[], None]], None] | None = None
+                       run_in_background: Runner | None = None
                        ) -> threading.Thread | None:
     """Read the synced catalog in a worker thread; `deliver` receives it (hop to the UI there).
     `open_store` (default: kiosk.catalog.store.CatalogStore) and `run_in_background` (default: a
@@ -155,8 +155,8 @@ class CatalogFeed:
     `run_in_background`, `open_store` and `open_sync` (how the sync service is built from the
     configuration) default to the real thread, store and service; tests pass fakes."""
 
-    def __init__(self, config: Any, catalog: CitizenCatalog, call_soon: Callable[[Callable[[], None]], None],
-                 run_in_background: Callable[[Callable[[], None]], None] | None = None,
+    def __init__(self, config: Any, catalog: CitizenCatalog, call_soon: CallSoon,
+                 run_in_background: Runner | None = None,
                  open_store: Callable[[Path], Any] | None = None,
                  open_sync: Callable[..., Any] | None = None):
         self.config = config

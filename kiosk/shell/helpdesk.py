@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from kiosk.core.errors import ShellError
 from kiosk.core.logs import event
-from kiosk.core.threads import run_in_thread
+from kiosk.core.threads import CallSoon, immediate, run_in_thread
 from kiosk.shell.idle import IdleMonitor
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ class HelpDesk:
 
     def __init__(self, kiosk_id: str, location: str, idle: IdleMonitor,
                  transport: HelpTransport | None = None,
-                 call_soon: Callable[[Callable[[], None]], None] = lambda work: work(),
+                 call_soon: CallSoon = immediate,
                  retry_base_s: float = 2.0, retry_cap_s: float = 30.0, poll_s: float = 5.0,
                  extra_idle_s: float = HELP_EXTRA_IDLE_S):
         self.kiosk_id = kiosk_id

@@ -23,7 +23,7 @@ from typing import Protocol
 from kiosk.core.errors import ShellError
 from kiosk.core.i18n import VOICES
 from kiosk.core.logs import event
-from kiosk.core.threads import Runner, run_in_thread
+from kiosk.core.threads import CallSoon, Runner, run_in_thread
 
 log = logging.getLogger("kiosk.shell.speech")
 SYNTH_TIMEOUT_S = 5.0
@@ -73,7 +73,7 @@ class EspeakSynthesizer:
 
 class Speaker:
     def __init__(self, synthesize: Callable[[str, str], Path], player: Player,
-                 call_soon: Callable[[Callable[[], None]], None],
+                 call_soon: CallSoon,
                  run_in_background: Runner = run_in_thread):
         self._synthesize = synthesize
         self._player = player
@@ -84,7 +84,7 @@ class Speaker:
         self.last_text = ""
         self._generation = 0  # bumped by every say/stop: late syntheses of old text are dropped
 
-    def attach(self, player: Player, call_soon: Callable[[Callable[[], None]], None]) -> None:
+    def attach(self, player: Player, call_soon: CallSoon) -> None:
         """Connect the real output and the UI thread once the app exists."""
         self._player = player
         self._call_soon = call_soon

@@ -18,6 +18,7 @@ from typing import Any
 from devices.contract import DeviceError, reason
 from devices.printer import PrintResult
 from kiosk.core.logs import event
+from kiosk.core.threads import CallSoon
 from kiosk.transactions.errors import REASONS, Refused
 from offline_cache.outbox import StorageError
 
@@ -55,7 +56,7 @@ def print_copies(jobs: Sequence[Callable[[], PrintResult]], document: str) -> Pr
     return Printed(True, "ok", "", document, len(results), tuple(results))
 
 
-def run_print(printer: Any, call_soon: Callable[[Callable[[], None]], None], work: Callable[[], Printed],
+def run_print(printer: Any, call_soon: CallSoon, work: Callable[[], Printed],
               on_done: Callable[[Printed], None] | None) -> Printed | None:
     """Run `work` on a printer request thread and deliver `on_done(Printed)` through `call_soon`;
     with `on_done=None`, run it here (blocking: never on the UI thread) and return the Printed."""
