@@ -37,7 +37,7 @@ class PayingScreen(KioskScreen):
             self.can_cancel = True  # the one way out while the terminal waits
 
     def _refused(self, problem) -> None:
-        self.ids.instructions.text = problem.text(self.ctx.translator.language)
+        self.ids.instructions.text = problem.text(self.ctx.translator.gettext)
 
     def _cash_instructions(self, flow) -> str:
         acceptance = flow.cash_acceptance()

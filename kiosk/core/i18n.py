@@ -110,7 +110,7 @@ def _messages_in_python(text: str) -> set[str]:
 
 def source_files(root: Path) -> list[Path]:
     files: list[Path] = []
-    for package in ("kiosk", "screens", "devices"):
+    for package in ("kiosk", "screens", "devices", "offline_cache"):
         folder = root / package
         if folder.is_dir():
             files += sorted(folder.rglob("*.py")) + sorted(folder.rglob("*.kv"))
