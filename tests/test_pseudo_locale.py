@@ -62,12 +62,19 @@ def fragments(msgid: str) -> list[str]:
             if len(part.strip()) >= 10 and " " in part.strip() and re.search(r"[a-záéíóúñ]", part)]
 
 
+def _whole(part: str) -> re.Pattern[str]:
+    """`part` as whole words: "Descuento de" is no match inside "Descuento del predial" (data)."""
+    return re.compile(("(?<!\\w)" if part[0].isalnum() else "") + re.escape(part)
+                      + ("(?!\\w)" if part[-1].isalnum() else ""))
+
+
 def untranslated(text: str, msgids: list[str]) -> list[tuple[str, str]]:
     """(line, msgid) for every line that shows part of a msgid outside a translation."""
+    patterns = [(msgid, [_whole(part) for part in fragments(msgid)]) for msgid in msgids]
     found = []
     for line in text.splitlines():
         rest = unwrapped(line)
-        found += [(line, msgid) for msgid in msgids if any(part in rest for part in fragments(msgid))]
+        found += [(line, msgid) for msgid, parts in patterns if any(part.search(rest) for part in parts)]
     return found
 
 
@@ -88,6 +95,7 @@ def test_the_checker_catches_an_untranslated_text():
     assert untranslated("Solo quedan 3 MB libres en /var: por debajo de 50 MB", msgids)
     assert not untranslated("[⟦FALLA⟧] printer: ⟦La impresora no tiene papel.⟧", msgids)
     assert not untranslated("⟦Solo quedan 3 MB libres en /var: por debajo de 50 MB⟧ printer.paper_out", msgids)
+    assert not untranslated("Descuento del predial para personas adultas mayores", ["Descuento de {percent} %"])
 
 
 def test_kiosk_diag_speaks_the_pseudo_language_everywhere(pseudo_locale, tmp_path, capsys):
