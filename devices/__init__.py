@@ -1,7 +1,7 @@
 """Device adapters: receipt printer, ID-card reader, payment terminal, cash, scanner.
 
 Core code: nothing here imports Kivy. One contract for every device (`devices.contract`):
-state with a stable reason code, the action it calls for and a message in Spanish and English;
+state with a stable reason code, the action it calls for and a message (a Spanish msgid the kiosk translates);
 capabilities; supplies; `self_test()`; events. All device I/O runs on each adapter's worker
 thread with a deadline on every call, and `devices.supervisor.Supervisor` reopens devices that
 fail or are unplugged, counting reconnects.

@@ -1,11 +1,11 @@
 """The adapter contract every device in `devices/` follows.
 
 An adapter owns one device. Its public state is a `Status` snapshot (state, a stable reason
-code, the action the reason calls for, a Spanish and an English message, supplies, counters,
-last error) that can be read at any time without I/O. Everything that touches the device runs
-on the adapter's own worker thread with a deadline (`Adapter.call`), so the UI thread never
-waits on hardware; a call that overruns its deadline abandons the (daemon) worker and gets a
-fresh one, because a thread stuck in a driver call cannot be interrupted from Python.
+code, the action the reason calls for, its message as a Spanish msgid of the kiosk's catalogue,
+supplies, counters, last error) that can be read at any time without I/O. Everything that
+touches the device runs on the adapter's own worker thread with a deadline (`Adapter.call`),
+so the UI thread never waits on hardware; a call that overruns its deadline abandons the
+(daemon) worker and gets a fresh one, because a thread stuck in a driver call cannot be interrupted from Python.
 
 Events (card inserted, credit accepted, paper low, device lost...) are handed to subscribers
 through the injected `call_soon(fn)` scheduler: the Kivy app passes one built on
@@ -72,76 +72,69 @@ class Supply(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
+def N_(message: str) -> str:
+    """Marks a message for the kiosk's translation catalogue (kiosk/core/i18n.py finds the marked
+    literals here too) without translating it: `devices/` stays stand-alone, and the kiosk
+    translates a reason where a person reads it (`Reason.text(gettext)`)."""
+    return message
+
+
 @dataclass(frozen=True)
 class Reason:
     code: str
     action: Action
-    es: str
-    en: str
+    message: str  # in Spanish: the msgid of the kiosk's catalogue; may name {code}
+
+    def text(self, gettext: Callable[[str], str] = N_) -> str:
+        """The message in the reader's language (`gettext` of the kiosk's translator), Spanish by default."""
+        return gettext(self.message).format(code=self.code)
 
 
-def _r(code: str, action: Action, es: str, en: str) -> tuple[str, Reason]:
-    return code, Reason(code, action, es, en)
+def _r(code: str, action: Action, message: str) -> tuple[str, Reason]:
+    return code, Reason(code, action, message)
 
 
 A = Action
 REASONS: dict[str, Reason] = dict(
     [
-        _r("ok", A.NONE, "Listo.", "Ready."),
-        _r("not_opened", A.NONE, "El dispositivo aún no se ha abierto.", "The device has not been opened yet."),
-        _r("closed", A.NONE, "Dispositivo cerrado.", "Device closed."),
-        _r("busy", A.NONE, "Dispositivo ocupado, espere.", "Device busy, please wait."),
-        _r("status_unknown", A.RETRY, "El dispositivo no informó su estado.", "The device did not report its state."),
-        _r("transport.no_device", A.TECHNICIAN, "Dispositivo no encontrado o desconectado.",
-           "Device not found or unplugged."),
-        _r("transport.timeout", A.RETRY, "El dispositivo no responde a tiempo.", "The device does not answer in time."),
-        _r("transport.connection_lost", A.RETRY, "Se perdió la conexión con el dispositivo.",
-           "The connection to the device was lost."),
-        _r("transport.garbled", A.RETRY, "Respuesta ilegible del dispositivo.", "Unreadable answer from the device."),
-        _r("config.invalid", A.TECHNICIAN, "Configuración del dispositivo no válida.",
-           "Invalid device configuration."),
-        _r("driver.fault", A.TECHNICIAN, "Error interno del controlador del dispositivo.",
-           "Internal error in the device driver."),
-        _r("driver.missing", A.TECHNICIAN, "Falta un componente del sistema para este dispositivo.",
-           "A system component this device needs is missing."),
-        _r("printer.paper_low", A.REPLACE_CONSUMABLE, "Queda poco papel en la impresora.",
-           "The printer is running low on paper."),
-        _r("printer.paper_out", A.REPLACE_CONSUMABLE, "La impresora no tiene papel.", "The printer is out of paper."),
-        _r("printer.cover_open", A.TECHNICIAN, "La tapa de la impresora está abierta.", "The printer cover is open."),
-        _r("printer.offline", A.TECHNICIAN, "La impresora está fuera de línea.", "The printer is offline."),
-        _r("printer.cutter_error", A.TECHNICIAN, "Falla del cortador de papel.", "Paper cutter failure."),
-        _r("printer.error", A.TECHNICIAN, "Error de la impresora.", "Printer error."),
+        _r("ok", A.NONE, N_("Listo.")),
+        _r("not_opened", A.NONE, N_("El dispositivo aún no se ha abierto.")),
+        _r("closed", A.NONE, N_("Dispositivo cerrado.")),
+        _r("busy", A.NONE, N_("Dispositivo ocupado, espere.")),
+        _r("status_unknown", A.RETRY, N_("El dispositivo no informó su estado.")),
+        _r("transport.no_device", A.TECHNICIAN, N_("Dispositivo no encontrado o desconectado.")),
+        _r("transport.timeout", A.RETRY, N_("El dispositivo no responde a tiempo.")),
+        _r("transport.connection_lost", A.RETRY, N_("Se perdió la conexión con el dispositivo.")),
+        _r("transport.garbled", A.RETRY, N_("Respuesta ilegible del dispositivo.")),
+        _r("config.invalid", A.TECHNICIAN, N_("Configuración del dispositivo no válida.")),
+        _r("driver.fault", A.TECHNICIAN, N_("Error interno del controlador del dispositivo.")),
+        _r("driver.missing", A.TECHNICIAN, N_("Falta un componente del sistema para este dispositivo.")),
+        _r("printer.paper_low", A.REPLACE_CONSUMABLE, N_("Queda poco papel en la impresora.")),
+        _r("printer.paper_out", A.REPLACE_CONSUMABLE, N_("La impresora no tiene papel.")),
+        _r("printer.cover_open", A.TECHNICIAN, N_("La tapa de la impresora está abierta.")),
+        _r("printer.offline", A.TECHNICIAN, N_("La impresora está fuera de línea.")),
+        _r("printer.cutter_error", A.TECHNICIAN, N_("Falla del cortador de papel.")),
+        _r("printer.error", A.TECHNICIAN, N_("Error de la impresora.")),
         _r("printer.no_status", A.TECHNICIAN,
-           "La impresora no puede informar si tiene papel (conexión de solo escritura).",
-           "The printer cannot report its paper (write-only connection)."),
-        _r("card.absent", A.NONE, "Inserte su identificación.", "Insert your ID card."),
-        _r("card.mute", A.CITIZEN, "La tarjeta no responde. Retírela y vuelva a insertarla.",
-           "The card does not answer. Remove it and insert it again."),
-        _r("card.foreign", A.CITIZEN, "Esta tarjeta no es una identificación reconocida.",
-           "This card is not a recognised ID card."),
-        _r("card.removed", A.CITIZEN, "La tarjeta se retiró antes de terminar la lectura.",
-           "The card was removed before reading finished."),
-        _r("card.unreadable", A.CITIZEN, "No se pudo leer la tarjeta.", "The card could not be read."),
-        _r("card.service_unavailable", A.TECHNICIAN, "El servicio de lectores de tarjetas (pcscd) no responde.",
-           "The card reader service (pcscd) is not answering."),
-        _r("card.no_reader", A.TECHNICIAN, "No se encuentra el lector de tarjetas.", "The card reader is not found."),
-        _r("cash.jam", A.TECHNICIAN, "Billete o moneda atascada.", "Note or coin jammed."),
-        _r("cash.fraud", A.TECHNICIAN, "Intento de fraude detectado en el aceptador.",
-           "Fraud attempt detected at the acceptor."),
-        _r("cash.no_change", A.NONE, "Solo se acepta el importe exacto: no hay cambio.",
-           "Exact amount only: no change can be given."),
-        _r("cash.rejected", A.CITIZEN, "Billete o moneda rechazada; tome su dinero.",
-           "Note or coin rejected; please take it back."),
-        _r("payment.declined", A.CITIZEN, "Pago rechazado por el banco.", "Payment declined by the bank."),
-        _r("payment.cancelled", A.CITIZEN, "Pago cancelado.", "Payment cancelled."),
-        _r("payment.timeout", A.RETRY, "La terminal de pago no respondió; no se cobró nada que no se informe.",
-           "The payment terminal did not answer in time."),
-        _r("payment.host_unreachable", A.RETRY, "La terminal no pudo contactar al banco.",
-           "The terminal could not reach the bank."),
-        _r("payment.error", A.TECHNICIAN, "Error de la terminal de pago.", "Payment terminal error."),
-        _r("scanner.invalid_code", A.CITIZEN, "Código no válido; intente con otro recibo.",
-           "Invalid code; try another bill."),
-        _r("self_test.failed", A.TECHNICIAN, "La autoprueba falló.", "The self-test failed."),
+           N_("La impresora no puede informar si tiene papel (conexión de solo escritura).")),
+        _r("card.absent", A.NONE, N_("Inserte su identificación.")),
+        _r("card.mute", A.CITIZEN, N_("La tarjeta no responde. Retírela y vuelva a insertarla.")),
+        _r("card.foreign", A.CITIZEN, N_("Esta tarjeta no es una identificación reconocida.")),
+        _r("card.removed", A.CITIZEN, N_("La tarjeta se retiró antes de terminar la lectura.")),
+        _r("card.unreadable", A.CITIZEN, N_("No se pudo leer la tarjeta.")),
+        _r("card.service_unavailable", A.TECHNICIAN, N_("El servicio de lectores de tarjetas (pcscd) no responde.")),
+        _r("card.no_reader", A.TECHNICIAN, N_("No se encuentra el lector de tarjetas.")),
+        _r("cash.jam", A.TECHNICIAN, N_("Billete o moneda atascada.")),
+        _r("cash.fraud", A.TECHNICIAN, N_("Intento de fraude detectado en el aceptador.")),
+        _r("cash.no_change", A.NONE, N_("Solo se acepta el importe exacto: no hay cambio.")),
+        _r("cash.rejected", A.CITIZEN, N_("Billete o moneda rechazada; tome su dinero.")),
+        _r("payment.declined", A.CITIZEN, N_("Pago rechazado por el banco.")),
+        _r("payment.cancelled", A.CITIZEN, N_("Pago cancelado.")),
+        _r("payment.timeout", A.RETRY, N_("La terminal de pago no respondió; no se cobró nada que no se informe.")),
+        _r("payment.host_unreachable", A.RETRY, N_("La terminal no pudo contactar al banco.")),
+        _r("payment.error", A.TECHNICIAN, N_("Error de la terminal de pago.")),
+        _r("scanner.invalid_code", A.CITIZEN, N_("Código no válido; intente con otro recibo.")),
+        _r("self_test.failed", A.TECHNICIAN, N_("La autoprueba falló.")),
     ]
 )
 del A
@@ -152,7 +145,7 @@ def reason(code: str) -> Reason:
     found = REASONS.get(code)
     if found is not None:
         return found
-    return Reason(code, Action.TECHNICIAN, f"Error del dispositivo ({code}).", f"Device error ({code}).")
+    return Reason(code, Action.TECHNICIAN, N_("Error del dispositivo ({code})."))
 
 
 def state_for(code: str) -> State | None:
@@ -236,7 +229,7 @@ class Status:
             "state": str(self.state),
             "reason": self.reason.code,
             "action": str(self.reason.action),
-            "message": {"es": self.reason.es, "en": self.reason.en},
+            "message": self.reason.message,  # Spanish msgid: readers translate it
             "supplies": {key: str(value) for key, value in self.supplies},
             "last_error": self.last_error,
             "last_error_at": self.last_error_at,
@@ -277,7 +270,7 @@ class SelfTestReport:
             "device": self.device,
             "ok": self.ok,
             "reason": self.reason.code,
-            "message": {"es": self.reason.es, "en": self.reason.en},
+            "message": self.reason.message,  # Spanish msgid: readers translate it
             "duration_ms": round(self.duration_ms, 1),
             "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
         }

@@ -16,3 +16,4 @@ from __future__ import annotations
 class CacheError(Exception):
     code: str = "storage.error"
     detail: str = ""
+    message: str = ""  # what a person may read (a Spanish msgid), where there is such a sentence

@@ -199,19 +199,33 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     ),
 }
 
-# Plain words for the citizen (es) and staff (en) per storage problem.
-STORAGE_MESSAGES: dict[str, tuple[str, str]] = {
-    "storage.ok": ("", ""),
-    "storage.full": ("Este cajero no puede registrar pagos ahora (memoria llena). No se cobró nada. "
-                     "Un asesor ya fue avisado.", "disk full: the outbox cannot record transactions"),
-    "storage.low_space": ("Este cajero no puede registrar pagos ahora (poco espacio). No se cobró nada. "
-                          "Un asesor ya fue avisado.", "free disk space below the floor for the outbox"),
-    "storage.locked": ("Este cajero está ocupado registrando otra operación. No se cobró nada. "
-                       "Intente de nuevo en un momento.", "the outbox database is locked by another process"),
-    "storage.corrupt": ("Este cajero no puede registrar pagos ahora. No se cobró nada. Un asesor ya fue avisado.",
-                        "the outbox database file is damaged"),
-    "storage.io_error": ("Este cajero no puede registrar pagos ahora. No se cobró nada. Un asesor ya fue avisado.",
-                         "the outbox database cannot be written"),
+def N_(message: str) -> str:
+    """Marks a message for the kiosk's translation catalogue without translating it (this package
+    imports nothing of the kiosk; the kiosk translates the message where a person reads it)."""
+    return message
+
+
+# What the citizen and the attendant read per storage problem: Spanish msgids of the kiosk's
+# catalogue (kiosk/locale), translated where they are shown.
+STORAGE_MESSAGES: dict[str, str] = {
+    "storage.ok": "",
+    "storage.full": N_("Este cajero no puede registrar pagos ahora (memoria llena). No se cobró nada. "
+                       "Un asesor ya fue avisado."),
+    "storage.low_space": N_("Este cajero no puede registrar pagos ahora (poco espacio). No se cobró nada. "
+                            "Un asesor ya fue avisado."),
+    "storage.locked": N_("Este cajero está ocupado registrando otra operación. No se cobró nada. "
+                         "Intente de nuevo en un momento."),
+    "storage.corrupt": N_("Este cajero no puede registrar pagos ahora. No se cobró nada. Un asesor ya fue avisado."),
+    "storage.io_error": N_("Este cajero no puede registrar pagos ahora. No se cobró nada. Un asesor ya fue avisado."),
+}
+# For logs only (developers and `str(error)`), never shown to people.
+STORAGE_DETAILS: dict[str, str] = {
+    "storage.ok": "",
+    "storage.full": "disk full: the outbox cannot record transactions",
+    "storage.low_space": "free disk space below the floor for the outbox",
+    "storage.locked": "the outbox database is locked by another process",
+    "storage.corrupt": "the outbox database file is damaged",
+    "storage.io_error": "the outbox database cannot be written",
 }
 
 
@@ -235,11 +249,8 @@ class StorageError(OutboxError):
     def __init__(self, code: str, detail: str = ""):
         self.code = code
         self.detail = detail
-        super().__init__(f"{code}: {STORAGE_MESSAGES[code][1]}" + (f" ({detail})" if detail else ""))
-
-    @property
-    def citizen_message(self) -> str:
-        return STORAGE_MESSAGES[self.code][0]
+        self.message = STORAGE_MESSAGES[code]  # what the citizen or attendant reads: a Spanish msgid
+        super().__init__(f"{code}: {STORAGE_DETAILS[code]}" + (f" ({detail})" if detail else ""))
 
 
 @dataclass(frozen=True)
@@ -249,12 +260,9 @@ class Health:
     detail: str = ""
 
     @property
-    def message_es(self) -> str:
-        return STORAGE_MESSAGES[self.code][0]
-
-    @property
-    def message_en(self) -> str:
-        return STORAGE_MESSAGES[self.code][1]
+    def message(self) -> str:
+        """What the citizen or attendant reads, as a Spanish msgid (translate it where it is shown)."""
+        return STORAGE_MESSAGES[self.code]
 
 
 @dataclass(frozen=True)

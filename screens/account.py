@@ -101,7 +101,7 @@ class AccountScreen(KioskScreen):
             self.reference = ""  # the next lookup starts empty, also after "Atrás" from the bill
             self.ctx.navigator.go("bill")
         else:
-            self.status = problem.text(self.ctx.translator.language)
+            self.status = problem.text(self.ctx.translator.gettext)
 
 
 load_kv(__file__)

@@ -59,7 +59,7 @@ class AttendantScreen(KioskScreen):
         for record in self._records[page * ROWS_PER_PAGE:(page + 1) * ROWS_PER_PAGE]:
             button = KioskButton(role="secondary", text=tr._("Folio {folio} · {amount} · {reason}").format(
                 folio=record.folio, amount=pesos(max(record.paid_cents, record.amount_cents)),
-                reason=record.reason_es if self.ctx.translator.language == "es" else record.reason))
+                reason=self.ctx.staff.reason_text(record)))
             button.bind(on_release=lambda _button, chosen=record: self.open_resolve(chosen))
             rows.add_widget(button)
 

@@ -50,10 +50,9 @@ class BillScreen(KioskScreen):
     @on_ui_thread
     def _show_methods(self, methods: Mapping[str, Any]) -> None:
         """A button is disabled while its note says why."""
-        language = self.ctx.translator.language
         for method, note in (("card", self.ids.card_note), ("cash", self.ids.cash_note)):
             problem = methods.get(method)
-            note.text = problem.text(language) if problem is not None else ""
+            note.text = problem.text(self.ctx.translator.gettext) if problem is not None else ""
 
     def reset(self) -> None:
         self.title = ""

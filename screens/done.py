@@ -72,15 +72,14 @@ class DoneScreen(KioskScreen):
         self.ids.receipt.text = ""
 
     def _not_paid(self, outcome) -> None:
-        language = self.ctx.translator.language
         self.title = tr._("El pago no se realizó")
         if outcome is not None and outcome.reason == "cash.cancelled":
             message = tr._("Usted canceló el pago. No se le cobró nada.")
         elif outcome is not None and outcome.reason == "payment.declined":
             message = tr._("Su tarjeta fue rechazada. No se le cobró nada. Puede pagar con otra tarjeta o en "
                            "efectivo.")
-        elif outcome is not None and language == "es" and outcome.message_es:
-            message = outcome.message_es
+        elif outcome is not None and outcome.message:
+            message = outcome.text(self.ctx.translator.gettext)
         else:
             message = tr._("No se completó el pago. No se le cobró nada.")
         self.ids.summary.text = message
@@ -117,8 +116,7 @@ class DoneScreen(KioskScreen):
         if ok:
             self.ids.receipt.text = tr._("Tome su recibo. Gracias.")
             return
-        found = reason(code)
-        problem = found.es if self.ctx.translator.language == "es" else found.en
+        problem = reason(code).text(self.ctx.translator.gettext)
         self.ids.receipt.text = tr._("Su pago quedó registrado con el folio {folio}, pero el recibo no se pudo "
                                      "imprimir: {problem} Toque «Ayuda» y una persona le dará su recibo.").format(
             folio=self.ctx.payments.folio, problem=problem)

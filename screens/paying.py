@@ -40,7 +40,7 @@ class PayingScreen(KioskScreen):
 
     @on_ui_thread
     def _refused(self, problem) -> None:
-        self.ids.instructions.text = problem.text(self.ctx.translator.language)
+        self.ids.instructions.text = problem.text(self.ctx.translator.gettext)
 
     def _cash_instructions(self, flow) -> str:
         acceptance = flow.cash_acceptance()

@@ -32,7 +32,7 @@ class ResolveDialog(KioskDialog):
         self.ids.keyboard.build_for(Window.width * self.size_hint_x)
         self.summary = tr._("Folio {folio}: {amount}, cobrado {paid}. Motivo: {reason}").format(
             folio=record.folio, amount=pesos(record.amount_cents), paid=pesos(record.paid_cents or record.refund_cents),
-            reason=record.reason_es if self.ctx.translator.language == "es" else record.reason)
+            reason=self.ctx.staff.reason_text(record))
 
     def type_key(self, key: str) -> None:
         self.note = apply_key(self.note, key, NOTE_LIMIT)

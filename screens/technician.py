@@ -10,9 +10,8 @@ from typing import Any
 
 from kivy.properties import StringProperty
 
+from kiosk.fleet.model import STATUS_WORDS
 from screens.common import KioskScreen, load_kv, paginate, text_height, tr
-
-MARKS = {"ok": "[b]OK[/b]", "warn": "[b]AVISO[/b]", "fail": "[b]FALLA[/b]"}
 
 
 class TechnicianScreen(KioskScreen):
@@ -67,7 +66,8 @@ def report_lines(report: Any) -> list[str]:
     """One line per check, the ones that need attention first (problems are what a technician
     came for), with the status in words as well as order; then the last errors, newest first."""
     checks = sorted(report.checks, key=lambda check: {"fail": 0, "warn": 1}.get(check.status, 2))
-    lines = [f"{MARKS.get(check.status, check.status)} {check.name}: {check.value}"
+    marks = {status: f"[b]{tr._(word)}[/b]" for status, word in STATUS_WORDS.items()}
+    lines = [f"{marks.get(check.status, check.status)} {check.name}: {check.value}"
              + (f" — {check.explanation}" if check.status != "ok" and check.explanation else "")
              for check in checks]
     if report.errors:

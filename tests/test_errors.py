@@ -13,7 +13,7 @@ import pytest
 
 from devices.contract import DeviceError
 from kiosk.core import errors
-from kiosk.core.errors import KioskError, code_of
+from kiosk.core.errors import KioskError, code_of, message_of
 from offline_cache.errors import CacheError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,3 +83,23 @@ def test_code_of_our_own_errors() -> None:
     assert code_of(ConfigError("k.toml", "bad")) == "config.invalid"
     damaged = importlib.import_module("offline_cache.sqlite").Damaged("not ok")
     assert code_of(damaged) == "storage.damaged" and isinstance(damaged, sqlite3.Error)
+
+
+def test_no_caller_guesses_an_error_s_attributes() -> None:
+    """`getattr(error, "code", ...)` was how callers read codes before the tree: code_of and
+    message_of read them now, for any error."""
+    import re
+
+    guess = re.compile(r"getattr\(\w+, \"(code|reason|message\w*|detail)\"")
+    found = [f"{path.relative_to(ROOT)}:{number}" for folder in ("kiosk", "screens", "devices", "offline_cache")
+             for path in sorted((ROOT / folder).rglob("*.py"))
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if guess.search(line)]
+    assert found == []
+
+
+def test_message_of_gives_people_a_sentence_or_nothing() -> None:
+    from kiosk.transactions.errors import Refused
+
+    assert message_of(Refused("bill.paid_up")).startswith("Su cuenta está al corriente")
+    assert message_of(DeviceError("printer.paper_out")) != ""
+    assert message_of(KeyError("internal")) == ""  # the caller says "a technical problem"

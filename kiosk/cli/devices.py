@@ -93,12 +93,14 @@ def _list_devices(args: argparse.Namespace) -> int:
     if not statuses:
         print("no devices configured (add [devices.<name>] tables to the configuration)")
         return EXIT_OK
-    language = config.kiosk.language
+    from kiosk.core.i18n import Translator
+
+    gettext = Translator(config.kiosk.language).gettext
     header = ("NAME", "DRIVER", "STATE", "REASON", "ACTION", "SUPPLIES", "LAST ERROR", "MESSAGE")
     rows = [header]
     for name, status in statuses.items():
         supplies = ",".join(f"{key}={value}" for key, value in status.supplies) or "-"
-        message = status.reason.es if language == "es" else status.reason.en
+        message = status.reason.text(gettext)
         rows.append((name, status.driver, str(status.state), status.reason.code, str(status.reason.action),
                      supplies, status.last_error or "-", message))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
@@ -108,7 +110,7 @@ def _list_devices(args: argparse.Namespace) -> int:
 
 
 def _test_device(args: argparse.Namespace) -> int:
-    _config, adapters = _adapters(args)
+    config, adapters = _adapters(args)
     if args.name not in adapters:
         known = ", ".join(adapters) or "none"
         raise CommandError(f"no device named {args.name!r} in the configuration (configured: {known})", EXIT_USAGE)
@@ -125,5 +127,7 @@ def _test_device(args: argparse.Namespace) -> int:
         if not report.ok:
             reason = report.reason
             print(f"  reason: {reason.code} (action: {reason.action})")
-            print(f"  {reason.es} / {reason.en}")
+            from kiosk.core.i18n import Translator
+
+            print(f"  {reason.text(Translator(config.kiosk.language).gettext)}")
     return EXIT_OK if report.ok else EXIT_FAILED

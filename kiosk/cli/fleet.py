@@ -40,21 +40,25 @@ def _run_diag(args: argparse.Namespace) -> int:
     import time
 
     from kiosk.cli.devices import _adapters, _open_all
+    from kiosk.core.i18n import Translator
     from kiosk.fleet.report import Sources, collect_report
     from kiosk.fleet.statusfile import read_status, status_path
 
     config, adapters = _adapters(args)  # also validates [devices]: a bad entry exits 2
     app = read_status(status_path(config.data_path), time.time())
     running = app is not None and app.fresh
+    _ = Translator(config.kiosk.language).gettext  # the technician reads the kiosk's language
     sources = Sources(origin="shell", devices=lambda: adapters)
     if running:
         assert app is not None
-        sources.app_checks, sources.app_state = app.checks, app.app_state()
+        sources.app_checks, sources.app_state = app.checks, app.app_state(_)
         if args.self_test:
-            print("kiosk: the app is running and holds the devices: self-tests skipped", file=sys.stderr)
+            print(_("kiosk: la aplicación está en marcha y tiene los dispositivos: se omiten las autopruebas"),
+                  file=sys.stderr)
     else:
-        sources.app_state = app.app_state() if app is not None else {
-            "running": False, "text": "not running (no status from the app); devices opened by this command"}
+        sources.app_state = app.app_state(_) if app is not None else {
+            "running": False,
+            "text": _("no está en marcha (sin estado de la aplicación); dispositivos abiertos por este comando")}
         _open_all(adapters)
         if args.self_test:
             sources.self_tests = {name: adapter.self_test().to_dict() for name, adapter in adapters.items()}
@@ -65,7 +69,7 @@ def _run_diag(args: argparse.Namespace) -> int:
             for adapter in adapters.values():
                 adapter.close()
     if args.json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        print(json.dumps(report.to_dict(_), ensure_ascii=False, indent=2))
     else:
-        print(report.render_text())
+        print(report.render_text(_=_))
     return EXIT_FAILED if report.needs_attention else EXIT_OK

@@ -51,7 +51,7 @@ def rule(
     help: str,
     minimum: float | None = None,
     maximum: float | None = None,
-    choices: tuple[str, ...] | None = None,
+    choices: tuple[str, ...] | list[str] | None = None,
     pattern: str | None = None,
     path: bool = False,
 ) -> dict[str, Any]:
@@ -66,7 +66,8 @@ def rule(
     }
 
 
-LANGUAGE_CODES = ("es", "en")
+# A list, so kiosk.core.i18n.register_language can let a test pseudo-locale through.
+LANGUAGE_CODES = ["es", "en"]
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 

@@ -38,7 +38,8 @@ USB, socket and pyscard errors are mapped to it inside each adapter) and
 `offline_cache.errors.CacheError` (sqlite3 and OS errors are mapped to it inside each store).
 Network errors (requests) are mapped where the kiosk calls the network: the catalog sync
 (SyncError), the transaction API (ApiUnreachable) and the help desk (TransportError).
-`code_of` reads the code of any of them, so no caller guesses with getattr.
+`code_of` reads the code of any of them and `message_of` its sentence for people, so no
+caller guesses with getattr.
 """
 
 from __future__ import annotations
@@ -48,9 +49,11 @@ from offline_cache.errors import CacheError
 
 
 class KioskError(Exception):
-    """The root. Subclasses set `code`, as a class attribute or per instance."""
+    """The root. Subclasses set `code`, as a class attribute or per instance, and `message` when
+    a person may read why (a Spanish msgid, translated where it is shown)."""
 
     code: str = "kiosk.error"
+    message: str = ""
 
 
 class CatalogError(KioskError):
@@ -71,6 +74,17 @@ class ShellError(KioskError):
 
 class SandboxError(KioskError):
     code = "sandbox.error"
+
+
+def message_of(error: BaseException) -> str:
+    """What a person may read about `error`, as a Spanish msgid to translate where it is shown;
+    "" when it has no such sentence (the caller says "a technical problem", never the error's
+    own text, which is for the technician's log)."""
+    if isinstance(error, KioskError | CacheError):
+        return error.message
+    if isinstance(error, DeviceError):
+        return error.reason.message
+    return ""
 
 
 def code_of(error: BaseException) -> str:

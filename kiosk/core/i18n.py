@@ -28,6 +28,21 @@ ENDONYMS = {
 VOICES = {"es": "es-419", "en": "en-us"}
 
 
+# Languages whose catalogue lives outside LOCALE_DIR (a test pseudo-locale): code -> locale dir.
+EXTRA_LOCALES: dict[str, Path] = {}
+
+
+def register_language(language: str, locale_dir: Path) -> None:
+    """Load `language` from `<locale_dir>/<language>/LC_MESSAGES/kiosk.mo` from now on, and accept
+    it in `[kiosk] language` (tests build a pseudo-locale this way; a real language is a .po
+    file in LOCALE_DIR and a code in kiosk.core.config.LANGUAGE_CODES)."""
+    from kiosk.core.config import LANGUAGE_CODES
+
+    EXTRA_LOCALES[language] = locale_dir
+    if language not in LANGUAGE_CODES:
+        LANGUAGE_CODES.append(language)
+
+
 class Translator:
     """The active language and its gettext catalog; listeners hear about switches."""
 
@@ -41,8 +56,8 @@ class Translator:
     def _catalog(self, language: str) -> gettext.NullTranslations:
         if language not in self._catalogs:
             self._catalogs[language] = gettext.translation(
-                DOMAIN, localedir=str(self._locale_dir), languages=[language], fallback=True
-            )
+                DOMAIN, localedir=str(EXTRA_LOCALES.get(language, self._locale_dir)), languages=[language],
+                fallback=True)
         return self._catalogs[language]
 
     def switch(self, language: str) -> None:
@@ -63,7 +78,8 @@ class Translator:
         return self._active.ngettext(singular, plural, count)
 
     def has_catalog(self, language: str) -> bool:
-        return language == SOURCE_LANGUAGE or (self._locale_dir / language / "LC_MESSAGES" / f"{DOMAIN}.mo").exists()
+        folder = EXTRA_LOCALES.get(language, self._locale_dir)
+        return language == SOURCE_LANGUAGE or (folder / language / "LC_MESSAGES" / f"{DOMAIN}.mo").exists()
 
 
 def endonym(language: str) -> str:
@@ -110,7 +126,7 @@ def _messages_in_python(text: str) -> set[str]:
 
 def source_files(root: Path) -> list[Path]:
     files: list[Path] = []
-    for package in ("kiosk", "screens", "devices"):
+    for package in ("kiosk", "screens", "devices", "offline_cache"):
         folder = root / package
         if folder.is_dir():
             files += sorted(folder.rglob("*.py")) + sorted(folder.rglob("*.kv"))

@@ -3,7 +3,8 @@ sync, restart. The same functions serve a shell.
 
 Each one blocks (device I/O, network), so the UI runs it with `run_in_background(...)`, which
 hands the `ActionResult` back through `call_soon`. None of them raises: every failure becomes
-`ActionResult(ok=False, message=...)` naming the problem.
+`ActionResult(ok=False, message=...)` naming the problem. Messages are Spanish msgids passed
+through `_`, the gettext of the kiosk's configured language (Spanish when none is given).
 
     run_in_background(lambda: test_print(printer, config), on_done=show_result, call_soon=call_soon)
 
@@ -24,8 +25,10 @@ from typing import Any
 
 from kiosk import __version__
 from kiosk.core.errors import code_of
+from kiosk.core.i18n import N_
 from kiosk.core.logs import event
 from kiosk.core.threads import CallSoon, run_in_thread
+from kiosk.fleet.model import Gettext, spanish
 
 log = logging.getLogger("kiosk.fleet.actions")
 
@@ -45,23 +48,24 @@ class ActionResult:
         return {"action": self.action, "ok": self.ok, "message": self.message, "details": dict(self.details)}
 
 
-def _guarded(action: str, work: Callable[[], ActionResult]) -> ActionResult:
+def _guarded(action: str, work: Callable[[], ActionResult], _: Gettext = spanish) -> ActionResult:
     """Device failures and bugs become a failed result with the reason, never an exception."""
     from devices.contract import DeviceError
 
     try:
         result = work()
     except DeviceError as error:
-        result = ActionResult(action, False, f"{error.reason.en} ({error.code})", {"reason": error.code})
+        result = ActionResult(action, False, f"{error.reason.text(_)} ({error.code})", {"reason": error.code})
     except Exception as error:
         log.error("fleet.action_failed", exc_info=True, extra={"fields": {"action": action}})
-        result = ActionResult(action, False, f"unexpected failure: {type(error).__name__}", {})
+        result = ActionResult(action, False, _("falla inesperada: {error}").format(error=type(error).__name__), {})
     event(log, "fleet.action", action=action, ok=result.ok)
     return result
 
 
-def _missing(action: str, what: str) -> ActionResult:
-    return ActionResult(action, False, f"no {what} is configured or open")
+def _missing(action: str, what: str, _: Gettext = spanish) -> ActionResult:
+    """`what` is a Spanish msgid naming the device."""
+    return ActionResult(action, False, _("no hay {device} configurado o abierto").format(device=_(what)))
 
 
 # ---- printer ------------------------------------------------------------------------------------
@@ -85,9 +89,9 @@ def test_sheet(config: Any, now: dt.datetime) -> Any:
     )
 
 
-def test_print(printer: Any, config: Any, now: dt.datetime | None = None) -> ActionResult:
+def test_print(printer: Any, config: Any, now: dt.datetime | None = None, _: Gettext = spanish) -> ActionResult:
     if printer is None:
-        return _missing("test_print", "printer")
+        return _missing("test_print", N_("impresora"), _)
 
     def work() -> ActionResult:
         from devices.contract import reason
@@ -96,10 +100,12 @@ def test_print(printer: Any, config: Any, now: dt.datetime | None = None) -> Act
         details = {"job_id": result.job_id, "blocks_sent": result.blocks_sent, "blocks_total": result.blocks_total,
                    "reason": result.reason}
         if result.completed:
-            return ActionResult("test_print", True, f"test page printed (job {result.job_id})", details)
-        return ActionResult("test_print", False, f"test page not finished: {reason(result.reason).en}", details)
+            return ActionResult("test_print", True, _("página de prueba impresa (trabajo {job})").format(
+                job=result.job_id), details)
+        return ActionResult("test_print", False, _("la página de prueba no terminó: {problem}").format(
+            problem=reason(result.reason).text(_)), details)
 
-    return _guarded("test_print", work)
+    return _guarded("test_print", work, _)
 
 
 # Named for what they do, not pytest tests: keep pytest from collecting them where they are imported.
@@ -109,40 +115,40 @@ test_print.__test__ = False  # type: ignore[attr-defined]  # an attribute functi
 
 # ---- card reader --------------------------------------------------------------------------------
 
-def read_card(reader: Any) -> ActionResult:
+def read_card(reader: Any, _: Gettext = spanish) -> ActionResult:
     """Read the inserted card with the configured profile; the identity is dropped, never shown."""
     if reader is None:
-        return _missing("read_card", "card reader")
+        return _missing("read_card", N_("lector de tarjetas"), _)
 
     def work() -> ActionResult:
         details = {"profile": getattr(reader, "profile", ""), "reader": getattr(reader, "reader", "")}
         if not getattr(reader, "card_present", False):
-            return ActionResult("read_card", False, "no card in the reader: insert a test card and try again",
-                                details)
+            return ActionResult("read_card", False, _("no hay tarjeta en el lector: inserte una tarjeta de prueba "
+                                                      "e intente de nuevo"), details)
         atr = str(reader.diagnostics().get("atr", ""))
         identity = reader.read_identity()
         readable = bool(identity.id_number)
         del identity  # personal data: it leaves this function only as "it was read"
         details["atr"] = atr
         if readable:
-            return ActionResult("read_card", True, f"card read with profile {details['profile']} "
-                                                   "(identity not shown)", details)
-        return ActionResult("read_card", False, "the card answered but carries no identity number", details)
+            return ActionResult("read_card", True, _("tarjeta leída con el perfil {profile} (identidad no "
+                                                     "mostrada)").format(profile=details["profile"]), details)
+        return ActionResult("read_card", False, _("la tarjeta respondió pero no trae número de identidad"), details)
 
-    return _guarded("read_card", work)
+    return _guarded("read_card", work, _)
 
 
 # ---- cash ---------------------------------------------------------------------------------------
 
-def poll_cash(cash: Any) -> ActionResult:
+def poll_cash(cash: Any, _: Gettext = spanish) -> ActionResult:
     """Poll every acceptor (and the hopper), read their event queues, report what they accept."""
     if cash is None:
-        return _missing("poll_cash", "cash device")
+        return _missing("poll_cash", N_("dispositivo de efectivo"), _)
 
     def work() -> ActionResult:
         status = cash.refresh()
         if not status.usable:
-            return ActionResult("poll_cash", False, f"{status.reason.en} ({status.reason.code})",
+            return ActionResult("poll_cash", False, f"{status.reason.text(_)} ({status.reason.code})",
                                 {"state": str(status.state), "reason": status.reason.code})
         credits = cash.poll()  # reads the event queues: a jam or fraud code shows up here
         acceptance = cash.acceptance()
@@ -150,49 +156,50 @@ def poll_cash(cash: Any) -> ActionResult:
                    "bills_cents": list(acceptance.bills_cents), "can_give_change": acceptance.can_give_change,
                    "credits_read": len(credits)}
         accepted = ", ".join(f"${cents / 100:g}" for cents in (*acceptance.coins_cents, *acceptance.bills_cents))
-        change = "change available" if acceptance.can_give_change else "no change (exact amount only)"
-        return ActionResult("poll_cash", True, f"acceptors answer; accepts {accepted or 'nothing'}; {change}",
-                            details)
+        change = _("hay cambio") if acceptance.can_give_change else _("sin cambio (solo importe exacto)")
+        return ActionResult("poll_cash", True, _("los aceptadores responden; aceptan {accepted}; {change}").format(
+            accepted=accepted or _("nada"), change=change), details)
 
-    return _guarded("poll_cash", work)
+    return _guarded("poll_cash", work, _)
 
 
 # ---- any device ---------------------------------------------------------------------------------
 
-def self_test(adapter: Any) -> ActionResult:
+def self_test(adapter: Any, _: Gettext = spanish) -> ActionResult:
     """The device's own self-test (the printer's prints a test page); see `kiosk devices test`."""
     if adapter is None:
-        return _missing("self_test", "device")
+        return _missing("self_test", N_("dispositivo"), _)
 
     def work() -> ActionResult:
         report = adapter.self_test()
         failed = [check.name for check in report.checks if not check.ok]
-        message = (f"{report.device}: self-test passed" if report.ok else
-                   f"{report.device}: self-test failed ({', '.join(failed)}): {report.reason.en}")
+        message = (_("{device}: autoprueba superada").format(device=report.device) if report.ok else
+                   _("{device}: la autoprueba falló ({checks}): {problem}").format(
+                       device=report.device, checks=", ".join(failed), problem=report.reason.text(_)))
         return ActionResult("self_test", report.ok, message, report.to_dict())
 
-    return _guarded("self_test", work)
+    return _guarded("self_test", work, _)
 
 
 # ---- catalog ------------------------------------------------------------------------------------
 
-def force_sync(target: Any, timeout_s: float = 60.0) -> ActionResult:
+def force_sync(target: Any, timeout_s: float = 60.0, _: Gettext = spanish) -> ActionResult:
     """Sync the catalog now. `target` is the app's CatalogFeed (its sync service is triggered and
     the outcome awaited), a CatalogSyncService, or a CatalogSync (synced directly: a shell)."""
     service = getattr(target, "sync_service", target)
     if service is None:
-        return ActionResult("force_sync", False, "catalog sync is off: no pinned key ([api] public_key) "
-                                                 "or the catalog feed has not started yet")
+        return ActionResult("force_sync", False, _("la sincronización del catálogo está apagada: no hay llave fijada "
+                                                   "([api] public_key) o el catálogo aún no arranca"))
 
     def work() -> ActionResult:
         if hasattr(service, "trigger"):
-            return _trigger_and_wait(service, timeout_s)
-        return _sync_result(service.sync_once(), None)
+            return _trigger_and_wait(service, timeout_s, _)
+        return _sync_result(service.sync_once(), None, _)
 
-    return _guarded("force_sync", work)
+    return _guarded("force_sync", work, _)
 
 
-def _trigger_and_wait(service: Any, timeout_s: float) -> ActionResult:
+def _trigger_and_wait(service: Any, timeout_s: float, _: Gettext) -> ActionResult:
     """Wake the background sync (one sync at a time, as the app runs it) and wait for its outcome:
     a run that started after the trigger and left a new result or error behind."""
     before = (service.runs, service.last_result, service.last_error)
@@ -202,18 +209,26 @@ def _trigger_and_wait(service: Any, timeout_s: float) -> ActionResult:
     while time.monotonic() < deadline:
         runs, result, error = service.runs, service.last_result, service.last_error
         if runs > before[0] and (result is not before[1] or error is not before[2]):
-            return _sync_result(result if error is None else None, error)
+            return _sync_result(result if error is None else None, error, _)
         pause.wait(0.05)
-    return ActionResult("force_sync", False, f"no sync outcome within {timeout_s:.0f} s; the sync may still be "
-                                             "running (see the catalog check)")
+    return ActionResult("force_sync", False, _("sin resultado de la sincronización en {seconds} s; puede seguir en "
+                                               "curso (vea la revisión del catálogo)").format(
+        seconds=f"{timeout_s:.0f}"))
 
 
-def _sync_result(result: Any, error: Any) -> ActionResult:
+def _sync_result(result: Any, error: Any, _: Gettext = spanish) -> ActionResult:
     if error is not None:
         reason = code_of(error)
-        return ActionResult("force_sync", False, f"sync failed ({reason}): {error}; the previous catalog stays",
-                            {"reason": reason})
-    return ActionResult("force_sync", True, result.summary(), {"mode": result.mode, "revision": result.revision,
+        return ActionResult("force_sync", False, _("la sincronización falló ({reason}): {error}; se queda el catálogo "
+                                                   "anterior").format(reason=reason, error=error), {"reason": reason})
+    if not result.changed:
+        message = _("catálogo sin cambios en la revisión {revision}").format(revision=result.revision)
+    else:
+        message = _("catálogo de la revisión {previous} a la {revision} ({mode}): {added} nuevos, {updated} "
+                    "actualizados, {removed} retirados").format(
+            previous=result.previous_revision or "-", revision=result.revision, mode=result.mode,
+            added=len(result.added), updated=len(result.updated), removed=len(result.removed))
+    return ActionResult("force_sync", True, message, {"mode": result.mode, "revision": result.revision,
                                                                "added": len(result.added),
                                                                "updated": len(result.updated),
                                                                "removed": len(result.removed)})
@@ -221,27 +236,28 @@ def _sync_result(result: Any, error: Any) -> ActionResult:
 
 # ---- the app ------------------------------------------------------------------------------------
 
-def restart_app(stop: Callable[[int], None]) -> ActionResult:
+def restart_app(stop: Callable[[int], None], _: Gettext = spanish) -> ActionResult:
     """Ask the app to stop with EXIT_RESTART; `stop(status)` is the app's (it ends its event loop
     and makes `kiosk run` return that status). systemd then starts a fresh kiosk."""
     event(log, "app.restart_requested", level=logging.WARNING, exit_status=EXIT_RESTART)
     try:
         stop(EXIT_RESTART)
     except Exception as error:
-        return ActionResult("restart", False, f"the app could not be stopped: {type(error).__name__}")
-    return ActionResult("restart", True, f"restarting (exit status {EXIT_RESTART}; systemd starts the kiosk again)",
-                        {"exit_status": EXIT_RESTART})
+        return ActionResult("restart", False, _("no se pudo detener la aplicación: {error}").format(
+            error=type(error).__name__))
+    return ActionResult("restart", True, _("reiniciando (estado de salida {status}; systemd vuelve a arrancar el "
+                                           "kiosco)").format(status=EXIT_RESTART), {"exit_status": EXIT_RESTART})
 
 
 def run_in_background(action: Callable[[], ActionResult], on_done: Callable[[ActionResult], None],
-                      call_soon: CallSoon) -> threading.Thread:
+                      call_soon: CallSoon, _: Gettext = spanish) -> threading.Thread:
     """Run a blocking action on a worker thread; `on_done(result)` comes back through call_soon."""
 
     def work() -> None:
         try:
             result = action()
         except Exception as error:  # the actions do not raise; a lambda around them might
-            result = ActionResult("unknown", False, f"unexpected failure: {type(error).__name__}")
+            result = ActionResult("unknown", False, _("falla inesperada: {error}").format(error=type(error).__name__))
         call_soon(lambda: on_done(result))
 
     return run_in_thread(work, "technician-action")

@@ -13,27 +13,38 @@ user and query, and error lines were redacted when they were logged (kiosk/core/
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kiosk.core.i18n import N_
 from kiosk.fleet.errorlog import ErrorEntry
+
+Gettext = Callable[[str], str]  # a translator's gettext: Spanish msgid -> the reader's language
+
+
+def spanish(message: str) -> str:
+    """The gettext of the source language: the msgids are the Spanish texts."""
+    return message
+
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 STATUSES = (OK, WARN, FAIL)
 _RANK = {OK: 0, WARN: 1, FAIL: 2}
 
-# Section ids in display order, with their titles (Spanish, English) for the technician screen.
-SECTIONS: dict[str, tuple[str, str]] = {
-    "devices": ("Dispositivos", "Devices"),
-    "network": ("Red y API", "Network and API"),
-    "tls": ("Certificado TLS", "TLS certificate"),
-    "catalog": ("Catálogo", "Catalog"),
-    "queue": ("Cola de transacciones", "Transaction queue"),
-    "system": ("Disco y memoria", "Disk and memory"),
-    "application": ("Aplicación y configuración", "Application and configuration"),
-    "errors": ("Errores recientes", "Recent errors"),
+# Section ids in display order, with their titles (Spanish msgids, translated where shown).
+SECTIONS: dict[str, str] = {
+    "devices": N_("Dispositivos"),
+    "network": N_("Red y API"),
+    "tls": N_("Certificado TLS"),
+    "catalog": N_("Catálogo"),
+    "queue": N_("Cola de transacciones"),
+    "system": N_("Disco y memoria"),
+    "application": N_("Aplicación y configuración"),
+    "errors": N_("Errores recientes"),
 }
+# How a status reads in the text report.
+STATUS_WORDS = {OK: N_("OK"), WARN: N_("AVISO"), FAIL: N_("FALLA")}
 
 
 def worst(statuses: Iterable[str]) -> str:
@@ -92,7 +103,7 @@ class HealthReport:
     def check(self, name: str) -> Check | None:
         return next((check for check in self.checks if check.name == name), None)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, _: Gettext = spanish) -> dict[str, Any]:
         return {
             "kiosk_id": self.kiosk_id,
             "version": self.version,
@@ -101,7 +112,7 @@ class HealthReport:
             "origin": self.origin,
             "status": self.status,
             "needs_attention": [check.name for check in self.needs_attention],
-            "sections": [{"id": section, "title": SECTIONS[section][1],
+            "sections": [{"id": section, "title": _(SECTIONS[section]),
                           "checks": [check.to_dict() for check in self.section(section)]}
                          for section in SECTIONS if self.section(section)],
             "errors": [entry.to_dict() for entry in self.errors],
@@ -112,29 +123,36 @@ class HealthReport:
         names = [check.name for check in self.needs_attention]
         return self.status if not names else f"{self.status}: {', '.join(names)}"
 
-    def render_text(self, error_lines: int = 10) -> str:
-        lines = [f"Kiosk {self.kiosk_id}  version {self.version}  {_iso(self.generated_at)}  ({self.origin})",
-                 f"Overall: {self.status.upper()}", ""]
+    def render_text(self, error_lines: int = 10, _: Gettext = spanish) -> str:
+        """The report for a shell (`kiosk diag`), in the language of `_` (the texts of the checks
+        were translated when they were made, by the Collector's translator)."""
+        origin = _("aplicación") if self.origin == "app" else _("terminal")
+        lines = [_("Kiosco {kiosk}  versión {version}  {when}  ({origin})").format(
+                     kiosk=self.kiosk_id, version=self.version, when=_iso(self.generated_at), origin=origin),
+                 _("General: {status}").format(status=_(STATUS_WORDS[self.status])), ""]
         width = max((len(check.name) for check in self.checks), default=10)
-        for section, (_es, title) in SECTIONS.items():
+        words = {status: _(word) for status, word in STATUS_WORDS.items()}
+        mark = max(len(word) for word in words.values())
+        for section, title in SECTIONS.items():
             checks = self.section(section)
             if not checks:
                 continue
-            lines.append(title)
+            lines.append(_(title))
             for check in checks:
-                lines.append(f"  [{check.status.upper():4}] {check.name.ljust(width)}  {check.value}")
+                lines.append(f"  [{words[check.status].ljust(mark)}] {check.name.ljust(width)}  {check.value}")
             lines.append("")
         if self.errors:
-            lines.append(f"Last {min(error_lines, len(self.errors))} of {len(self.errors)} kept warnings/errors")
+            lines.append(_("Últimos {shown} de {kept} avisos y errores guardados").format(
+                shown=min(error_lines, len(self.errors)), kept=len(self.errors)))
             lines.extend(f"  {_iso(entry.at)} {entry.level:7} {entry.logger} {entry.event}"
                          for entry in self.errors[:error_lines])
             lines.append("")
         attention = self.needs_attention
         if attention:
-            lines.append(f"Needs attention ({len(attention)}):")
+            lines.append(_("Requiere atención ({count}):").format(count=len(attention)))
             lines.extend(f"  - {check.name}: {check.explanation or check.value}" for check in attention)
         else:
-            lines.append("Nothing needs attention.")
+            lines.append(_("Nada requiere atención."))
         return "\n".join(lines)
 
 

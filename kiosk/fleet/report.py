@@ -5,7 +5,10 @@
     report.needs_attention        # the checks that are not ok, each naming the problem and the fix
     report.section("devices")     # Check(section, name, status, value, explanation, raw)
     report.to_dict()              # JSON-able, no personal data, no secrets
-    report.render_text()          # for the shell (`kiosk diag`)
+    report.render_text(_=collector.gettext)  # for the shell (`kiosk diag`)
+
+Every text in a check is translated when the check is made, into the kiosk's configured
+language (`[kiosk] language`, Spanish by default), through `Collector.gettext`.
 
 One collector serves both places a report is made. Inside the running app the devices are
 already open (adapters from the DeviceHub) and the TransactionService holds the outbox; in a
@@ -27,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kiosk import __version__
+from kiosk.core.i18n import Translator
 from kiosk.fleet import checks as C
 from kiosk.fleet.errorlog import ErrorEntry, ErrorLog, error_log_path
 from kiosk.fleet.model import FAIL, SECTIONS, Check, HealthReport
@@ -77,6 +81,7 @@ class Collector:
         self._catalog_store: Any = None
         self._outbox: Any = None
         self._error_log = ErrorLog(error_log_path(config.data_path), read_only=True)
+        self.gettext = Translator(config.kiosk.language).gettext  # the technician reads the kiosk's language
 
     def collect(self) -> HealthReport:
         now = self.sources.clock()
@@ -88,7 +93,7 @@ class Collector:
         found: list[Check] = []
         for section, gather in gatherers:
             found += self._safely(section, gather, now)
-        found.append(C.errors_check(errors, now))
+        found.append(C.errors_check(errors, now, _=self.gettext))
         return HealthReport(self.config.kiosk.id, __version__, now, tuple(found), tuple(errors), self.sources.origin)
 
     def close(self) -> None:
@@ -102,15 +107,16 @@ class Collector:
 
     # ---- sections -------------------------------------------------------------------------------
 
-    @staticmethod
-    def _safely(section: str, gather: Callable[[float], list[Check]], now: float) -> list[Check]:
+    def _safely(self, section: str, gather: Callable[[float], list[Check]], now: float) -> list[Check]:
         """A bug or surprise in one section becomes a failed check, never a missing report."""
+        _ = self.gettext
         try:
             return gather(now)
         except Exception as error:
             log.warning("fleet.check_failed", exc_info=True, extra={"fields": {"section": section}})
-            return [Check(section, f"{section}.collector", FAIL, "could not be checked",
-                          f"Collecting this section failed ({type(error).__name__}: {error}); report it with the logs.",
+            return [Check(section, f"{section}.collector", FAIL, _("no se pudo revisar"),
+                          _("Falló la revisión de esta sección ({error}); repórtelo junto con los registros.").format(
+                              error=f"{type(error).__name__}: {error}"),
                           {"error": type(error).__name__})]
 
     def _devices(self, _now: float) -> list[Check]:
@@ -122,10 +128,11 @@ class Collector:
         for name, entry in self.config.devices.items():
             adapter = adapters.get(name)
             if adapter is None:
-                found.append(C.device_not_open_check(name, entry.driver))
+                found.append(C.device_not_open_check(name, entry.driver, _=self.gettext))
                 continue
             found.append(C.device_check(adapter.status().to_dict(), adapter.capabilities().to_dict(),
-                                        adapter.diagnostics(), self.sources.self_tests.get(name)))
+                                        adapter.diagnostics(), self.sources.self_tests.get(name),
+                                        _=self.gettext))
         return found
 
     def _network(self, _now: float) -> list[Check]:
@@ -135,10 +142,10 @@ class Collector:
 
             self._http = requests.Session()
         found = [C.api_check(probe_api(self._http, api.base_url, api.connect_timeout_s, api.timeout_s,
-                                       self.sources.ca_file))]
+                                       self.sources.ca_file), _=self.gettext)]
         if self.sources.origin == "app":
             last = self.sources.heartbeat() if self.sources.heartbeat else None
-            heartbeat = C.heartbeat_check(last, self.config.fleet.heartbeat_interval_s)
+            heartbeat = C.heartbeat_check(last, self.config.fleet.heartbeat_interval_s, _=self.gettext)
             if heartbeat is not None:
                 found.append(heartbeat)
         else:  # only the running app sends heartbeats: show how its last one went
@@ -148,7 +155,7 @@ class Collector:
     def _tls(self, now: float) -> list[Check]:
         api = self.config.api
         probe = probe_tls(api.base_url, api.connect_timeout_s, self.sources.ca_file)
-        return [C.tls_check(api.base_url, probe, self.config.fleet.tls_warn_days, now)]
+        return [C.tls_check(api.base_url, probe, self.config.fleet.tls_warn_days, now, _=self.gettext)]
 
     def _catalog(self, now: float) -> list[Check]:
         from kiosk.catalog.service import store_path
@@ -156,16 +163,16 @@ class Collector:
         path = store_path(self.config)
         if self._catalog_store is None:
             if not path.exists():
-                return C.catalog_checks(None, self.config.fleet.max_sync_age_s)
+                return C.catalog_checks(None, self.config.fleet.max_sync_age_s, _=self.gettext)
             from kiosk.catalog.store import CatalogStore
 
             self._catalog_store = CatalogStore(path)
         status = self._catalog_store.status(now=dt.datetime.fromtimestamp(now, dt.UTC))
-        return C.catalog_checks(status, self.config.fleet.max_sync_age_s)
+        return C.catalog_checks(status, self.config.fleet.max_sync_age_s, _=self.gettext)
 
     def _queue(self, now: float) -> list[Check]:
         facts = self._queue_facts(now)
-        return C.queue_checks(facts, self.config.fleet.max_queue_age_s)
+        return C.queue_checks(facts, self.config.fleet.max_queue_age_s, _=self.gettext)
 
     def _queue_facts(self, now: float) -> C.QueueFacts | None:
         service = self.sources.transactions() if self.sources.transactions else None
@@ -200,19 +207,19 @@ class Collector:
     def _system(self, _now: float) -> list[Check]:
         data_dir = self.config.data_path
         disk = C.disk_check(str(data_dir), disk_free_bytes(data_dir), self.config.fleet.min_free_mb,
-                            self.config.transactions.min_free_mb)
+                            self.config.transactions.min_free_mb, _=self.gettext)
         borrowed = [check for check in self.sources.app_checks if check.name == "memory"]
         if borrowed:
             return [disk, *borrowed]
         rss, available, total = memory_facts()
         if self.sources.origin != "app":
             rss = None  # this process is `kiosk diag`, not the kiosk: its size means nothing
-        return [disk, C.memory_check(rss, available, total)]
+        return [disk, C.memory_check(rss, available, total, _=self.gettext)]
 
     def _application(self, _now: float) -> list[Check]:
         state = self.sources.app_state or {"running": True, "pid": os.getpid(),
-                                           "text": f"running (pid {os.getpid()})"}
-        return C.application_checks(__version__, C.config_summary(self.config), state)
+                                           "text": self.gettext("en marcha (pid {pid})").format(pid=os.getpid())}
+        return C.application_checks(__version__, C.config_summary(self.config), state, _=self.gettext)
 
     def _errors(self) -> list[ErrorEntry]:
         return self._error_log.recent()

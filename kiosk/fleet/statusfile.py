@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kiosk.fleet.model import Check, HealthReport
+from kiosk.fleet.model import Check, Gettext, HealthReport, spanish
 
 FORMAT = 1
 FRESH_FACTOR = 3  # younger than 3 status intervals: the app is alive and writing
@@ -57,12 +57,15 @@ class AppStatus:
     def fresh(self) -> bool:
         return self.age_s < FRESH_FACTOR * self.interval_s and _alive(self.pid)
 
-    def app_state(self) -> dict[str, Any]:
+    def app_state(self, _: Gettext = spanish) -> dict[str, Any]:
+        """What the "app" check says, in the language of `_` (Spanish by default)."""
         if self.fresh:
             return {"running": True, "pid": self.pid, "status_age_s": round(self.age_s, 1),
-                    "text": f"running (pid {self.pid}); devices as it saw them {self.age_s:.0f} s ago"}
+                    "text": _("en marcha (pid {pid}); dispositivos como los vio hace {age} s").format(
+                        pid=self.pid, age=f"{self.age_s:.0f}")}
         return {"running": False, "pid": self.pid, "status_age_s": round(self.age_s, 1),
-                "text": f"not running (its last status is {self.age_s:.0f} s old); devices opened by this command"}
+                "text": _("no está en marcha (su último estado es de hace {age} s); dispositivos abiertos por este "
+                          "comando").format(age=f"{self.age_s:.0f}")}
 
 
 def read_status(path: Path, now: float) -> AppStatus | None:

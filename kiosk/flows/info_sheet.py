@@ -52,14 +52,13 @@ class SheetPrinting:
             return False
         sheet = make_sheet(record, PageWriter(self.ctx.translator), self.ctx.config, catalog.procedure,
                            catalog.followers(procedure_id))
-        language = self.ctx.translator.language
+        gettext = self.ctx.translator.gettext
 
         def printed(result: Any, error: Any) -> None:
             if result is not None and result.completed:
                 on_done(True, "")
                 return
-            found = reason(error.code if error is not None else result.reason)
-            on_done(False, found.es if language == "es" else found.en)
+            on_done(False, reason(error.code if error is not None else result.reason).text(gettext))
 
         self.printer.request(lambda: self.printer.print_sheet(sheet), printed)
         return True

@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk.catalog.model import kiosk_actions
-from kiosk.core.errors import code_of
+from kiosk.core.errors import code_of, message_of
+from kiosk.core.i18n import N_
 from kiosk.core.threads import CallSoon, Runner, run_in_thread
+from kiosk.transactions.errors import TECHNICAL_PROBLEM
 
 HOLD = "payment"  # the navigator's hold and the idle pause while a payment runs
 
@@ -28,14 +30,15 @@ ACCOUNT_EXAMPLES = {"clave_catastral": "001-002-003-0001", "numero_contrato_agua
 
 @dataclass
 class Problem:
-    """Why a step cannot go on, in both languages, from the service's reason code."""
+    """Why a step cannot go on: the service's reason code (logs, tests) and its sentence as a
+    Spanish msgid, translated by the screen that shows it."""
 
     code: str
-    es: str
-    en: str
+    message: str
 
-    def text(self, language: str) -> str:
-        return self.es if language == "es" else self.en
+    def text(self, gettext: Callable[[str], str]) -> str:
+        """The sentence in the reader's language: pass the translator's gettext."""
+        return gettext(self.message)
 
 
 class PaymentFlow:
@@ -145,8 +148,8 @@ class PaymentFlow:
             availability = self.service.availability()
             found: dict[str, Problem | None] = {}
             for method, code in (("card", availability.card), ("cash", availability.cash)):
-                found[method] = None if code == "ok" else Problem(code, availability.message(code, "es"),
-                                                                  availability.message(code, "en"))
+                found[method] = None if code == "ok" else Problem(code, availability.message(code) or
+                                                                  TECHNICAL_PROBLEM)
             self.call_soon(lambda: on_done(found))
 
         self.run(work)
@@ -172,12 +175,12 @@ class PaymentFlow:
         `on_notice(code, cents)` when a bill is handed back or the acceptor fails mid-payment."""
         if self.method and self.outcome is None:
             # A second touch on "Pagar" while the first payment runs must never start another.
-            on_refused(Problem("payment.in_progress", "Ya hay un pago en curso.", "A payment is already in progress."))
+            on_refused(Problem("payment.in_progress", N_("Ya hay un pago en curso.")))
             return
         if self.outcome is not None and (self.outcome.ok or self.outcome.needs_person):
             # This bill or request is paid, or money was taken and a person finishes it: paying
             # it again would charge the citizen twice.
-            on_refused(Problem("payment.done", "Este pago ya se realizó.", "This payment has already been made."))
+            on_refused(Problem("payment.done", N_("Este pago ya se realizó.")))
             return
         self.method, self.outcome = method, None
         attempt = self._attempt = object()
@@ -311,9 +314,7 @@ class PaymentFlow:
 
 def _problem(error: Exception) -> Problem:
     code = code_of(error)
-    es = getattr(error, "message_es", "") or "No se pudo continuar por un problema técnico."
-    en = getattr(error, "message_en", "") or "This could not go on because of a technical problem."
-    return Problem(code, es, en)
+    return Problem(code, message_of(error) or TECHNICAL_PROBLEM)
 
 
 def open_transactions_in_background(config: Any, adapters: Mapping[str, Any], call_soon: CallSoon,

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kiosk.core.errors import code_of
+from kiosk.core.errors import code_of, message_of
 from kiosk.core.i18n import N_
 from kiosk.core.logs import event
 from kiosk.core.threads import CallSoon, Runner, SerialWorker, run_off_ui
@@ -217,7 +217,7 @@ class StaffDesk:
 
         def work() -> Outcome:
             printed = service.reprint_last()
-            return Outcome(printed.ok, printed.message_es, printed)
+            return Outcome(printed.ok, self.ctx.translator.gettext(printed.message) if printed.message else "", printed)
 
         self._task("reprint", "receipt.reprinted", work, on_done)
 
@@ -305,10 +305,17 @@ class StaffDesk:
         self._background(audited, on_done, failed)
 
     def problem_text(self, error: Exception) -> str:
-        """A refusal as the service words it in the current language, else the error's own text."""
-        language = self.ctx.translator.language
-        worded = getattr(error, "message_es" if language == "es" else "message_en", "")
-        return worded or self.ctx.translator.gettext(str(error)) or type(error).__name__
+        """A refusal as the service words it (a msgid), in the current language; else the error's
+        own text (a msgid when the kiosk raised it, e.g. `_NoService`), else its type."""
+        worded = message_of(error) or str(error)
+        return self.ctx.translator.gettext(worded) if worded else type(error).__name__
+
+    def reason_text(self, item: Any) -> str:
+        """Why a transaction on the attendant's list waits for a person, as a sentence with its
+        figures, in the current language (an unknown code: a generic sentence naming it)."""
+        from kiosk.transactions.attendant import explain_item
+
+        return explain_item(item, self.ctx.translator.gettext)
 
     def _background(self, work: Callable[[], Any], on_done: Callable[[Any], None],
                     on_error: Callable[[Exception], None]) -> None:

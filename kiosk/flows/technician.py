@@ -14,29 +14,34 @@ from kiosk.flows.staff_desk import Outcome
 
 def technician_tools(config: Any, monitor: Any, device: Callable[[str], Any], catalog_feed: Any
                      ) -> dict[str, Callable[[], Outcome]]:
+    from kiosk.core.i18n import N_, Translator
     from kiosk.fleet import actions
+
+    # The panel's results speak the kiosk's configured language, as its report does.
+    _ = Translator(config.kiosk.language).gettext
 
     def report() -> Outcome:
         found = monitor.run_once()
-        return Outcome(found is not None, "" if found is not None else "no report yet", found)
+        return Outcome(found is not None, "" if found is not None else _(N_("aún no hay reporte")), found)
 
     def outcome_of(result: Any) -> Outcome:
         return Outcome(result.ok, result.message, result)
 
     def self_tests() -> Outcome:
         """Every device's own self-test; the results show in the report from now on."""
-        results = [actions.self_test(adapter) for adapter in monitor.sources.devices().values()]
+        results = [actions.self_test(adapter, _) for adapter in monitor.sources.devices().values()]
         for result in results:
             if "device" in result.details:
                 monitor.record_self_test(result.details)
         failed = [result.message for result in results if not result.ok]
-        return Outcome(not failed, "; ".join(failed) or f"{len(results)} self-tests passed", results)
+        return Outcome(not failed, "; ".join(failed) or _("{count} autopruebas superadas").format(count=len(results)),
+                       results)
 
     return {
         "report": report,
-        "test_print": lambda: outcome_of(actions.test_print(device("printer"), config)),
-        "read_card": lambda: outcome_of(actions.read_card(device("card_reader"))),
-        "poll_cash": lambda: outcome_of(actions.poll_cash(device("cash"))),
-        "force_sync": lambda: outcome_of(actions.force_sync(catalog_feed)),
+        "test_print": lambda: outcome_of(actions.test_print(device("printer"), config, _=_)),
+        "read_card": lambda: outcome_of(actions.read_card(device("card_reader"), _)),
+        "poll_cash": lambda: outcome_of(actions.poll_cash(device("cash"), _)),
+        "force_sync": lambda: outcome_of(actions.force_sync(catalog_feed, _=_)),
         "self_test": self_tests,
     }

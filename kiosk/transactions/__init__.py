@@ -14,10 +14,12 @@ Build once at start-up::
     service.stop()
 
 What the screens call (every callback arrives through the adapters' `call_soon`, i.e. on the UI
-thread; every method that refuses raises `Refused` with `.code`, `.message_es`, `.message_en`):
+thread; every method that refuses raises `Refused` with `.code` (stable, for logs and metrics),
+`.message` (the sentence for people, a Spanish msgid: translate it with the translator's gettext
+where it is shown) and `.detail` (for logs only)):
 
 - `service.availability() -> Availability(online, storage_ok, card, cash, lookup, request)`: each
-  field is "ok" or a reason code; `Availability.message(code, lang)` gives the plain sentence
+  field is "ok" or a reason code; `Availability.message(code)` gives the plain sentence (a msgid)
   (e.g. offline: card "network.card_needs_network", lookup "network.lookup_needs_network";
   cash and certificate requests stay "ok" offline).
 - `service.lookup(kind, ref, on=None) -> Bill` (GET /v1/accounts/{kind}/{ref}): concept,
@@ -30,7 +32,7 @@ thread; every method that refuses raises `Refused` with `.code`, `.message_es`, 
   For a certificate pass the catalog procedure record and `Identity(method, name, id_number)`.
 - `service.pay_by_card(tx, on_done)`, `service.pay_by_cash(tx, on_progress, on_done, on_notice)`,
   `service.cancel_cash(tx)`, `service.submit_free(tx)`, `service.cancel(tx)`:
-  `on_done(PaymentOutcome(ok, state, reason, message_es, transaction))`,
+  `on_done(PaymentOutcome(ok, state, reason, message, transaction))` (`outcome.text(gettext)`),
   `on_progress(Progress)` after each credit is on disk (inserted, total, remaining, change limit).
 - `service.receipt(tx) -> devices.printer.Receipt`; `service.print_receipt(tx, on_done)`:
   QR = certificate download URL or verification URL once confirmed, else a provisional payload
@@ -41,7 +43,7 @@ thread; every method that refuses raises `Refused` with `.code`, `.message_es`, 
   "nothing_taken", `service.last_receipt()`, `service.reprint_last(on_done)`,
   `service.reprint(folio, on_done)`, `service.print_voucher(number, on_done)`,
   `service.cash_totals()`, `service.collect_cash(attendant, note, on_printed)`; prints report one
-  `Printed(ok, reason, message_es, document, copies)` through call_soon.
+  `Printed(ok, reason, message, document, copies)` through call_soon (`message`: a msgid).
 """
 
 import importlib

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from devices.contract import reason as device_reason
 from devices.printer import InfoSheet, format_pesos
 from kiosk.core.logs import event, redact
 from kiosk.transactions.api import ApiAnswer, ApiUnreachable
@@ -58,28 +59,8 @@ NOTE_MAX = 200
 STAFF_ID = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 RECEIPT_STATES = (PAID, QUEUED, SUBMITTED, CONFIRMED)  # a receipt was (or is being) handed out
 
-# Plain Spanish for why a transaction waits for an attendant, by reason prefix.
-WHY: tuple[tuple[str, str], ...] = (
-    ("card.outcome_unknown", "La terminal no confirmó si se cobró la tarjeta."),
-    ("card.device_error", "La terminal falló durante el cobro con tarjeta."),
-    ("restart.payment_outcome_unknown", "El cajero se reinició durante el cobro."),
-    ("restart.partial_cash", "El cajero se reinició mientras recibía efectivo."),
-    ("restart.cash_unread", "El cajero se reinició mientras recibía efectivo y el aceptador ya no dice todo lo que"
-                            " tomó: cuente el efectivo."),
-    ("cash.partial_refund_due", "Se recibió efectivo sin completar el importe."),
-    ("api.rejected", "La tesorería rechazó una operación ya cobrada."),
-    ("submit.gave_up_retry_window", "No se pudo enviar a la tesorería dentro del plazo de reintentos."),
-    ("money.not_recorded", "El cajero recibió el dinero pero el disco no lo pudo registrar a tiempo."),
-    ("money.recorded_late", "Dinero registrado con retraso: el disco lo rechazó al principio."),
-    ("cash.unreconciled", "El aceptador contó una cantidad distinta de la registrada: cuente el efectivo."),
-    ("cash.inhibit_unconfirmed", "El aceptador no confirmó que dejó de recibir dinero."),
-    ("cash.intake_failed", "Falla interna durante el cobro en efectivo."),
-)
-
-
 def refuse(code: str) -> Refused:
-    es, en = REASONS[code]
-    return Refused(code, es, en)
+    return Refused(code, REASONS[code])
 
 
 def check_staff(attendant: str) -> str:
@@ -103,11 +84,95 @@ def clean_note(note: str, required: bool) -> str:
     return text
 
 
-def explain(reason: str) -> str:
-    for prefix, sentence in WHY:
-        if reason.startswith(prefix):
-            return sentence
-    return "Requiere revisión de un asesor."
+def _identity(message: str) -> str:
+    return message
+
+
+def _cents(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def explain(reason: str, _: Callable[[str], str] = _identity) -> str:
+    """Why a transaction waits for an attendant, as a sentence with its figures (amounts as money),
+    in the language of `_` (the translator's gettext; Spanish by default). `reason` is the stable
+    code the outbox keeps, with its arguments after colons (e.g. "cash.partial_refund_due:5000",
+    "restart.cash_unread:<recorded>:<lost>", "card.device_error:<device code>"). An unknown code
+    gets a generic sentence that names it, so nothing reaches the attendant unsaid."""
+    code, *args = reason.split(":")
+    first = args[0] if args else ""
+    amount = _cents(first)
+    money = format_pesos(amount) if amount is not None else ""
+    if code == "card.outcome_unknown":
+        return _("La terminal no confirmó si se cobró la tarjeta.")
+    if code == "card.device_error":
+        return _("La terminal falló durante el cobro con tarjeta: {problem}").format(
+            problem=device_reason(first).text(_))
+    if code == "cash.device_error":
+        return _("El aceptador de efectivo falló durante el cobro: {problem}").format(
+            problem=device_reason(first).text(_))
+    if code == "restart.payment_outcome_unknown":
+        return _("El cajero se reinició durante el cobro.")
+    if code == "restart.partial_cash" and amount is not None:
+        return _("El cajero se reinició mientras recibía efectivo; llevaba registrados {amount}.").format(amount=money)
+    if code == "restart.cash_unread" and amount is not None:
+        if args[1:2] == ["device"]:
+            return _("El cajero se reinició mientras recibía efectivo (registrados {amount}) y el aceptador no pudo "
+                     "decir qué más tomó: {problem} Cuente el efectivo.").format(
+                amount=money, problem=device_reason(args[2] if len(args) > 2 else "").text(_))
+        lost = _cents(args[1]) if len(args) > 1 else None
+        if lost:
+            return _("El cajero se reinició mientras recibía efectivo: registró {amount}, y el aceptador tomó "
+                     "{count} billetes o monedas más cuyo valor ya no sabe. Cuente el efectivo.").format(
+                amount=money, count=lost)
+        return _("El cajero se reinició mientras recibía efectivo: registró {amount}, y el aceptador ya no dice "
+                 "todo lo que tomó. Cuente el efectivo.").format(amount=money)
+    if code == "cash.partial_refund_due" and amount is not None:
+        return _("Se recibieron {amount} en efectivo sin completar el importe: hay que devolverlos.").format(
+            amount=money)
+    if code == "api.rejected":
+        status = f" ({first})" if first.isdigit() else ""
+        return _("La tesorería rechazó una operación ya cobrada{status}.").format(status=status)
+    if code.startswith("submit.gave_up"):
+        return _("No se pudo enviar a la tesorería dentro del plazo de reintentos.")
+    if code == "money.not_recorded":
+        if amount is not None:
+            return _("El cajero recibió {amount} pero el disco no lo pudo registrar a tiempo.").format(amount=money)
+        return _("El cajero recibió el dinero pero el disco no lo pudo registrar a tiempo.")
+    if code == "money.recorded_late":
+        return _("Dinero registrado con retraso: el disco lo rechazó al principio.")
+    if code == "cash.unreconciled" and amount is not None and len(args) > 1 and _cents(args[1]) is not None:
+        return _("El aceptador contó {counted} y el cajero registró {recorded}: cuente el efectivo.").format(
+            counted=money, recorded=format_pesos(_cents(args[1]) or 0))
+    if code == "cash.inhibit_unconfirmed":
+        return _("El aceptador no confirmó que dejó de recibir dinero (registrados: {amount}).").format(
+            amount=money or format_pesos(0))
+    if code == "cash.intake_failed":
+        return _("Falla interna durante el cobro en efectivo (registrados: {amount}).").format(
+            amount=money or format_pesos(0))
+    if code == "cash.refund_not_recorded" and amount is not None:
+        return _("El cajero devolvió el efectivo de un pago cancelado ({amount}) pero el disco no pudo "
+                 "registrarlo: cuente el efectivo.").format(amount=money)
+    if code == "cash.change_owed" and amount is not None:
+        return _("El cajero no pudo entregar {amount} de cambio ni emitir el vale: entréguelo usted.").format(
+            amount=money)
+    if code == "cash.refund_owed" and amount is not None:
+        return _("El cajero no pudo devolver {amount} ni emitir el vale: devuélvalo usted.").format(amount=money)
+    return _("Requiere revisión de un asesor (motivo: {code}).").format(code=reason)
+
+
+def explain_item(item: AttentionItem, _: Callable[[str], str] = _identity) -> str:
+    """What the attendant reads for one line of the list: a kiosk voucher says what to hand over."""
+    if item.voucher:
+        amount = format_pesos(item.refund_cents)
+        if item.reason_purpose == "change":
+            return _("El cajero no pudo entregar {amount} de cambio: el ciudadano tiene el vale {voucher}. "
+                     "Entréguele el dinero o indíquele la caja.").format(amount=amount, voucher=item.voucher)
+        return _("El cajero no pudo devolver {amount}: el ciudadano tiene el vale {voucher}. Entréguele el dinero "
+                 "o indíquele la caja.").format(amount=amount, voucher=item.voucher)
+    return explain(item.reason, _)
 
 
 def refund_cents(record: Record) -> int:
@@ -126,17 +191,17 @@ class AttentionItem:
     amount_cents: int
     paid_cents: int  # cash recorded
     refund_cents: int  # what a refund voucher would return
-    reason: str  # the stable code, e.g. "card.outcome_unknown"
-    reason_es: str
+    reason: str  # the stable code, e.g. "card.outcome_unknown"; explain_item() words it for people
     age_s: float  # since it started waiting for an attendant
     outcomes: tuple[str, ...]  # what can be chosen now
     blocked: dict[str, str]  # outcome -> refusal code (REASONS) for the ones that cannot
     voucher: str = ""  # a kiosk voucher waiting to be acknowledged (outcome "acknowledge")
+    reason_purpose: str = ""  # a kiosk voucher's purpose: "change" or "refund"
 
     def to_dict(self) -> dict[str, Any]:
         return {"folio": self.folio, "kind": self.kind, "method": self.method, "amount_cents": self.amount_cents,
                 "paid_cents": self.paid_cents, "refund_cents": self.refund_cents, "reason": self.reason,
-                "reason_es": self.reason_es, "age_s": round(self.age_s), "outcomes": list(self.outcomes),
+                "explanation": explain_item(self), "age_s": round(self.age_s), "outcomes": list(self.outcomes),
                 "voucher": self.voucher}
 
 
@@ -179,7 +244,7 @@ def blocked_outcomes(record: Record) -> dict[str, str]:
 def attention_item(record: Record, now: float) -> AttentionItem:
     blocked = blocked_outcomes(record)
     return AttentionItem(record.key, record.folio, record.kind, record.method, record.amount_cents,
-                         record.paid_cents, refund_cents(record), record.reason, explain(record.reason),
+                         record.paid_cents, refund_cents(record), record.reason,
                          max(0.0, now - record.updated_at), tuple(o for o in OUTCOMES if o not in blocked), blocked)
 
 
@@ -194,11 +259,9 @@ def attention_items(outbox: Any) -> list[AttentionItem]:
 def voucher_item(voucher: Voucher, outbox: Any, now: float) -> AttentionItem:
     """A kiosk voucher: money the hoppers could not hand back, on paper in the citizen's hand."""
     record = outbox.by_folio(voucher.folio)
-    why = (f"El cajero no pudo entregar {format_pesos(voucher.amount_cents)} ({voucher.note.lower()}): el ciudadano "
-           f"tiene el vale {voucher.number}. Entréguele el dinero o indíquele la caja.")
     return AttentionItem(record.key, voucher.folio, record.kind, voucher.method, record.amount_cents,
-                         record.paid_cents, voucher.amount_cents, f"cash.voucher_issued:{voucher.number}", why,
-                         max(0.0, now - voucher.at), (ACKNOWLEDGE,), {}, voucher.number)
+                         record.paid_cents, voucher.amount_cents, f"cash.voucher_issued:{voucher.number}",
+                         max(0.0, now - voucher.at), (ACKNOWLEDGE,), {}, voucher.number, voucher.purpose)
 
 
 class AttendantDesk:
@@ -228,7 +291,7 @@ class AttendantDesk:
                 continue
             blocked = dict.fromkeys(OUTCOMES, "attendant.still_recording")
             found.append(AttentionItem(record.key, record.folio, record.kind, record.method, record.amount_cents,
-                                       record.paid_cents, refund_cents(record), reason, explain(reason),
+                                       record.paid_cents, refund_cents(record), reason,
                                        max(0.0, now - record.updated_at), (), blocked))
         return found
 
@@ -244,7 +307,7 @@ class AttendantDesk:
         try:
             done = self.outbox.acknowledge_voucher(voucher, staff, text)
         except StorageError as error:
-            raise Refused(error.code, error.citizen_message, str(error)) from None
+            raise Refused(error.code, error.message, str(error)) from None
         if done:
             event(log, "attendant.voucher_acknowledged", voucher=voucher, staff=staff)
             audit(self.service, staff, "voucher.acknowledged", voucher=voucher)
@@ -277,7 +340,7 @@ class AttendantDesk:
             raise refuse("attendant.not_in_attention") from None
         except StorageError as error:
             event(log, "attendant.storage_failed", level=logging.ERROR, code=error.code)
-            raise Refused(error.code, error.citizen_message, str(error)) from None
+            raise Refused(error.code, error.message, str(error)) from None
         voucher_number = resolution.voucher.number if resolution.voucher else ""
         # Never the note: staff may type anything there.
         event(log, "attendant.resolved", folio=record.folio, outcome=outcome, staff=staff, voucher=voucher_number,

@@ -249,7 +249,7 @@ class CashOffice:
                 staff, text, lambda ledger: summarize(ledger, now, device).to_dict())
         except StorageError as error:
             event(log, "cash.storage_failed", level=logging.ERROR, code=error.code)
-            raise Refused(error.code, error.citizen_message, str(error)) from None
+            raise Refused(error.code, error.message, str(error)) from None
         if record is None:
             raise refuse("cash.nothing_to_collect")
         collection = Collection.from_record(record)
@@ -300,46 +300,44 @@ class CashOffice:
             for label in ("COPIA PARA QUIEN RECOLECTA", "COPIA PARA TESORERÍA")]
 
 
-def _when(stamp: float | None, translate: Callable[[str], str] = _identity) -> str:
-    return translate("primer registro") if stamp is None else f"{dt.datetime.fromtimestamp(stamp):%d/%m/%Y %H:%M}"
+def _when(stamp: float | None, _: Callable[[str], str] = _identity) -> str:
+    return _("primer registro") if stamp is None else f"{dt.datetime.fromtimestamp(stamp):%d/%m/%Y %H:%M}"
 
 
 def totals_sections(totals: CashTotals, translate: Callable[[str], str] = _identity
                     ) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """The totals as printable sections (the collection receipt, `kiosk cash totals`, the cash
     dialog). Templates are Spanish message ids passed through `translate` before formatting."""
-    # Spanish message ids; not marked for extraction yet (the English catalog lacks them), so
-    # `translate` leaves them in Spanish until they are added there.
-    t = translate
+    _ = translate  # marks the Spanish message ids for extraction (kiosk.core.i18n)
     pesos = format_pesos
-    names = {"coin": t("Moneda"), "bill": t("Billete"), "": t("Efectivo")}
-    received = tuple(t("{kind} {value} x {count} = {total}").format(
+    names = {"coin": _("Moneda"), "bill": _("Billete"), "": _("Efectivo")}
+    received = tuple(_("{kind} {value} x {count} = {total}").format(
         kind=names.get(d.kind, d.kind), value=pesos(d.cents), count=d.count, total=pesos(d.total_cents))
         for d in totals.denominations)
-    vouchers = tuple(t("{number} folio {folio} {method} {amount}").format(
-        number=v.number, folio=v.folio, method=t("cambio") if v.purpose == "change" else t("tarjeta")
-        if v.method == "card" else t("efectivo"), amount=pesos(v.amount_cents)) for v in totals.vouchers)
+    vouchers = tuple(_("{number} folio {folio} {method} {amount}").format(
+        number=v.number, folio=v.folio, method=_("cambio") if v.purpose == "change" else _("tarjeta")
+        if v.method == "card" else _("efectivo"), amount=pesos(v.amount_cents)) for v in totals.vouchers)
     sections: list[tuple[str, tuple[str, ...]]] = [
-        (t("Periodo"), (t("Desde: {when}").format(when=_when(totals.period_start, t)),
-                        t("Hasta: {when}").format(when=_when(totals.period_end, t)),
-                        t("Operaciones en efectivo: {count}").format(count=totals.transactions))),
-        (t("Efectivo recibido"), (*received, t("Total recibido: {amount}").format(
+        (_("Periodo"), (_("Desde: {when}").format(when=_when(totals.period_start, _)),
+                        _("Hasta: {when}").format(when=_when(totals.period_end, _)),
+                        _("Operaciones en efectivo: {count}").format(count=totals.transactions))),
+        (_("Efectivo recibido"), (*received, _("Total recibido: {amount}").format(
             amount=pesos(totals.received_cents)))),
-        (t("Cambio"), (t("Cambio entregado por el cajero: {amount}").format(amount=pesos(totals.change_paid_cents)),
-                       t("Cambio por entregar: {amount}").format(amount=pesos(totals.change_owed_cents)),
-                       t("Devuelto por el cajero (pagos cancelados): {amount}").format(
+        (_("Cambio"), (_("Cambio entregado por el cajero: {amount}").format(amount=pesos(totals.change_paid_cents)),
+                       _("Cambio por entregar: {amount}").format(amount=pesos(totals.change_owed_cents)),
+                       _("Devuelto por el cajero (pagos cancelados): {amount}").format(
                            amount=pesos(totals.returned_cents)))),
-        (t("Vales de devolución"), (*vouchers, t("Vales en efectivo: {amount}").format(
-            amount=pesos(totals.refunds_cents)), t("Vales con tarjeta: {amount}").format(
+        (_("Vales de devolución"), (*vouchers, _("Vales en efectivo: {amount}").format(
+            amount=pesos(totals.refunds_cents)), _("Vales con tarjeta: {amount}").format(
             amount=pesos(totals.card_refunds_cents)))),
-        (t("Resumen"), (t("Esperado en caja: {amount}").format(amount=pesos(totals.expected_in_box_cents)),
-                        t("Neto para tesorería: {amount}").format(amount=pesos(totals.net_cents)))),
+        (_("Resumen"), (_("Esperado en caja: {amount}").format(amount=pesos(totals.expected_in_box_cents)),
+                        _("Neto para tesorería: {amount}").format(amount=pesos(totals.net_cents)))),
     ]
     if totals.device is not None:
         check = totals.device
-        verdict = t("COINCIDE") if check.matches else t("NO COINCIDE: revise la caja y avise a un técnico")
-        sections.append((t("Verificación del aceptador"), (
-            t("Desde {when}: contado {counted}, registrado {recorded}").format(
-                when=_when(check.since, t), counted=pesos(check.device_cents), recorded=pesos(check.recorded_cents)),
+        verdict = _("COINCIDE") if check.matches else _("NO COINCIDE: revise la caja y avise a un técnico")
+        sections.append((_("Verificación del aceptador"), (
+            _("Desde {when}: contado {counted}, registrado {recorded}").format(
+                when=_when(check.since, _), counted=pesos(check.device_cents), recorded=pesos(check.recorded_cents)),
             verdict)))
     return tuple(sections)

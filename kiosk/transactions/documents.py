@@ -30,18 +30,19 @@ class Printed:
     """What became of one document: `ok` when every copy completed.
 
     `reason` is "ok", a refusal code (e.g. "attendant.no_receipt") or the printer's reason code
-    (e.g. "printer.paper_out"); `message_es` says it plainly for the attendant."""
+    (e.g. "printer.paper_out"); `message` says it plainly for the attendant, as a Spanish msgid
+    that the screen translates."""
 
     ok: bool
     reason: str
-    message_es: str
+    message: str
     document: str  # the folio, voucher number or collection number printed
     copies: int  # copies that completed
     results: tuple[PrintResult, ...] = ()
 
 
 def refused(code: str, document: str = "") -> Printed:
-    return Printed(False, code, REASONS.get(code, ("", ""))[0], document, 0)
+    return Printed(False, code, REASONS.get(code, ""), document, 0)
 
 
 def print_copies(jobs: Sequence[Callable[[], PrintResult]], document: str) -> Printed:
@@ -52,7 +53,8 @@ def print_copies(jobs: Sequence[Callable[[], PrintResult]], document: str) -> Pr
         results.append(result)
         if not result.completed:
             event(log, "attendant.print_incomplete", level=logging.WARNING, document=document, reason=result.reason)
-            return Printed(False, result.reason, reason(result.reason).es, document, len(results) - 1, tuple(results))
+            return Printed(False, result.reason, reason(result.reason).message, document, len(results) - 1,
+                           tuple(results))
     return Printed(True, "ok", "", document, len(results), tuple(results))
 
 
@@ -61,7 +63,7 @@ def run_print(printer: Any, call_soon: CallSoon, work: Callable[[], Printed],
     """Run `work` on a printer request thread and deliver `on_done(Printed)` through `call_soon`;
     with `on_done=None`, run it here (blocking: never on the UI thread) and return the Printed."""
     if printer is None:
-        missing = Printed(False, "transport.no_device", reason("transport.no_device").es, "", 0)
+        missing = Printed(False, "transport.no_device", reason("transport.no_device").message, "", 0)
         if on_done is None:
             return missing
         call_soon(lambda: on_done(missing))
@@ -71,20 +73,20 @@ def run_print(printer: Any, call_soon: CallSoon, work: Callable[[], Printed],
         try:
             return work()
         except Refused as error:
-            return Printed(False, error.code, error.message_es, "", 0)
+            return Printed(False, error.code, error.message, "", 0)
         except StorageError as error:  # the lookup could not read the outbox
-            return Printed(False, error.code, error.citizen_message, "", 0)
+            return Printed(False, error.code, error.message, "", 0)
 
     if on_done is None:
         try:
             return guarded()
         except DeviceError as error:
-            return Printed(False, error.code, error.reason.es, "", 0)
+            return Printed(False, error.code, error.reason.message, "", 0)
 
     def finished(printed: Printed | None, error: DeviceError | None) -> None:
         if printed is None:
             code = error.code if error is not None else "driver.fault"
-            printed = Printed(False, code, reason(code).es, "", 0)
+            printed = Printed(False, code, reason(code).message, "", 0)
         on_done(printed)
 
     printer.request(guarded, finished)

@@ -14,6 +14,7 @@ from devices.contract import CallSoon, DeviceError, immediate
 from devices.pan import mask_card_numbers
 from devices.printer import InfoSheet, Receipt, format_pesos
 from kiosk.catalog.model import amount_due, kiosk_actions, localized
+from kiosk.core.i18n import N_
 from kiosk.core.logs import event
 from kiosk.transactions.api import ApiAnswer, ApiClient, ApiUnreachable
 from kiosk.transactions.attendant import AttendantDesk, AttentionItem, Resolution
@@ -34,6 +35,7 @@ from offline_cache.outbox import (
     PAID,
     PAYING,
     QUEUED,
+    STORAGE_MESSAGES,
     Change,
     IllegalTransition,
     Outbox,
@@ -102,9 +104,10 @@ class Availability:
     request: str
     storage_code: str = "storage.ok"
 
-    def message(self, code: str, lang: str = "es") -> str:
-        es, en = REASONS.get(code, ("", ""))
-        return es if lang == "es" else en
+    @staticmethod
+    def message(code: str) -> str:
+        """The plain sentence for `code`, as a Spanish msgid: the screen translates it."""
+        return REASONS.get(code, "") or STORAGE_MESSAGES.get(code, "")
 
 
 @dataclass(frozen=True)
@@ -112,9 +115,15 @@ class PaymentOutcome:
     ok: bool
     state: str
     reason: str  # "ok" or a stable code
-    message_es: str = ""
+    message: str = ""  # for the citizen: a Spanish msgid, may name {folio}; see text()
     transaction: Record | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def text(self, gettext: Callable[[str], str] = N_) -> str:
+        """The message in the reader's language (the translator's gettext), Spanish by default."""
+        if not self.message:
+            return ""
+        return gettext(self.message).format(folio=self.transaction.folio if self.transaction is not None else "")
 
     @property
     def needs_person(self) -> bool:
@@ -123,8 +132,8 @@ class PaymentOutcome:
         return not self.ok and self.state == NEEDS_ATTENDANT
 
 
-PERSON_WILL_HELP_ES = ("Su dinero quedó en el cajero. Una persona le atenderá en un momento; conserve este folio: "
-                       "{folio}.")
+PERSON_WILL_HELP = N_("Su dinero quedó en el cajero. Una persona le atenderá en un momento; conserve este folio: "
+                      "{folio}.")
 
 
 def new_folio(kiosk_id: str, day: dt.date, token: Callable[[], str] = lambda: secrets.token_hex(4)) -> str:
@@ -314,12 +323,12 @@ class TransactionService:
             body = self.api.account(kind, ref, on.isoformat() if on else None)
         except ApiUnreachable as error:
             self._set_online(False)
-            raise Refused("network.lookup_needs_network", message_en=str(error)) from None
+            raise Refused("network.lookup_needs_network", detail=str(error)) from None
         except ApiAnswer as error:
             self._set_online(True)
             if error.status == 404:
                 raise Refused("account.not_found") from None
-            raise Refused("network.lookup_needs_network", message_en=str(error)) from None
+            raise Refused("network.lookup_needs_network", detail=str(error)) from None
         self._set_online(True)
         discounts = tuple(Discount(int(d["percent"]), str(d["text"]), int(d["amount_cents"]), str(d["valid_to"]))
                           for d in body.get("discounts", ()))
@@ -381,7 +390,7 @@ class TransactionService:
                 continue
             due = amount_due(cost, today)
             if due is None:
-                raise Refused("procedure.not_payable", message_en="the amount is not known in advance")
+                raise Refused("procedure.not_payable", detail="the amount is not known in advance")
             total += int(due * 100)
         return total
 
@@ -389,7 +398,7 @@ class TransactionService:
         health = self.outbox.health()
         if not health.ok:
             event(log, "transactions.storage_unhealthy", level=logging.ERROR, code=health.code)
-            raise Refused(health.code, health.message_es, health.message_en)
+            raise Refused(health.code, health.message, health.detail)
         printer = self._device("printer")
         if printer is not None and method != "free":
             try:
@@ -419,7 +428,7 @@ class TransactionService:
             return operation()
         except StorageError as error:
             event(log, "transactions.storage_failed", level=logging.ERROR, code=error.code)
-            raise Refused(error.code, error.citizen_message, str(error)) from None
+            raise Refused(error.code, error.message, str(error)) from None
 
     # ---- paying ------------------------------------------------------------------------------
 
@@ -502,7 +511,7 @@ class TransactionService:
             record = tx
         event(log, "transaction.needs_attendant", level=logging.WARNING, folio=tx.folio, reason=reason)
         return PaymentOutcome(False, NEEDS_ATTENDANT, reason,
-                              PERSON_WILL_HELP_ES.format(folio=tx.folio), transaction=record,
+                              PERSON_WILL_HELP, transaction=record,
                               extra={"paid_cents": paid_cents})
 
     def back_to_created(self, tx: Record, reason: str, code: str = "") -> PaymentOutcome:
@@ -558,7 +567,7 @@ class TransactionService:
         try:
             cursor = {str(address): counter for address, counter in cash.cursor().items()}
         except DeviceError as error:
-            raise Refused("device.no_cash", message_en=error.code) from None
+            raise Refused("device.no_cash", detail=error.code) from None
         # Stored before the acceptor is enabled: whatever it takes is after this cursor, even if
         # the kiosk dies before reading it (recover()).
         self._guard(lambda: self.outbox.transition(tx.key, PAYING, "cash.accepting",
@@ -577,7 +586,7 @@ class TransactionService:
             self._intakes.pop(tx.key, None)
             reason = f"cash.device_error:{error.code}"
             self._guard(lambda: self.outbox.transition(tx.key, CREATED, reason))
-            raise Refused("device.no_cash", message_en=error.code) from None
+            raise Refused("device.no_cash", detail=error.code) from None
 
     def touch_cash(self, tx: Record) -> None:
         """The citizen touched the payment screen: still there."""

@@ -40,12 +40,17 @@ def test_url_options_and_errors():
             parse_device_url(bad)
 
 
-def test_every_reason_has_an_action_and_both_languages():
+def test_every_reason_has_an_action_and_a_translated_message():
+    from kiosk.core.i18n import Translator
+
+    english = Translator("en").gettext
     for code, entry in REASONS.items():
         assert entry.code == code and isinstance(entry.action, Action)
-        assert (entry.es.strip() and entry.en.strip() and entry.es != entry.en) or code == "ok"
+        assert entry.message.strip(), code
+        assert entry.text(english) != entry.text(), f"{code}: no English translation of {entry.message!r}"
     unknown = reason("vendor.weird_thing")
-    assert unknown.action == Action.TECHNICIAN and "vendor.weird_thing" in unknown.en
+    assert unknown.action == Action.TECHNICIAN and "vendor.weird_thing" in unknown.text()
+    assert unknown.text(english) == "Device error (vendor.weird_thing)."
 
 
 def test_registry_checks_driver_and_transport():
@@ -177,7 +182,7 @@ def test_cli_lists_devices_as_json(capsys):
     assert main(["devices", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["devices"]
     assert [row["name"] for row in rows] == ["printer", "card_reader", "payment", "cash", "scanner"]
-    assert all(row["state"] == "ready" and row["message"]["es"] and row["message"]["en"] for row in rows)
+    assert all(row["state"] == "ready" and row["message"] == "Listo." for row in rows)
     assert rows[0]["supplies"] == {"paper": "full"}
     assert rows[0]["capabilities"]["model"] == "SIM-T20" and rows[0]["capabilities"]["firmware"]
     assert rows[1]["diagnostics"]["atr"].startswith("3B DB 96")  # the card's ATR, for technicians

@@ -98,7 +98,10 @@ def write_config(directory: Path, base_url: str, public_key: Path | str = "", de
                  **sections: dict[str, Any]) -> Path:
     """A kiosk configuration in `directory`; `sections` add or override keys, e.g. fleet={...}."""
     values: dict[str, dict[str, Any]] = {
-        "kiosk": {"id": "kiosk-test-07", "location": "Mercado Juárez, local 3", "data_dir": str(directory / "data")},
+        # The report speaks the kiosk's language; these tests read it in English (the default,
+        # Spanish, is checked in test_report.py::test_the_report_speaks_the_kiosks_language).
+        "kiosk": {"id": "kiosk-test-07", "location": "Mercado Juárez, local 3", "data_dir": str(directory / "data"),
+                  "language": "en"},
         "api": {"base_url": base_url, "public_key": str(public_key), "timeout_s": 2, "connect_timeout_s": 1,
                 "retry_attempts": 1},
         "fleet": {"metrics_port": 0, "heartbeat_interval_s": 60, "status_interval_s": 15},

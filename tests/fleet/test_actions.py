@@ -20,6 +20,7 @@ from kiosk.catalog.service import CatalogSyncService
 from kiosk.catalog.store import CatalogStore
 from kiosk.catalog.sync import CatalogSync, SyncSettings
 from kiosk.core.config import load_config
+from kiosk.core.i18n import Translator
 from kiosk.core.sdnotify import EXIT_DELIBERATE_SHUTDOWN
 from kiosk.fleet import actions  # module access: pytest would collect a bare `test_print` as a test
 from kiosk.fleet.actions import (
@@ -33,6 +34,8 @@ from kiosk.fleet.actions import (
     self_test,
 )
 from tests.fleet.conftest import write_config
+
+EN = Translator("en").gettext  # these tests read the results in English
 
 NOW = dt.datetime(2026, 11, 21, 10, 30, 5)
 
@@ -55,7 +58,7 @@ def printer_peer():
 def test_test_page_carries_kiosk_id_accents_a_qr_and_a_cut(printer_peer, config):
     printer, adapter = printer_peer
     printer.forget_output()  # only the test page, not the identity request sent at open
-    result = actions.test_print(adapter, config, now=NOW)
+    result = actions.test_print(adapter, config, now=NOW, _=EN)
     assert result.ok and result.message.startswith("test page printed")
     decoded = decode(bytes(printer.received))
     text = "\n".join(decoded.lines)
@@ -70,7 +73,7 @@ def test_test_page_carries_kiosk_id_accents_a_qr_and_a_cut(printer_peer, config)
 def test_test_print_without_paper_says_so(printer_peer, config):
     printer, adapter = printer_peer
     printer.paper = "out"
-    result = actions.test_print(adapter, config, now=NOW)
+    result = actions.test_print(adapter, config, now=NOW, _=EN)
     assert not result.ok and result.message == "test page not finished: The printer is out of paper."
     assert result.details["reason"] == "printer.paper_out"
 
@@ -79,18 +82,18 @@ def test_test_print_to_a_silent_printer_fails_without_raising(config):
     adapter = create_adapter("printer", "escpos", "sim://?mute=1&timeout=0.2")
     adapter.open()
     try:
-        result = actions.test_print(adapter, config, now=NOW)
+        result = actions.test_print(adapter, config, now=NOW, _=EN)
     finally:
         adapter.close()
     assert not result.ok and "did not report" in result.message
-    assert actions.test_print(None, config).message == "no printer is configured or open"
+    assert actions.test_print(None, config, _=EN).message == "no printer is configured or open"
 
 
 def test_read_card_reads_but_never_shows_the_identity():
     reader = create_adapter("card_reader", "pcsc", "sim://?card=normal&profile=esteid")
     reader.open()
     try:
-        result = read_card(reader)
+        result = read_card(reader, EN)
         assert result.ok, result
         shown = json.dumps(result.to_dict(), ensure_ascii=False)
         for personal in ("MUÑOZ", "JOSÉ", "38001085718"):
@@ -106,8 +109,8 @@ def test_read_card_without_a_card_or_with_a_mute_one():
     mute = create_adapter("card_reader", "pcsc", "sim://?card=mute&timeout=0.3")
     mute.open()
     try:
-        assert read_card(empty).message == "no card in the reader: insert a test card and try again"
-        result = read_card(mute)
+        assert read_card(empty, EN).message == "no card in the reader: insert a test card and try again"
+        result = read_card(mute, EN)
         assert not result.ok and result.details["reason"] == "card.mute"
     finally:
         empty.close()
@@ -118,7 +121,7 @@ def test_poll_cash_reports_what_the_acceptors_take():
     cash = create_adapter("cash", "cctalk", "sim://?hopper=3")
     cash.open()
     try:
-        result = poll_cash(cash)
+        result = poll_cash(cash, EN)
     finally:
         cash.close()
     assert result.ok, result
@@ -130,7 +133,7 @@ def test_poll_cash_on_a_dead_bus():
     cash = create_adapter("cash", "cctalk", "sim://?offline=1&timeout=0.3")
     cash.open()
     try:
-        result = poll_cash(cash)
+        result = poll_cash(cash, EN)
     finally:
         cash.close()
     assert not result.ok and result.details["state"] in ("offline", "no_device")
@@ -140,7 +143,7 @@ def test_self_test_of_a_device():
     scanner = create_adapter("scanner", "scanner", "sim://")
     scanner.open()
     try:
-        result = self_test(scanner)
+        result = self_test(scanner, EN)
     finally:
         scanner.close()
     assert result.ok and result.message == "scanner: self-test passed" and result.details["device"] == "scanner"
@@ -152,10 +155,10 @@ def test_force_sync_through_the_apps_background_service(make_kiosk, sandbox):
     service = CatalogSyncService(CatalogSync(SyncSettings.from_config(config), store), interval_s=3600)
     service.start()
     try:
-        first = force_sync(service, timeout_s=20)
+        first = force_sync(service, timeout_s=20, _=EN)
         assert first.ok and first.message == "catalog unchanged at revision 1", first
         sandbox.server.stop()
-        failed = force_sync(service, timeout_s=20)
+        failed = force_sync(service, timeout_s=20, _=EN)
         assert not failed.ok and failed.message.startswith("sync failed (network)")
     finally:
         service.stop(timeout=5)
@@ -166,7 +169,7 @@ def test_force_sync_directly_and_when_sync_is_off(make_kiosk):
     _path, config = make_kiosk(devices={})
     store = CatalogStore(config.data_path / "catalog.sqlite")
     try:
-        result = force_sync(CatalogSync(SyncSettings.from_config(config), store))
+        result = force_sync(CatalogSync(SyncSettings.from_config(config), store), _=EN)
     finally:
         store.close()
     assert result.ok and result.details["revision"] == 1

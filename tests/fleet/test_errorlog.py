@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.core.i18n import Translator
 from kiosk.core.logs import event
 from kiosk.fleet.checks import errors_check
 from kiosk.fleet.errorlog import (
@@ -111,4 +112,6 @@ def test_recent_errors_ask_for_attention_old_ones_are_history():
     check = errors_check([warning, error], now)
     assert check.status == WARN and "payments.unavailable (kiosk.payments)" in check.explanation
     assert errors_check([ErrorEntry(now - 3600, "ERROR", "x", "y", "z")], now).status == OK
-    assert errors_check([], now).value == "0 kept, 0 in the last hour"
+    assert errors_check([], now).value == "0 guardados, 0 en la última hora"  # Spanish unless told otherwise
+    english = Translator("en").gettext
+    assert errors_check([], now, _=english).value == "0 kept, 0 in the last hour"

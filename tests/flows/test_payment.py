@@ -25,6 +25,8 @@ from kiosk.transactions.errors import Refused
 from kiosk.transactions.service import Availability, Bill, PaymentOutcome
 from tests.flows.conftest import IDLE_TIMEOUT_S, IDLE_WARNING_S, at_once
 
+SPANISH, ENGLISH = Translator("es").gettext, Translator("en").gettext
+
 PREDIAL = {"id": "predial", "name": {"es": "Pago del predial"},
            "channels": [{"type": "kiosk", "kiosk": {"pay": True, "account": "clave_catastral"}}]}
 CERTIFICATE = {"id": "constancia", "name": {"es": "Constancia de no adeudo"},
@@ -338,7 +340,7 @@ def test_an_unknown_card_outcome_goes_to_a_person_with_the_folio_and_is_never_ch
     service.lose_card_answer()
     [outcome] = screen.of("done")
     assert outcome.needs_person and not outcome.ok
-    assert flow.folio == tx.folio and tx.folio in outcome.message_es
+    assert flow.folio == tx.folio and tx.folio in outcome.text()
     flow.print_slip()
     assert service.called("print_slip") == [("print_slip", tx.folio)]  # a paper with the folio
     assert_released(shell)
@@ -434,7 +436,7 @@ def test_a_refused_start_releases_the_kiosk_and_the_citizen_may_choose_again(flo
     screen = pay(flow, "cash")
     [problem] = screen.of("refused")
     assert problem.code == "printer.not_ready"
-    assert "No se cobró nada" in problem.text("es") and problem.text("en") != problem.text("es")
+    assert "No se cobró nada" in problem.text(SPANISH) and problem.text(ENGLISH) != problem.text(SPANISH)
     assert screen.of("started") == [] and flow.method == ""
     assert_released(shell)
     service.refuse_begin = ""
@@ -446,8 +448,8 @@ def test_a_device_fault_at_the_start_is_said_plainly(flow, service, shell):
     service.pay_by_card = lambda tx, on_done: (_ for _ in ()).throw(OSError("/dev/ttyUSB1 gone"))
     screen = pay(flow, "card")
     [problem] = screen.of("refused")
-    assert "/dev/ttyUSB1" not in problem.text("es")  # no device paths or tracebacks on the screen
-    assert problem.text("es") and problem.text("en")
+    assert "/dev/ttyUSB1" not in problem.text(SPANISH)  # no device paths or tracebacks on the screen
+    assert problem.text(SPANISH) and problem.text(ENGLISH)
     assert not shell.navigator.held
 
 
@@ -471,7 +473,7 @@ def test_a_wipe_cancels_an_unpaid_transaction_and_keeps_a_paid_one(flow, service
 def test_an_unknown_account_is_told_in_both_languages(flow, service):
     [problem] = looked_up(flow, "999-999")
     assert problem.code == "account.not_found"
-    assert problem.text("es") != problem.text("en") and problem.text("es")
+    assert problem.text(SPANISH) != problem.text(ENGLISH) and problem.text(SPANISH)
     assert service.called("lookup") == [("lookup", "clave_catastral", "999-999")]
 
 
@@ -484,7 +486,7 @@ def test_a_paid_up_account_offers_nothing_to_pay(flow, service):
 def test_a_technical_fault_in_the_lookup_is_said_without_the_detail(flow, service):
     service.lookup_fault = ConnectionError("10.0.0.7:443 refused")
     [problem] = looked_up(flow)
-    assert problem is not None and "10.0.0.7" not in problem.text("es") + problem.text("en")
+    assert problem is not None and "10.0.0.7" not in problem.text(SPANISH) + problem.text(ENGLISH)
 
 
 def test_the_bill_keeps_the_procedure_it_was_paid_through(flow, service):
@@ -501,7 +503,7 @@ def test_offline_the_card_says_why_and_a_printed_bill_is_paid_in_cash(flow, serv
     assert flow.bill.total_cents == 12_300 and flow.bill.procedure_id == "predial"
     methods = methods_now(flow)
     assert methods["cash"] is None
-    assert methods["card"].code == "network.card_needs_network" and methods["card"].text("es")
+    assert methods["card"].code == "network.card_needs_network" and methods["card"].text(SPANISH)
     assert not flow.online
 
 

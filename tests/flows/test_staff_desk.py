@@ -102,7 +102,7 @@ class FakeDeskService:
 
     def reprint_last(self) -> Any:
         self.calls.append(("reprint_last",))
-        return SimpleNamespace(ok=False, message_es="No hay un recibo reciente que reimprimir.")
+        return SimpleNamespace(ok=False, message="No hay un recibo reciente que reimprimir.")
 
     def cash_totals(self) -> Any:
         self.calls.append(("cash_totals",))
@@ -330,7 +330,7 @@ def test_a_refused_resolution_is_told_and_its_failure_audited(kiosk):
     login(kiosk, "1042", PINS["1042"])
     item = done(kiosk.desk.attention).value[0]
     answer = done(kiosk.desk.resolve, item, "confirm", "")
-    assert not answer.ok and answer.message == Refused("attendant.note_required").message_es
+    assert not answer.ok and answer.message == Refused("attendant.note_required").message
     assert "transaction.confirm.failed" in kiosk.audit.actions()
     assert ("print_receipt", item.folio) not in kiosk.service.calls
 

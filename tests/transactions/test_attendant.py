@@ -17,6 +17,7 @@ import requests
 
 from kiosk.catalog.signing import parse_public_key
 from kiosk.transactions import Printed, Refused, TransactionService
+from kiosk.transactions.attendant import explain_item
 from kiosk.transactions.receipts import VOUCHER_PREFIX, public_key_path, verify_document
 from offline_cache import outbox as ob
 from tests.transactions.conftest import kiosk
@@ -88,7 +89,7 @@ def test_confirmed_unknown_card_sale_is_applied_exactly_once(sandbox, tmp_path: 
     [item] = service.attention_items()
     assert (item.folio, item.method, item.reason, item.amount_cents) == (tx.folio, "card", "card.outcome_unknown",
                                                                          245000)
-    assert item.outcomes == ("confirm", "refund", "nothing_taken") and "terminal" in item.reason_es
+    assert item.outcomes == ("confirm", "refund", "nothing_taken") and "terminal" in explain_item(item)
     assert tx.key not in ledger(sandbox)  # nothing reached the treasury yet
 
     caplog.set_level(logging.INFO)
@@ -132,7 +133,7 @@ def test_notes_staff_ids_and_other_states_are_checked(sandbox, tmp_path: Path) -
     for code, (outcome, staff, note) in refusals.items():
         with pytest.raises(Refused) as refused:
             service.resolve(tx, outcome, staff, note)
-        assert refused.value.code == code and refused.value.message_es
+        assert refused.value.code == code and refused.value.message
     for personal in ("correo ana.perez@example.com", "CURP PEXA800101MDFRRN09"):
         with pytest.raises(Refused):
             service.resolve(tx, "confirm", "1042", personal)
@@ -210,7 +211,7 @@ def test_reprint_last_receipt_and_by_folio_are_marked_as_copies(sandbox, tmp_pat
     service, pump, adapters = _service(tmp_path, sandbox.url)
     assert service.last_receipt() is None
     nothing = wait_printed(pump, service.reprint_last)
-    assert not nothing.ok and nothing.reason == "attendant.no_receipt" and nothing.message_es
+    assert not nothing.ok and nothing.reason == "attendant.no_receipt" and nothing.message
     first = service.begin(service.lookup("clave_catastral", "001-002-003-0001"), "card")
     second = service.begin(service.lookup("numero_contrato_agua", "AGU-100991"), "card")
     assert _pay_card(service, pump, first).ok and _pay_card(service, pump, second).ok
@@ -245,4 +246,4 @@ def test_reprint_reports_a_printer_without_paper(sandbox, tmp_path: Path) -> Non
     assert _pay_card(service, pump, tx).ok
     adapters["printer"].simulator.paper = "out"
     printed = wait_printed(pump, service.reprint_last)
-    assert not printed.ok and printed.reason == "printer.paper_out" and printed.copies == 0 and printed.message_es
+    assert not printed.ok and printed.reason == "printer.paper_out" and printed.copies == 0 and printed.message

@@ -23,7 +23,7 @@ def test_an_oversized_account_answer_is_refused_with_a_clear_reason(sandbox, tmp
     sandbox.app.inject(fault)
     with pytest.raises(Refused) as refused:
         service.lookup("clave_catastral", "001-002-003-0001")
-    assert refused.value.code == "network.lookup_needs_network" and "larger than" in refused.value.message_en
+    assert refused.value.code == "network.lookup_needs_network" and "larger than" in refused.value.detail
     assert service.lookup("clave_catastral", "001-002-003-0001").amount_cents > 0  # the next answer is fine
 
 

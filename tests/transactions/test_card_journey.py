@@ -57,7 +57,7 @@ def test_an_unknown_outcome_goes_to_a_person_with_a_slip(sandbox, tmp_path: Path
     service, pump, adapters = _card_service(tmp_path, sandbox.url, "sim://?result=timeout&sale_timeout=0.3")
     tx = service.begin(service.lookup("clave_catastral", "001-002-003-0001"), "card")
     outcome = _pay_card(service, pump, tx)
-    assert outcome.needs_person and tx.folio in outcome.message_es
+    assert outcome.needs_person and tx.folio in outcome.text()
     printed = service.print_slip(tx, on_done=None)
     assert printed.ok
     text = " ".join(adapters["printer"].simulator.decoded().lines)

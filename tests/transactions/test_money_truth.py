@@ -83,8 +83,8 @@ def _water(service: Any, cents: int) -> Any:
 
 def _assert_truthful(outcome: PaymentOutcome, folio: str) -> None:
     assert not outcome.ok and outcome.needs_person and outcome.state == ob.NEEDS_ATTENDANT
-    assert folio in outcome.message_es
-    assert "No se cobró" not in outcome.message_es and "no se realizó" not in outcome.message_es.lower()
+    assert folio in outcome.text()
+    assert "No se cobró" not in outcome.text() and "no se realizó" not in outcome.text().lower()
 
 
 def test_card_approved_then_the_database_refuses(sandbox, tmp_path: Path) -> None:
@@ -121,7 +121,7 @@ def test_the_citizen_cannot_pay_again_once_money_was_taken(sandbox, tmp_path: Pa
     try:
         flow.pay("card", lambda tx: None, lambda c, t: None, lambda outcome: finished.set(), refusals.append)
         pump.until(finished, timeout=30)
-        assert flow.outcome.needs_person and flow.folio in flow.outcome.message_es
+        assert flow.outcome.needs_person and flow.folio in flow.outcome.text()
         again = threading.Event()
         flow.pay("card", lambda tx: None, lambda c, t: None, lambda o: again.set(),
                  lambda problem: (refusals.append(problem), again.set()))

@@ -65,7 +65,7 @@ def test_a_fault_mid_payment_is_told_at_once_and_the_money_is_accounted_for(sand
     if fault == "jam":  # the validator still answers: inhibited, the $50 on a voucher (no hopper here)
         assert outcome.state == ob.CANCELLED and outcome.extra["owed_cents"] == 5000
     else:  # the inhibit cannot be confirmed: a person takes it, with the folio
-        assert outcome.needs_person and tx.folio in outcome.message_es
+        assert outcome.needs_person and tx.folio in outcome.text()
     assert tx.folio in {item.folio for item in service.attention_items()}
 
 

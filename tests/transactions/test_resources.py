@@ -51,7 +51,7 @@ def test_locked_database_refuses_then_recovers(tmp_path: Path, caplog) -> None:
     holder.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
     with caplog.at_level(logging.ERROR, logger="kiosk.transactions"), pytest.raises(Refused) as refused:
         service.begin(_bill(service), "cash")
-    assert refused.value.code == "storage.locked" and "No se cobró nada" in refused.value.message_es
+    assert refused.value.code == "storage.locked" and "No se cobró nada" in refused.value.message
     assert any("storage_unhealthy" in r.getMessage() for r in caplog.records)  # staff alert in the log
     assert service.availability().cash == "storage.locked"
     holder.execute("ROLLBACK")
@@ -88,7 +88,7 @@ def test_free_space_floor_refuses_before_sqlite_would_fail(tmp_path: Path) -> No
     service = _service(tmp_path, box)
     with pytest.raises(Refused) as refused:
         service.begin(_bill(service), "cash")
-    assert refused.value.code == "storage.low_space" and "espacio" in refused.value.message_es
+    assert refused.value.code == "storage.low_space" and "espacio" in refused.value.message
 
 
 FULL_DISK = textwrap.dedent("""

@@ -121,7 +121,7 @@ def test_lost_card_answer_goes_to_an_attendant(sandbox, tmp_path: Path) -> None:
                                                         "printer": "sim://"})
     tx = service.begin(service.lookup("clave_catastral", "001-002-003-0001"), "card")
     outcome = _pay_card(service, pump, tx)
-    assert outcome.state == ob.NEEDS_ATTENDANT and "folio" in outcome.message_es
+    assert outcome.state == ob.NEEDS_ATTENDANT and "folio" in outcome.text()
     assert [r.key for r in service.attention()] == [tx.key]
     # The attendant finds the sale in the terminal's batch: the payment goes to the API after all.
     service.resolve(tx, "confirm", "staff-07", "venta encontrada en el lote de la terminal")
@@ -191,7 +191,7 @@ def test_offline_rules_and_signed_provisional_receipt(tmp_path: Path) -> None:
     service, pump, adapters = _service(tmp_path, "http://127.0.0.1:9")
     with pytest.raises(Refused) as lookup:
         service.lookup("clave_catastral", "001-002-003-0001")
-    assert lookup.value.code == "network.lookup_needs_network" and "efectivo" in lookup.value.message_es
+    assert lookup.value.code == "network.lookup_needs_network" and "efectivo" in lookup.value.message
     availability = service.availability()
     assert availability.card == "network.card_needs_network" and availability.cash == "ok"
     assert availability.request == "ok" and availability.message(availability.card)
