@@ -10,6 +10,7 @@ import gc
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
@@ -34,14 +35,14 @@ from kiosk.shell.navigation import HOME, Place
 from kiosk.staff.gesture import Area, StaffGesture
 from kiosk.ui import kivyenv
 from kiosk.ui.ui_guard import EXIT_UI_FAILED, UiGuard, error_code
-from screens import SCREENS, dialog_classes, screen_class
-from screens.assisted import AssistedBar
+from screens import DIALOGS, SCREENS, dialog_class, screen_class
 from screens.common import KioskDialog, KioskRoot, KioskScreen, load_kv, spoken_text, tr
 from screens.guard import GuardDialog
 
 if TYPE_CHECKING:
     from kiosk.fleet.monitor import FleetMonitor
     from kiosk.transactions.service import TransactionService
+    from screens.assisted import AssistedBar
 
 log = logging.getLogger("kiosk.ui.app")
 IDLE_CHECK_S = 0.25
@@ -65,7 +66,7 @@ class KioskApp(App):
         self.theme = ctx.base_theme
         self.title = "Kiosco"
         self.screens: dict[str, KioskScreen] = {}
-        self.dialogs: dict[str, KioskDialog] = {}
+        self.dialogs = Dialogs(lambda name: dialog_class(name)(ctx=self.ctx))
         self.exit_status = 0
         self.intervals: list[Any] = []  # the app's own periodic work, kept running by the guard
         self.staff_gesture = StaffGesture(Area(1, 1, 0), self._open_staff_pin, now=ctx.now)
@@ -86,8 +87,7 @@ class KioskApp(App):
         self.root_manager = root.manager
         for name in ("attract", "home"):  # the rest are built on first use or in the warm-up
             self.screen(name)
-        for name, dialog_class in dialog_classes().items():
-            self.dialogs[name] = dialog_class(ctx=self.ctx)
+        # The other dialogs are built in the warm-up, or when first asked for (self.dialogs[name]).
         self.dialogs["error"] = GuardDialog(ctx=self.ctx)  # built now: at the time of a fault, build nothing
         self.guard = UiGuard(self.ctx, show=self._show_fault, keep_running=self.keep_intervals_running,
                              stop=self.stop_now)
@@ -101,8 +101,8 @@ class KioskApp(App):
         self.ctx.translator.add_listener(self._language_switched)
         self.ctx.sessions.on_wipe(self._wipe_views)
         self.ctx.catalog.on_change(lambda _snapshot: self._show(self.ctx.navigator.current))
-        assisted = AssistedBar(ctx=self.ctx, host=root)  # joins the root's top only while assisting
-        self.ctx.staff.on_change(lambda: self._staff_changed(assisted))
+        self.assisted: AssistedBar | None = None  # built at the first staff login or logout
+        self.ctx.staff.on_change(self._staff_changed)
         self._refresh_chrome(root)
         return root
 
@@ -255,7 +255,13 @@ class KioskApp(App):
         self.ctx.actions.register("request", self.start_request)
 
     def _warm_up_views(self) -> None:
-        """Build the other screens and their keyboards while nobody waits, one per frame."""
+        """Build the dialogs, then the other screens and their keyboards, while nobody waits,
+        one per frame."""
+        dialog = next((name for name in DIALOGS if name not in self.dialogs), None)
+        if dialog is not None:
+            self.dialogs[dialog]  # asking builds it
+            Clock.schedule_once(lambda _dt: self._warm_up_views(), 0)
+            return
         pending = [name for name in self.screen_classes if name not in self.screens]
         if pending:
             self.screen(pending[0]).warm_up()
@@ -337,10 +343,14 @@ class KioskApp(App):
         root.next_language = endonym(self.ctx.next_language())
         root.audio_on = self.ctx.sessions.session.accessibility.audio
 
-    def _staff_changed(self, assisted: AssistedBar) -> None:
+    def _staff_changed(self) -> None:
         """A login or logout; when assisted mode began or ended: its strip, the text size, and the
         screen laid out again for the room left (the strip takes its height next frame)."""
-        if assisted.follow():
+        if self.assisted is None:
+            from screens.assisted import AssistedBar  # its rules load when staff first come
+
+            self.assisted = AssistedBar(ctx=self.ctx, host=self.root)  # joins the root's top only while assisting
+        if self.assisted.follow():
             self.theme = self.ctx.theme()
             Clock.schedule_once(lambda _dt: self._show(self.ctx.navigator.current), 0)
 
@@ -373,11 +383,11 @@ class KioskApp(App):
         if self.transactions is not None:  # the offline banner follows what the submitter last saw
             self.root.offline = not self.transactions.online
         state = self.ctx.idle.state()
-        prompt = self.dialogs["idle"]
+        prompt = self.dialogs.get("idle")  # None until built: then it is not open either
         if state.phase is IdlePhase.WARNING:
-            prompt.show_seconds(state.seconds_left)
+            self.dialogs["idle"].show_seconds(state.seconds_left)
             self.open_dialog("idle")
-        elif prompt.parent is not None:
+        elif prompt is not None and prompt.parent is not None:
             prompt.dismiss(animation=False)
         if state.phase is IdlePhase.EXPIRED:
             self.ctx.sessions.end("idle")
@@ -398,6 +408,20 @@ class KioskApp(App):
                 return True
             return False
         return key in BLOCKED_KEYS or "alt" in modifiers or "ctrl" in modifiers or "meta" in modifiers
+
+
+class Dialogs(dict[str, KioskDialog]):
+    """The app's dialogs by name; one not built yet is built the first time it is asked for
+    (`dialogs["help"]`). get(), values() and `in` see only those built: a dialog never built was
+    never opened."""
+
+    def __init__(self, build: Callable[[str], KioskDialog]):
+        super().__init__()
+        self._build = build
+
+    def __missing__(self, name: str) -> KioskDialog:
+        dialog = self[name] = self._build(name)
+        return dialog
 
 
 class SoundPlayer:
