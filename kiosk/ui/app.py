@@ -29,7 +29,6 @@ from kiosk.core.logs import event
 from kiosk.core.threads import mark_ui_thread, run_in_thread
 from kiosk.device_hub import DeviceHub
 from kiosk.flows.journey import CatalogFeed
-from kiosk.flows.payment import PaymentFlow, open_transactions_in_background
 from kiosk.shell.idle import IdlePhase
 from kiosk.shell.navigation import HOME, Place
 from kiosk.staff.gesture import Area, StaffGesture
@@ -242,11 +241,15 @@ class KioskApp(App):
         self.ctx.devices = devices
         if devices.get("printer") is not None:
             self.ctx.actions.register("print", self.print_information)
+        from kiosk.flows.payment import open_transactions_in_background  # not needed before devices exist
+
         open_transactions_in_background(self.ctx.config, devices.adapters, self.call_on_ui_thread,
                                         ready=self._payments_ready)
 
     def _payments_ready(self, service) -> None:
         """Money can be taken once the outbox is open: only then is "Pagar aquí" offered."""
+        from kiosk.flows.payment import PaymentFlow
+
         self.transactions = service
         self.ctx.payments = PaymentFlow(service, self.call_on_ui_thread, navigator=self.ctx.navigator,
                                         idle=self.ctx.idle)
