@@ -14,11 +14,25 @@ SCREENS = {
 }
 
 
-def screen_class(name: str) -> type:
+# Dialog name -> "module:Class". The app builds a dialog when it is first asked for, or in the
+# warm-up after the first screen is drawn (the guard's own dialog, screens.guard, is built at start).
+DIALOGS = {
+    "help": "screens.help:HelpDialog", "display": "screens.display:DisplayDialog",
+    "print": "screens.printing:PrintDialog", "idle": "screens.idle_prompt:IdlePrompt",
+    "staff_pin": "screens.staff_pin:StaffPinDialog", "resolve": "screens.resolve:ResolveDialog",
+    "cash": "screens.cash:CashDialog",
+}
+
+
+def _load(spec: str) -> type:
     import importlib
 
-    module, _, cls = SCREENS[name].partition(":")
+    module, _, cls = spec.partition(":")
     return getattr(importlib.import_module(module), cls)
+
+
+def screen_class(name: str) -> type:
+    return _load(SCREENS[name])
 
 
 def screen_classes() -> dict[str, type]:
@@ -26,14 +40,10 @@ def screen_classes() -> dict[str, type]:
     return {name: screen_class(name) for name in SCREENS}
 
 
-def dialog_classes() -> dict[str, type]:
-    from screens.cash import CashDialog
-    from screens.display import DisplayDialog
-    from screens.help import HelpDialog
-    from screens.idle_prompt import IdlePrompt
-    from screens.printing import PrintDialog
-    from screens.resolve import ResolveDialog
-    from screens.staff_pin import StaffPinDialog
+def dialog_class(name: str) -> type:
+    return _load(DIALOGS[name])
 
-    return {"help": HelpDialog, "display": DisplayDialog, "print": PrintDialog, "idle": IdlePrompt,
-            "staff_pin": StaffPinDialog, "resolve": ResolveDialog, "cash": CashDialog}
+
+def dialog_classes() -> dict[str, type]:
+    """Every dialog's class (imports them all; the app uses dialog_class() on demand)."""
+    return {name: dialog_class(name) for name in DIALOGS}

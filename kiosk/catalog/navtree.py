@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kiosk.catalog.model import kiosk_actions
 from kiosk.core.i18n import N_
 
 MAX_HOME_OPTIONS = 3
@@ -87,6 +86,8 @@ def text_in(value: Mapping[str, str] | str | None, language: str, fallback: str 
 def build_tree(categories: Sequence[Mapping[str, Any]], procedures: Sequence[Mapping[str, Any]],
                language: str, translate: Translate = lambda text: text) -> NavNode:
     """The whole tree for one language. Only active procedures appear."""
+    from kiosk.catalog.model import kiosk_actions  # the full catalog model: not needed to show the starter tree
+
     builder = _Builder(categories, language, translate)
     active = sorted((p for p in procedures if p.get("status") == "active"),
                     key=lambda p: (-p.get("popularity", 0), p["id"]))

@@ -20,7 +20,6 @@ from kiosk.core.errors import code_of, message_of
 from kiosk.core.i18n import N_
 from kiosk.core.logs import event
 from kiosk.core.threads import CallSoon, Runner, SerialWorker, run_off_ui
-from kiosk.flows.procedure_page import format_cents
 
 log = logging.getLogger("kiosk.staff")
 STAFF_SCREENS = {"attendant": "attendant", "technician": "technician"}  # role -> its panel's screen
@@ -196,6 +195,8 @@ class StaffDesk:
         service, member, _ = self._service(), self._require("resolve"), self.ctx.translator.gettext
 
         def work() -> Outcome:
+            from kiosk.flows.procedure_page import format_cents  # the page writer and catalog model: not at start
+
             if outcome == "acknowledge":
                 done = service.acknowledge_voucher(item.voucher, member.staff_id, note)
                 return Outcome(done, _("Vale atendido.") if done else _("Otra persona ya atendió este vale."))

@@ -10,6 +10,7 @@ import gc
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
@@ -28,20 +29,19 @@ from kiosk.core.logs import event
 from kiosk.core.threads import mark_ui_thread, run_in_thread
 from kiosk.device_hub import DeviceHub
 from kiosk.flows.journey import CatalogFeed
-from kiosk.flows.payment import PaymentFlow, open_transactions_in_background
 from kiosk.shell.idle import IdlePhase
 from kiosk.shell.navigation import HOME, Place
 from kiosk.staff.gesture import Area, StaffGesture
 from kiosk.ui import kivyenv
 from kiosk.ui.ui_guard import EXIT_UI_FAILED, UiGuard, error_code
-from screens import SCREENS, dialog_classes, screen_class
-from screens.assisted import AssistedBar
+from screens import DIALOGS, SCREENS, dialog_class, screen_class
 from screens.common import KioskDialog, KioskRoot, KioskScreen, load_kv, spoken_text, tr
 from screens.guard import GuardDialog
 
 if TYPE_CHECKING:
     from kiosk.fleet.monitor import FleetMonitor
     from kiosk.transactions.service import TransactionService
+    from screens.assisted import AssistedBar
 
 log = logging.getLogger("kiosk.ui.app")
 IDLE_CHECK_S = 0.25
@@ -65,7 +65,7 @@ class KioskApp(App):
         self.theme = ctx.base_theme
         self.title = "Kiosco"
         self.screens: dict[str, KioskScreen] = {}
-        self.dialogs: dict[str, KioskDialog] = {}
+        self.dialogs = Dialogs(lambda name: dialog_class(name)(ctx=self.ctx))
         self.exit_status = 0
         self.intervals: list[Any] = []  # the app's own periodic work, kept running by the guard
         self.staff_gesture = StaffGesture(Area(1, 1, 0), self._open_staff_pin, now=ctx.now)
@@ -86,8 +86,7 @@ class KioskApp(App):
         self.root_manager = root.manager
         for name in ("attract", "home"):  # the rest are built on first use or in the warm-up
             self.screen(name)
-        for name, dialog_class in dialog_classes().items():
-            self.dialogs[name] = dialog_class(ctx=self.ctx)
+        # The other dialogs are built in the warm-up, or when first asked for (self.dialogs[name]).
         self.dialogs["error"] = GuardDialog(ctx=self.ctx)  # built now: at the time of a fault, build nothing
         self.guard = UiGuard(self.ctx, show=self._show_fault, keep_running=self.keep_intervals_running,
                              stop=self.stop_now)
@@ -101,8 +100,8 @@ class KioskApp(App):
         self.ctx.translator.add_listener(self._language_switched)
         self.ctx.sessions.on_wipe(self._wipe_views)
         self.ctx.catalog.on_change(lambda _snapshot: self._show(self.ctx.navigator.current))
-        assisted = AssistedBar(ctx=self.ctx, host=root)  # joins the root's top only while assisting
-        self.ctx.staff.on_change(lambda: self._staff_changed(assisted))
+        self.assisted: AssistedBar | None = None  # built at the first staff login or logout
+        self.ctx.staff.on_change(self._staff_changed)
         self._refresh_chrome(root)
         return root
 
@@ -117,12 +116,19 @@ class KioskApp(App):
         self._show(self.ctx.navigator.current)
         # Draw first, then connect: devices, catalog and payments start a moment after the first
         # screen is up, so their imports and disk work do not hold up what the citizen sees.
-        Clock.schedule_once(lambda _dt: self._start_services(), SERVICES_AFTER_S)
-        Clock.schedule_once(lambda _dt: self._warm_up_views(), WARM_UP_AFTER_S)
+        # Kivy counts a timeout from the clock's last tick, and at start that tick is as old as
+        # the Kivy import (half a second): scheduled from here, "0.5 s later" fell in the very
+        # first frame and the workers' imports competed with it for the GIL. Scheduled from the
+        # first frame's tick, the delays are measured from when the attract screen goes up.
+        Clock.schedule_once(lambda _dt: self._after_first_tick(), 0)
         interval = sdnotify.watchdog_interval_s()
         if interval:
             # Pinged from the UI clock: a frozen UI stops the pings and systemd restarts us.
             self.intervals.append(Clock.schedule_interval(lambda _dt: sdnotify.ping_watchdog(), interval))
+
+    def _after_first_tick(self) -> None:
+        Clock.schedule_once(lambda _dt: self._start_services(), SERVICES_AFTER_S)
+        Clock.schedule_once(lambda _dt: self._warm_up_views(), WARM_UP_AFTER_S)
 
     def open_settings(self, *_args: Any) -> bool:
         return False  # Kivy's settings panel (F1) is not for citizens
@@ -235,11 +241,15 @@ class KioskApp(App):
         self.ctx.devices = devices
         if devices.get("printer") is not None:
             self.ctx.actions.register("print", self.print_information)
+        from kiosk.flows.payment import open_transactions_in_background  # not needed before devices exist
+
         open_transactions_in_background(self.ctx.config, devices.adapters, self.call_on_ui_thread,
                                         ready=self._payments_ready)
 
     def _payments_ready(self, service) -> None:
         """Money can be taken once the outbox is open: only then is "Pagar aquí" offered."""
+        from kiosk.flows.payment import PaymentFlow
+
         self.transactions = service
         self.ctx.payments = PaymentFlow(service, self.call_on_ui_thread, navigator=self.ctx.navigator,
                                         idle=self.ctx.idle)
@@ -248,7 +258,13 @@ class KioskApp(App):
         self.ctx.actions.register("request", self.start_request)
 
     def _warm_up_views(self) -> None:
-        """Build the other screens and their keyboards while nobody waits, one per frame."""
+        """Build the dialogs, then the other screens and their keyboards, while nobody waits,
+        one per frame."""
+        dialog = next((name for name in DIALOGS if name not in self.dialogs), None)
+        if dialog is not None:
+            self.dialogs[dialog]  # asking builds it
+            Clock.schedule_once(lambda _dt: self._warm_up_views(), 0)
+            return
         pending = [name for name in self.screen_classes if name not in self.screens]
         if pending:
             self.screen(pending[0]).warm_up()
@@ -330,10 +346,14 @@ class KioskApp(App):
         root.next_language = endonym(self.ctx.next_language())
         root.audio_on = self.ctx.sessions.session.accessibility.audio
 
-    def _staff_changed(self, assisted: AssistedBar) -> None:
+    def _staff_changed(self) -> None:
         """A login or logout; when assisted mode began or ended: its strip, the text size, and the
         screen laid out again for the room left (the strip takes its height next frame)."""
-        if assisted.follow():
+        if self.assisted is None:
+            from screens.assisted import AssistedBar  # its rules load when staff first come
+
+            self.assisted = AssistedBar(ctx=self.ctx, host=self.root)  # joins the root's top only while assisting
+        if self.assisted.follow():
             self.theme = self.ctx.theme()
             Clock.schedule_once(lambda _dt: self._show(self.ctx.navigator.current), 0)
 
@@ -366,11 +386,11 @@ class KioskApp(App):
         if self.transactions is not None:  # the offline banner follows what the submitter last saw
             self.root.offline = not self.transactions.online
         state = self.ctx.idle.state()
-        prompt = self.dialogs["idle"]
+        prompt = self.dialogs.get("idle")  # None until built: then it is not open either
         if state.phase is IdlePhase.WARNING:
-            prompt.show_seconds(state.seconds_left)
+            self.dialogs["idle"].show_seconds(state.seconds_left)
             self.open_dialog("idle")
-        elif prompt.parent is not None:
+        elif prompt is not None and prompt.parent is not None:
             prompt.dismiss(animation=False)
         if state.phase is IdlePhase.EXPIRED:
             self.ctx.sessions.end("idle")
@@ -391,6 +411,20 @@ class KioskApp(App):
                 return True
             return False
         return key in BLOCKED_KEYS or "alt" in modifiers or "ctrl" in modifiers or "meta" in modifiers
+
+
+class Dialogs(dict[str, KioskDialog]):
+    """The app's dialogs by name; one not built yet is built the first time it is asked for
+    (`dialogs["help"]`). get(), values() and `in` see only those built: a dialog never built was
+    never opened."""
+
+    def __init__(self, build: Callable[[str], KioskDialog]):
+        super().__init__()
+        self._build = build
+
+    def __missing__(self, name: str) -> KioskDialog:
+        dialog = self[name] = self._build(name)
+        return dialog
 
 
 class SoundPlayer:

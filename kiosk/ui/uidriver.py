@@ -1,6 +1,6 @@
 """Drives the real Kivy app the way a finger would: for the UI tests, the tour and benchmarks.
 
-Touches go through Kivy's real input path (UnitTestTouch posts to the event loop, the window
+Touches go through Kivy's real input path (a FingerTouch posts to the event loop, the window
 dispatches to widgets); nothing moves unless `pump()` runs the loop (clock, input, drawing).
 Widgets are found by kv id or by their visible text in what is on screen now. An exception
 escaping a frame goes to Kivy's ExceptionManager, as in the app's own main loop, so the app's
@@ -19,10 +19,38 @@ from kivy.app import App
 from kivy.base import EventLoop, ExceptionManager
 from kivy.clock import Clock
 from kivy.core.window import Window
-from kivy.tests.common import UnitTestTouch
+from kivy.input.motionevent import MotionEvent
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.screenmanager import ScreenManager
 from kivy.uix.widget import Widget
+
+
+class FingerTouch(MotionEvent):
+    """One finger, as Kivy's own kivy.tests.common.UnitTestTouch: pressed, moved and lifted at
+    window pixels. Kept here because importing kivy.tests imports pytest (about 100 ms), which
+    the tour and the benchmarks' start-up probe would otherwise pay for."""
+
+    def __init__(self, x: float, y: float):
+        window = EventLoop.window
+        super().__init__("UnitTestTouch", 99, {"x": x / (window.width - 1.0), "y": y / (window.height - 1.0)},
+                         is_touch=True, type_id="touch")
+        self.profile = ["pos"]  # the touch has x, y and pos
+
+    def touch_down(self, *_args: object) -> None:
+        EventLoop.post_dispatch_input("begin", self)
+
+    def touch_move(self, x: float, y: float) -> None:
+        window = EventLoop.window
+        self.move({"x": x / (window.width - 1.0), "y": y / (window.height - 1.0)})
+        EventLoop.post_dispatch_input("update", self)
+
+    def touch_up(self, *_args: object) -> None:
+        EventLoop.post_dispatch_input("end", self)
+
+    def depack(self, args: dict) -> None:
+        self.sx, self.sy = args["x"], args["y"]  # ratios of the window's size
+        super().depack(args)
+
 
 _MARKUP = re.compile(r"\[/?[a-z_]+(=[^\]]*)?\]")
 
@@ -193,7 +221,7 @@ def settle(limit: int = 10) -> None:
 
 def tap_at(x: float, y: float, frames: int = 2) -> None:
     settle()
-    touch = UnitTestTouch(x, y)
+    touch = FingerTouch(x, y)
     handled(touch.touch_down)  # a test touch is dispatched at once, not from the loop's input queue
     pump(1)
     handled(touch.touch_up)
@@ -206,7 +234,7 @@ def staff_gesture(advance_clock: Callable[[float], None]) -> None:
     from kiosk.staff.gesture import HOLD_S
 
     width, height = Window.width, Window.height
-    hold = UnitTestTouch(2, height - 2)
+    hold = FingerTouch(2, height - 2)
     handled(hold.touch_down)
     pump(1)
     advance_clock(HOLD_S + 0.2)
