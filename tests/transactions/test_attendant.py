@@ -247,3 +247,17 @@ def test_reprint_reports_a_printer_without_paper(sandbox, tmp_path: Path) -> Non
     adapters["printer"].simulator.paper = "out"
     printed = wait_printed(pump, service.reprint_last)
     assert not printed.ok and printed.reason == "printer.paper_out" and printed.copies == 0 and printed.message
+
+
+def test_attendants_read_reason_codes_as_sentences_with_their_figures():
+    from kiosk.core.i18n import Translator
+    from kiosk.transactions.attendant import explain
+
+    english = Translator("en").gettext
+    assert explain("cash.partial_refund_due:5000") == ("Se recibieron $50.00 en efectivo sin completar el importe: "
+                                                       "hay que devolverlos.")
+    assert "$20.00" in explain("restart.cash_unread:2000:3") and "3 billetes" in explain("restart.cash_unread:2000:3")
+    assert "$15.00" in explain("restart.cash_unread:1500:unknown")
+    assert "did not answer in time" in explain("card.device_error:payment.timeout", english)
+    assert "cash.partial_refund_due" not in explain("cash.partial_refund_due:5000", english)
+    assert explain("vendor.surprise:7") == "Requiere revisión de un asesor (motivo: vendor.surprise:7)."

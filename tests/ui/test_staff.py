@@ -186,8 +186,9 @@ def test_technician_test_print_is_decoded_from_the_printer_peer(window, clock, c
         assert {page.upper() for page in printed.code_pages} == {"CP858"}
         assert "technician.test_print" in audit_actions(config)
         ui.tap(ui.find(id="self_test"))
-        ui.pump_until(lambda: "self-test" in screen.result, timeout_s=20)
-        ui.pump_until(lambda: "self-test passed" in screen.report_page, timeout_s=15)
+        # A Spanish kiosk: the technician's panel and its report speak Spanish.
+        ui.pump_until(lambda: "autoprueba" in screen.result, timeout_s=20)
+        ui.pump_until(lambda: "autoprueba superada" in screen.report_page, timeout_s=15)
         logging.getLogger("kiosk.test").error("test.fault_for_the_technician")
         for handler in logging.getLogger().handlers:
             handler.flush()  # the error log writes on its own thread; the report reads the file
