@@ -201,8 +201,10 @@ class PaymentAdapter(Adapter):
 
     def _send(self, request: bytes, resend_on_silence: bool = True) -> None:
         """Send a frame until the terminal ACKs it: a NAK (it could not read the frame) is resent,
-        three tries. Silence is resent too, except for a sale: a late ACK means the terminal has
-        it, and a second copy would start a second sale; the caller then waits for its answer."""
+        three tries. Silence is resent only when the ACK is the whole answer (polling): a late ACK
+        means a slow terminal has the frame, and a second copy would start a second sale, or
+        answer twice (the spare answer then passes for the next request's: a last sale of
+        another ticket read as "nothing charged" after "Cancelar"). The caller waits instead."""
         for _attempt in range(RETRIES):
             self.link.write(request)
             deadline = time.monotonic() + self.ack_timeout
@@ -248,7 +250,7 @@ class PaymentAdapter(Adapter):
                   ours: Callable[[list[str]], bool] = lambda _fields: True) -> list[str] | None:
         self._buffer.clear()
         self.link.reset_input()
-        self._send(frame(fields), resend_on_silence=fields[0] != "0200")
+        self._send(frame(fields), resend_on_silence=expected is None)
         if expected is None:
             return []
         return self._receive(expected, timeout_s, ours)
@@ -325,6 +327,18 @@ class PaymentAdapter(Adapter):
         sale tells whether this one was approved meanwhile; if so it is cancelled (1200). Without
         an answer nobody knows: an unknown outcome (an attendant checks the terminal)."""
         unknown = PaymentResult(Outcome.TIMEOUT, "payment.cancel_unconfirmed", amount, reference)
+        # A terminal that has the sale answers it first (one request at a time): its own answer,
+        # if it comes within a moment, says what happened to it better than any later question.
+        try:
+            own = self._receive("0210", self.ack_timeout * 3, ours=lambda answer: _same_ticket(_padded(answer)[4],
+                                                                                               reference))
+        except DeviceError:
+            own = None
+        if own is not None:
+            sale = result_from_fields(own, amount, reference)
+            if sale.outcome != Outcome.APPROVED:
+                return PaymentResult(Outcome.CANCELLED, "payment.cancelled", amount, reference)
+            return self._cancel_approved(sale.operation_number, amount, reference, unknown)
         try:
             fields = self._exchange(["0250"], "0260", self.ack_timeout * 3)
             last = last_sale_from_fields(fields) if fields is not None else None
@@ -334,11 +348,15 @@ class PaymentAdapter(Adapter):
             return unknown
         if not last.is_for(reference) or last.outcome != Outcome.APPROVED:
             return PaymentResult(Outcome.CANCELLED, "payment.cancelled", amount, reference)
+        return self._cancel_approved(last.operation_number, amount, reference, unknown)
+
+    def _cancel_approved(self, operation: str, amount: int, reference: str, unknown: PaymentResult) -> PaymentResult:
+        """Cancel (1200) a sale the terminal approved after "Cancelar"; unconfirmed: `unknown`."""
         try:
-            cancelled = self._exchange(["1200", last.operation_number], "1210", self.ack_timeout * 5)
+            cancelled = self._exchange(["1200", operation], "1210", self.ack_timeout * 5)
         except DeviceError:
             return unknown
-        if cancelled is None or cancellation_from_fields(cancelled, last.operation_number).outcome != Outcome.CANCELLED:
+        if cancelled is None or cancellation_from_fields(cancelled, operation).outcome != Outcome.CANCELLED:
             return unknown
         log_event(log, "payment.approved_then_cancelled", device=self.name, reference=reference, amount=amount)
         return PaymentResult(Outcome.CANCELLED, "payment.cancelled", amount, reference)

@@ -357,3 +357,24 @@ def test_an_answer_to_an_earlier_sale_is_never_taken_for_this_one(terminal):
     adapter.close()
     assert result.approved and result.reference == "F-NEW"
     assert peer.charged == 100 and [r[0] for r in peer.requests].count("0200") == 1
+
+
+def test_cancel_on_a_slow_terminal_leaves_no_answer_behind_for_the_next_sale(terminal):
+    """A slow terminal (a loaded machine) was asked "last sale?" twice after "Cancelar" (resent on
+    silence) and answered twice; the spare answer (a declined sale) was read after the next
+    sale's "Cancelar" as "nothing of ours charged" while the terminal had approved it (the
+    payment model: charged 24500, recorded 0)."""
+    peer, wire, pair = terminal
+    adapter = adapter_for(pair)
+    adapter.open()
+    wire.answer_delay_s = 0.8  # every answer much later than ack_timeout (0.3 s)
+    outcomes = []
+    for result, reference in (("declined", "F-31"), ("approved", "F-32")):
+        peer.result = result
+        cancel = threading.Event()
+        threading.Timer(0.1, cancel.set).start()
+        outcomes.append(adapter.sale(100, reference, cancel).outcome)
+    adapter.close()
+    assert [r[0] for r in peer.requests].count("0250") <= 2  # at most one question per cancel
+    assert peer.charged == 0, f"the terminal kept {peer.charged} charged; the kiosk said {outcomes}"
+    assert outcomes == [Outcome.CANCELLED, Outcome.CANCELLED]
