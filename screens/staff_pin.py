@@ -11,6 +11,7 @@ import random
 from kivy.properties import BooleanProperty, ListProperty, StringProperty
 
 from kiosk.core.threads import on_ui_thread
+from kiosk.flows.staff_desk import locked_message
 from screens.common import KioskDialog, load_kv, tr
 
 MAX_DIGITS = 12
@@ -36,9 +37,7 @@ class StaffPinDialog(KioskDialog):
     def _show_lock(self, status) -> None:
         if status is not None and status.locked and self.parent is not None:
             self.locked = True
-            self.message = tr._("Acceso del personal bloqueado por intentos fallidos. "
-                                "Intente de nuevo en {minutes} min.").format(
-                minutes=max(1, round(status.seconds_left / 60)))
+            self.message = locked_message(status.seconds_left, tr._)
 
     def press(self, digit: str) -> None:
         if self.busy:

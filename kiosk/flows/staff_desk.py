@@ -348,14 +348,19 @@ class _NoService:
         return unavailable
 
 
+def locked_message(seconds_left: float, _: Callable[[str], str]) -> str:
+    """What the PIN pad says while staff access is locked (before a digit, and after a refusal)."""
+    minutes = max(1, math.ceil(seconds_left / 60))  # never a shorter wait than the lock: it rounds up
+    return _("Acceso del personal bloqueado por intentos fallidos. Intente de nuevo en {minutes} min.").format(
+        minutes=minutes)
+
+
 def login_refusal(error: Exception, _: Callable[[str], str]) -> str:
     """The PIN pad's answer to a refused login, without saying whether the staff number exists."""
     from kiosk.staff.model import StaffLocked, WrongPin  # loaded by the login that raised it
 
     if isinstance(error, StaffLocked):
-        minutes = max(1, math.ceil(error.seconds_left / 60))  # never a shorter wait than the lock: it rounds up
-        return _("Acceso del personal bloqueado por intentos fallidos. Intente de nuevo en {minutes} min.").format(
-            minutes=minutes)
+        return locked_message(error.seconds_left, _)
     if isinstance(error, WrongPin):
         return _("Número o PIN incorrecto. Quedan {attempts} intentos.").format(attempts=error.attempts_left)
     return _("No se pudo entrar: {problem}").format(problem=str(error))

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from kiosk.flows.staff_desk import IDLE_PAUSE, Outcome, StaffDesk
+from kiosk.flows.staff_desk import IDLE_PAUSE, Outcome, StaffDesk, locked_message
 from kiosk.shell.idle import IdlePhase
 from kiosk.staff.model import LockStatus, StaffLocked, StaffMember, StaffUnavailable, WrongPin
 from kiosk.staff.sessions import StaffSessions
@@ -219,6 +219,8 @@ def test_the_wait_said_on_the_pin_pad_is_never_shorter_than_the_lock(kiosk, seco
     said = minutes_in(login(kiosk, "1042", PINS["1042"]).message)
     assert said * 60 >= seconds_left
     assert said == math.ceil(seconds_left / 60)  # and not longer than needed
+    # the pad says the same before any digit is typed (screens/staff_pin.py shows locked_message)
+    assert minutes_in(locked_message(seconds_left, lambda text: text)) == said
 
 
 def test_staff_access_that_cannot_open_says_so_without_a_crash(kiosk):
